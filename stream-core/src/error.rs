@@ -1,0 +1,158 @@
+//! The one error type of the engine.
+
+use std::path::PathBuf;
+
+use crate::output_mode::OutputMode;
+
+/// Everything that can stop a streaming query.
+///
+/// Each variant names what it is about (a file, a column, an option) so that the
+/// message alone tells a user where to look.
+///
+/// ```
+/// use stream_core::StreamError;
+/// let e = StreamError::InvalidOption { name: "max_files_per_trigger".into(), message: "must be at least 1".into() };
+/// assert_eq!(e.to_string(), "invalid option `max_files_per_trigger`: must be at least 1");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// A checkpoint file could not be parsed or is inconsistent with its neighbours.
+    #[error("corrupt checkpoint file `{path}`: {message}; the checkpoint was left as it is")]
+    CorruptCheckpoint {
+        /// The file that is wrong.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A checkpoint file was written by a newer (or unknown) format version.
+    #[error(
+        "checkpoint file `{path}` has format version `{found}` but this build reads only v{supported}; \
+         run the query with the version of this library that wrote it, or use a new checkpoint location"
+    )]
+    UnsupportedCheckpointVersion {
+        /// The file with the unknown version line.
+        path: PathBuf,
+        /// The version line found.
+        found: String,
+        /// The newest version this build understands.
+        supported: u32,
+    },
+    /// The checkpoint belongs to a query of another shape.
+    #[error(
+        "checkpoint `{path}` was written by a different query: {reason}; \
+         use a new checkpoint location for a changed query"
+    )]
+    CheckpointMismatch {
+        /// The checkpoint folder.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
+    /// An I/O operation on a named path failed.
+    #[error("i/o error on `{path}`: {source}")]
+    Io {
+        /// The path the operation was about.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record in an input file could not be decoded.
+    #[error("malformed record in `{path}` at line {line}: {message}")]
+    MalformedRecord {
+        /// The input file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What the decoder said.
+        message: String,
+    },
+    /// An option has a value the engine cannot use.
+    #[error("invalid option `{name}`: {message}")]
+    InvalidOption {
+        /// The option's name.
+        name: String,
+        /// Why the value is rejected.
+        message: String,
+    },
+    /// The sink cannot take the query's output mode.
+    #[error("sink `{sink}` does not support output mode `{mode}`; it supports: {supported}")]
+    UnsupportedOutputMode {
+        /// The sink's description.
+        sink: String,
+        /// The requested mode.
+        mode: OutputMode,
+        /// The modes it does take, comma separated.
+        supported: String,
+    },
+    /// A batch does not have the schema the pipeline declared.
+    #[error("schema mismatch in {context}: {message}")]
+    SchemaMismatch {
+        /// Where the mismatch was seen.
+        context: String,
+        /// The difference.
+        message: String,
+    },
+    /// An error raised by a source.
+    #[error("source `{source_name}`: {message}")]
+    Source {
+        /// The source's description.
+        source_name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An error raised by a sink or by user code called from a sink.
+    #[error("sink `{sink}` failed on batch {batch_id}: {message}")]
+    Sink {
+        /// The sink's description.
+        sink: String,
+        /// The batch being written.
+        batch_id: u64,
+        /// What went wrong.
+        message: String,
+    },
+    /// An error from arrow while processing data.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// The query was configured inconsistently.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// A failure injected by the test-only fault-injection hook.
+    #[error("injected fault at {point} of batch {batch_id}")]
+    InjectedFault {
+        /// Where in the protocol the fault fired.
+        point: crate::fault::FaultPoint,
+        /// The batch it fired in.
+        batch_id: u64,
+    },
+    /// A worker thread panicked while processing a batch.
+    #[error("a task of batch {batch_id} panicked: {message}")]
+    TaskPanicked {
+        /// The batch being processed.
+        batch_id: u64,
+        /// The panic payload, if it was a string.
+        message: String,
+    },
+}
+
+impl StreamError {
+    /// An I/O error about `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StreamError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A corrupt checkpoint file.
+    pub fn corrupt(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        StreamError::CorruptCheckpoint {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Result alias used across the engine.
+pub type Result<T, E = StreamError> = std::result::Result<T, E>;

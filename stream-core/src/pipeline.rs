@@ -1,0 +1,200 @@
+//! The interface a compiled pipeline implements: the code `stream!` generates.
+//!
+//! A pipeline runs as one or more *stages*. Stage 0 gets the batch's input split into
+//! partitions (contiguous row ranges of each source) and runs one task per partition on
+//! all cores. A stage that is not the last returns an [`TaskOutput::Exchange`]: its rows
+//! routed to `shuffle_partitions` buckets (by a hash of a key, as Spark's shuffle does);
+//! task `p` of the next stage gets bucket `p` of every task of this one, in task order.
+//! Stateful operators keep their state per shuffle partition, so the number of shuffle
+//! partitions is fixed by the checkpoint. The last stage returns [`TaskOutput::Rows`];
+//! the sink gets them in task order.
+//!
+//! A stateless pipeline is a single stage, and because partitions are contiguous ranges
+//! concatenated in order, its output is the same rows in the same order for any number of
+//! partitions.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+use crate::Result;
+
+/// Static facts about a pipeline, fixed when it is compiled.
+#[derive(Clone, Debug)]
+pub struct PipelineInfo {
+    /// A name for logs and the checkpoint's plan record.
+    pub name: String,
+    /// The schema each source must have, one per source, in the order of the query's
+    /// sources.
+    pub input_schemas: Vec<SchemaRef>,
+    /// The schema of the rows the pipeline emits.
+    pub output_schema: SchemaRef,
+    /// The number of stages (1 for a stateless pipeline).
+    pub stages: usize,
+    /// A fingerprint of the plan; a checkpoint written by a pipeline with another
+    /// fingerprint is refused. Generated code puts a hash of its plan here.
+    pub fingerprint: String,
+}
+
+/// A slice of input for one task, tagged with where it comes from.
+#[derive(Clone, Debug)]
+pub struct InputChunk {
+    /// In stage 0, the index of the source. In later stages, the tag the previous stage
+    /// gave it (for example the side of a join).
+    pub input: usize,
+    /// The rows.
+    pub batch: RecordBatch,
+}
+
+/// What one task of a stage returns.
+#[derive(Debug)]
+pub enum TaskOutput {
+    /// Final rows (last stage only).
+    Rows(Vec<RecordBatch>),
+    /// Rows for the next stage, one bucket per shuffle partition.
+    Exchange(Vec<Vec<InputChunk>>),
+}
+
+/// Facts a task gets about the batch and its place in it.
+#[derive(Clone, Debug)]
+pub struct TaskContext {
+    /// The micro-batch id.
+    pub batch_id: u64,
+    /// The stage this task belongs to.
+    pub stage: usize,
+    /// This task's index within the stage.
+    pub partition: usize,
+    /// The number of tasks in this stage.
+    pub num_partitions: usize,
+    /// The number of shuffle partitions an [`TaskOutput::Exchange`] must have.
+    pub shuffle_partitions: usize,
+    /// The event-time watermark in effect for this batch (ms since the epoch).
+    pub watermark_ms: i64,
+    /// The batch's timestamp (ms), which `current_timestamp()` returns for the whole batch.
+    pub batch_timestamp_ms: i64,
+}
+
+/// A compiled pipeline. Tasks of one stage run in parallel, so `run_task` takes `&self`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::RecordBatch;
+/// use arrow_schema::{DataType, Field, Schema};
+/// use stream_core::{InputChunk, Pipeline, PipelineInfo, Result, TaskContext, TaskOutput};
+///
+/// /// Passes rows through unchanged.
+/// struct Identity(PipelineInfo);
+///
+/// impl Pipeline for Identity {
+///     fn info(&self) -> PipelineInfo { self.0.clone() }
+///     fn run_task(&self, _ctx: &TaskContext, input: Vec<InputChunk>) -> Result<TaskOutput> {
+///         Ok(TaskOutput::Rows(input.into_iter().map(|c| c.batch).collect()))
+///     }
+/// }
+///
+/// let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+/// let p = Identity(PipelineInfo {
+///     name: "identity".into(),
+///     input_schemas: vec![schema.clone()],
+///     output_schema: schema,
+///     stages: 1,
+///     fingerprint: "identity-v1".into(),
+/// });
+/// assert_eq!(p.info().stages, 1);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a streaming pipeline",
+    note = "write the pipeline in a `stream!` block, or implement `stream_core::Pipeline` by hand"
+)]
+pub trait Pipeline: Send + Sync + 'static {
+    /// Static facts about the pipeline.
+    fn info(&self) -> PipelineInfo;
+
+    /// Runs one task of one stage.
+    fn run_task(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<TaskOutput>;
+}
+
+/// Signature of the per-batch function of a [`MapPipeline`].
+pub type MapFn = dyn Fn(&RecordBatch) -> Result<RecordBatch> + Send + Sync;
+
+/// A one-stage pipeline from a function applied to every input slice: the hand-written
+/// stand-in for what `stream!` generates for a stateless pipeline.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Array, Float64Array, RecordBatch};
+/// use arrow_schema::{DataType, Field, Schema};
+/// use stream_core::MapPipeline;
+///
+/// let schema = Arc::new(Schema::new(vec![Field::new("amount", DataType::Float64, false)]));
+/// let big = MapPipeline::new("big_amounts", schema.clone(), schema.clone(), |batch| {
+///     let amount = batch.column(0).as_any().downcast_ref::<Float64Array>().unwrap();
+///     let keep = arrow_array::BooleanArray::from_iter(amount.iter().map(|a| a.map(|a| a > 50.0)));
+///     Ok(arrow_select::filter::filter_record_batch(batch, &keep)?)
+/// });
+/// # let _ = big;
+/// ```
+pub struct MapPipeline {
+    info: PipelineInfo,
+    f: Box<MapFn>,
+}
+
+impl MapPipeline {
+    /// A pipeline named `name` that maps each slice of the one source with `f`.
+    pub fn new(
+        name: impl Into<String>,
+        input: SchemaRef,
+        output: SchemaRef,
+        f: impl Fn(&RecordBatch) -> Result<RecordBatch> + Send + Sync + 'static,
+    ) -> Self {
+        let name = name.into();
+        MapPipeline {
+            info: PipelineInfo {
+                fingerprint: format!("map:{name}"),
+                name,
+                input_schemas: vec![input],
+                output_schema: output,
+                stages: 1,
+            },
+            f: Box::new(f),
+        }
+    }
+
+    /// A pipeline that passes its input through unchanged.
+    pub fn identity(schema: SchemaRef) -> Self {
+        MapPipeline::new("identity", schema.clone(), schema, |b| Ok(b.clone()))
+    }
+}
+
+impl std::fmt::Debug for MapPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MapPipeline")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl Pipeline for MapPipeline {
+    fn info(&self) -> PipelineInfo {
+        self.info.clone()
+    }
+
+    fn run_task(&self, _ctx: &TaskContext, input: Vec<InputChunk>) -> Result<TaskOutput> {
+        input
+            .iter()
+            .map(|chunk| (self.f)(&chunk.batch))
+            .collect::<Result<Vec<_>>>()
+            .map(TaskOutput::Rows)
+    }
+}
+
+impl<P: Pipeline> Pipeline for Arc<P> {
+    fn info(&self) -> PipelineInfo {
+        (**self).info()
+    }
+
+    fn run_task(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<TaskOutput> {
+        (**self).run_task(ctx, input)
+    }
+}

@@ -1,0 +1,7 @@
+//! placeholder
+/// placeholder
+#[derive(Debug, Clone)]
+pub struct MemorySink;
+/// placeholder
+#[derive(Debug, Clone)]
+pub struct MemoryTable;
