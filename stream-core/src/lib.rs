@@ -37,14 +37,14 @@
 
 pub mod checkpoint;
 pub mod clock;
-// BEGIN-WIP mod engine;
+mod engine;
 mod error;
 pub mod fault;
 mod offset;
 mod output_mode;
 pub mod pipeline;
-// WIP pub mod progress;
-// WIP pub mod query;
+pub mod progress;
+pub mod query;
 pub mod sink;
 pub mod source;
 mod trigger;
@@ -56,13 +56,11 @@ pub use fault::FaultPoint;
 pub use offset::Offset;
 pub use output_mode::OutputMode;
 pub use pipeline::{InputChunk, MapPipeline, Pipeline, PipelineInfo, TaskContext, TaskOutput};
-/* WIP
 pub use progress::{
-    QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, SinkProgress, SourceProgress, StateOperatorProgress,
-    StreamingQueryListener, StreamingQueryProgress, StreamingQueryStatus,
+    QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, SinkProgress, SourceProgress,
+    StateOperatorProgress, StreamingQueryListener, StreamingQueryProgress, StreamingQueryStatus,
 };
 pub use query::{QueryBuilder, StreamingQuery, StreamingQueryManager};
-WIP */
 pub use sink::{
     ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable, Sink, SinkBatch, SinkContext,
 };

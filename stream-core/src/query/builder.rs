@@ -1,0 +1,367 @@
+//! `QueryBuilder`: what a query reads, runs, writes, and how often.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::handle::QueryInner;
+use super::{StreamingQuery, StreamingQueryManager};
+use crate::checkpoint::{Checkpoint, PlanRecord};
+use crate::clock::{Clock, SystemClock};
+use crate::engine::{MicroBatchExecution, recover};
+use crate::fault::Faults;
+use crate::pipeline::Pipeline;
+use crate::progress::{QueryStartedEvent, format_timestamp};
+use crate::sink::{Sink, SinkContext};
+use crate::source::{Source, SourceContext};
+use crate::{OutputMode, Result, StreamError, Trigger};
+
+/// Spark keeps the last 100 batches of its logs (`minBatchesToRetain`).
+const DEFAULT_MIN_BATCHES_TO_RETAIN: u64 = 100;
+
+/// Shuffle partitions when the checkpoint does not fix them already.
+const DEFAULT_SHUFFLE_PARTITIONS: usize = 8;
+
+/// Builds and starts a streaming query: Spark's `DataStreamWriter`.
+///
+/// A query needs its sources (in the order the pipeline expects them), a pipeline and a
+/// sink. The checkpoint location is what makes it resumable: without one the query runs
+/// on a fresh temporary checkpoint and cannot resume.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use arrow_schema::{DataType, Field, Schema};
+/// use stream_core::{ConsoleSink, MapPipeline, MemoryStream, OutputMode, StreamingQuery, Trigger};
+///
+/// let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+/// let builder = StreamingQuery::builder()
+///     .query_name("numbers_to_console")
+///     .source(MemoryStream::new(schema.clone()))
+///     .pipeline(MapPipeline::identity(schema))
+///     .sink(ConsoleSink::new())
+///     .output_mode(OutputMode::Append)
+///     .trigger(Trigger::ProcessingTime(Duration::from_secs(10)))
+///     .checkpoint_location("/tmp/checkpoints/numbers_to_console");
+/// # let _ = builder;
+/// ```
+#[must_use = "a query builder does nothing until `start()`"]
+pub struct QueryBuilder {
+    name: Option<String>,
+    sources: Vec<Box<dyn Source>>,
+    pipeline: Option<Box<dyn Pipeline>>,
+    sink: Option<Box<dyn Sink>>,
+    output_mode: OutputMode,
+    trigger: Trigger,
+    checkpoint: Option<PathBuf>,
+    clock: Option<Arc<dyn Clock>>,
+    parallelism: Option<usize>,
+    shuffle_partitions: usize,
+    min_batches_to_retain: u64,
+    manager: Option<StreamingQueryManager>,
+    faults: Faults,
+}
+
+impl Default for QueryBuilder {
+    fn default() -> Self {
+        QueryBuilder {
+            name: None,
+            sources: Vec::new(),
+            pipeline: None,
+            sink: None,
+            output_mode: OutputMode::Append,
+            trigger: Trigger::Default,
+            checkpoint: None,
+            clock: None,
+            parallelism: None,
+            shuffle_partitions: DEFAULT_SHUFFLE_PARTITIONS,
+            min_batches_to_retain: DEFAULT_MIN_BATCHES_TO_RETAIN,
+            manager: None,
+            faults: Faults::default(),
+        }
+    }
+}
+
+impl QueryBuilder {
+    /// Names the query (shown in progress records and logs).
+    pub fn query_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Adds a source; sources are numbered in the order they are added.
+    pub fn source(mut self, source: impl Source + 'static) -> Self {
+        self.sources.push(Box::new(source));
+        self
+    }
+
+    /// The compiled pipeline to run on every batch.
+    pub fn pipeline(mut self, pipeline: impl Pipeline) -> Self {
+        self.pipeline = Some(Box::new(pipeline));
+        self
+    }
+
+    /// Where the output goes.
+    pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
+        self.sink = Some(Box::new(sink));
+        self
+    }
+
+    /// The output mode (default `Append`).
+    pub fn output_mode(mut self, mode: OutputMode) -> Self {
+        self.output_mode = mode;
+        self
+    }
+
+    /// When batches run (default: as soon as the previous one ends).
+    pub fn trigger(mut self, trigger: Trigger) -> Self {
+        self.trigger = trigger;
+        self
+    }
+
+    /// The checkpoint folder, which makes the query resumable.
+    pub fn checkpoint_location(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(dir.into());
+        self
+    }
+
+    /// The clock (default: the system clock). Tests pass a [`crate::ManualClock`].
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// How many tasks a batch's input is split into at most (default: the cores).
+    /// Does not change results.
+    pub fn parallelism(mut self, tasks: usize) -> Self {
+        self.parallelism = Some(tasks);
+        self
+    }
+
+    /// The number of shuffle partitions for pipelines with an exchange (default 8).
+    /// Fixed by the checkpoint at its first batch; later values are ignored.
+    pub fn shuffle_partitions(mut self, partitions: usize) -> Self {
+        self.shuffle_partitions = partitions;
+        self
+    }
+
+    /// How many batches of the offset and commit logs are kept (default 100, at least 1).
+    pub fn min_batches_to_retain(mut self, batches: u64) -> Self {
+        self.min_batches_to_retain = batches;
+        self
+    }
+
+    /// The manager the query belongs to (default: [`StreamingQueryManager::global`]).
+    pub fn manager(mut self, manager: &StreamingQueryManager) -> Self {
+        self.manager = Some(manager.clone());
+        self
+    }
+
+    /// Test-only: fail at `point` of batch `batch_id`, as if the process died there.
+    #[cfg(feature = "fault-injection")]
+    #[doc(hidden)]
+    pub fn inject_fault(self, point: crate::FaultPoint, batch_id: u64) -> Self {
+        self.faults.plan(point, batch_id);
+        self
+    }
+
+    /// Checks the query, opens (or creates) its checkpoint, decides where to resume and
+    /// starts the query's thread. Every checkpoint error is returned here, before
+    /// anything is written.
+    pub fn start(self) -> Result<StreamingQuery> {
+        let QueryBuilder {
+            name,
+            mut sources,
+            pipeline,
+            sink,
+            output_mode,
+            trigger,
+            checkpoint,
+            clock,
+            parallelism,
+            shuffle_partitions,
+            min_batches_to_retain,
+            manager,
+            faults,
+        } = self;
+        let pipeline = pipeline
+            .ok_or_else(|| StreamError::InvalidQuery("no pipeline: call `.pipeline(..)`".into()))?;
+        let mut sink =
+            sink.ok_or_else(|| StreamError::InvalidQuery("no sink: call `.sink(..)`".into()))?;
+        let info = pipeline.info();
+        check_sources(&sources, &info)?;
+        check_mode(&*sink, output_mode)?;
+        if shuffle_partitions == 0 {
+            return Err(invalid("shuffle_partitions", "must be at least 1"));
+        }
+        if min_batches_to_retain == 0 {
+            return Err(invalid("min_batches_to_retain", "must be at least 1"));
+        }
+        let parallelism = match parallelism {
+            Some(0) => return Err(invalid("parallelism", "must be at least 1")),
+            Some(n) => n,
+            None => rayon::current_num_threads(),
+        };
+        let dir = match checkpoint {
+            Some(dir) => dir,
+            None => {
+                let dir = std::env::temp_dir()
+                    .join(format!("stream-checkpoint-{}", uuid::Uuid::new_v4()));
+                tracing::warn!(
+                    "no checkpoint location given: using the temporary `{}`; this query cannot resume",
+                    dir.display()
+                );
+                dir
+            }
+        };
+        let checkpoint = Checkpoint::open(&dir, &PlanRecord::of(&info))?;
+        let resume = recover(&checkpoint, sources.len(), shuffle_partitions)?;
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        for (index, source) in sources.iter_mut().enumerate() {
+            source.open(&SourceContext {
+                metadata_dir: checkpoint.source_dir(index),
+                clock: clock.clone(),
+                index,
+            })?;
+        }
+        sink.open(&SinkContext {
+            query_id: checkpoint.query_id().to_string(),
+            query_name: name.clone(),
+            checkpoint_dir: checkpoint.dir().to_path_buf(),
+            output_mode,
+            schema: info.output_schema.clone(),
+        })?;
+        let manager = manager.unwrap_or_else(StreamingQueryManager::global);
+        let inner = Arc::new(QueryInner::new(
+            checkpoint.query_id().to_string(),
+            name,
+            clock.clone(),
+            manager.clone(),
+        ));
+        let query = StreamingQuery {
+            inner: inner.clone(),
+        };
+        manager.register(&query)?;
+        manager.post_started(&QueryStartedEvent {
+            id: inner.id.clone(),
+            run_id: inner.run_id.clone(),
+            name: inner.name.clone(),
+            timestamp: format_timestamp(clock.now_ms()),
+        });
+        let mut execution = MicroBatchExecution {
+            query: inner.clone(),
+            sources,
+            pipeline,
+            info,
+            sink,
+            output_mode,
+            trigger,
+            checkpoint,
+            clock,
+            parallelism,
+            min_batches_to_retain,
+            faults: Arc::new(faults),
+            resume,
+        };
+        let thread_name = format!(
+            "stream-query-{}",
+            inner.name.as_deref().unwrap_or(&inner.id)
+        );
+        let spawned = std::thread::Builder::new()
+            .name(thread_name)
+            .spawn(move || {
+                let result = execution.run();
+                execution.shut_down();
+                execution.query.finish(result.err());
+            });
+        if let Err(e) = spawned {
+            let error = StreamError::InvalidQuery(format!("cannot start the query's thread: {e}"));
+            inner.finish(Some(StreamError::InvalidQuery(error.to_string())));
+            return Err(error);
+        }
+        Ok(query)
+    }
+}
+
+fn invalid(name: &str, message: &str) -> StreamError {
+    StreamError::InvalidOption {
+        name: name.into(),
+        message: message.into(),
+    }
+}
+
+fn check_sources(sources: &[Box<dyn Source>], info: &crate::PipelineInfo) -> Result<()> {
+    if sources.len() != info.input_schemas.len() {
+        return Err(StreamError::InvalidQuery(format!(
+            "pipeline `{}` reads {} source(s) but the query has {}",
+            info.name,
+            info.input_schemas.len(),
+            sources.len()
+        )));
+    }
+    for (i, (source, expected)) in sources.iter().zip(&info.input_schemas).enumerate() {
+        let actual = source.schema();
+        if actual.fields() != expected.fields() {
+            return Err(StreamError::SchemaMismatch {
+                context: format!("source {i} (`{}`)", source.description()),
+                message: describe_difference(&actual, expected),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Names the first column that differs between a source's schema and the pipeline's.
+fn describe_difference(actual: &arrow_schema::Schema, expected: &arrow_schema::Schema) -> String {
+    for field in expected.fields() {
+        match actual.field_with_name(field.name()) {
+            Err(_) => {
+                return format!(
+                    "column `{}` expected by the pipeline is missing",
+                    field.name()
+                );
+            }
+            Ok(a) if a.data_type() != field.data_type() => {
+                return format!(
+                    "column `{}` is {} but the pipeline expects {}",
+                    field.name(),
+                    a.data_type(),
+                    field.data_type()
+                );
+            }
+            Ok(a) if a.is_nullable() != field.is_nullable() => {
+                return format!(
+                    "column `{}` is {} but the pipeline expects it {}",
+                    field.name(),
+                    if a.is_nullable() {
+                        "nullable"
+                    } else {
+                        "not null"
+                    },
+                    if field.is_nullable() {
+                        "nullable"
+                    } else {
+                        "not null"
+                    }
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+    format!("the source has columns {actual} but the pipeline expects {expected}")
+}
+
+fn check_mode(sink: &dyn Sink, mode: OutputMode) -> Result<()> {
+    if sink.supports(mode) {
+        return Ok(());
+    }
+    let supported: Vec<&str> = OutputMode::ALL
+        .into_iter()
+        .filter(|m| sink.supports(*m))
+        .map(OutputMode::as_str)
+        .collect();
+    Err(StreamError::UnsupportedOutputMode {
+        sink: sink.description(),
+        mode,
+        supported: supported.join(", "),
+    })
+}

@@ -1,0 +1,10 @@
+//! Query handles: starting a query, watching it, stopping it.
+
+mod builder;
+mod handle;
+mod manager;
+
+pub use builder::QueryBuilder;
+pub(crate) use handle::QueryInner;
+pub use handle::StreamingQuery;
+pub use manager::StreamingQueryManager;
