@@ -1,1 +1,140 @@
+//! Fixtures shared by the end-to-end tests: the event schema of the Spark golden input,
+//! landing folders with controlled modification times, and row comparison helpers.
 
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// The schema of the events in `shared/spark-golden/input`.
+pub fn event_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("user", DataType::Utf8, true),
+        Field::new("page", DataType::Utf8, true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new("country", DataType::Utf8, true),
+    ]))
+}
+
+/// The folder of Spark's golden input files (`events-0000N.json`, 40 events each).
+pub fn golden_input_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spark-golden/input")
+}
+
+/// The golden input files, in name order.
+pub fn golden_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(golden_input_dir())
+        .expect("shared/spark-golden/input must sit beside the repository")
+        .map(|e| e.expect("readable entry").path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Writes `text` to `dir/name` with modification time `base + seq` seconds, so that a
+/// landing folder's order is fixed whatever the file system's timestamp resolution.
+pub fn land_file(dir: &Path, name: &str, text: &str, seq: u64) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, text).expect("write landing file");
+    let mtime = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + seq);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(mtime))
+        .expect("set mtime");
+    path
+}
+
+/// Copies the first `n` golden files into `dir` with increasing modification times
+/// (starting at `first_seq`), as the golden README asks.
+pub fn land_golden(dir: &Path, range: std::ops::Range<usize>) {
+    let files = golden_files();
+    for i in range {
+        let text = fs::read_to_string(&files[i]).expect("read golden file");
+        let name = files[i]
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        land_file(dir, &name, &text, i as u64);
+    }
+}
+
+/// All input lines of the golden files in `range`, as canonical JSON rows.
+pub fn golden_rows(range: std::ops::Range<usize>) -> Vec<String> {
+    let files = golden_files();
+    let mut rows: Vec<String> = files[range]
+        .iter()
+        .flat_map(|f| {
+            fs::read_to_string(f)
+                .expect("read golden file")
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// A JSON object re-serialised with sorted keys, timestamps normalised to
+/// `yyyy-MM-ddTHH:mm:ss.SSSZ`.
+pub fn canonical_json(line: &str) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(line).expect("valid JSON row");
+    if let Some(ts) = value.get_mut("ts") {
+        if let Some(text) = ts.as_str() {
+            *ts = serde_json::Value::String(normalise_ts(text));
+        }
+    }
+    // serde_json's Map is a BTreeMap here (no preserve_order), so keys come out sorted.
+    value.to_string()
+}
+
+fn normalise_ts(text: &str) -> String {
+    // arrow-json writes `2024-01-01T00:00:02.428Z`; the input has the same form, but
+    // whole seconds may be written without millis by either side.
+    let t = text.trim_end_matches('Z');
+    match t.split_once('.') {
+        Some((secs, frac)) => format!("{secs}.{:0<3}Z", &frac[..frac.len().min(3)]),
+        None => format!("{t}.000Z"),
+    }
+}
+
+/// The rows of `batches` as canonical JSON strings, sorted.
+pub fn rows_of(batches: &[RecordBatch]) -> Vec<String> {
+    let mut rows: Vec<String> = batches.iter().flat_map(batch_rows).collect();
+    rows.sort();
+    rows
+}
+
+/// The rows of one batch as canonical JSON strings, in order.
+pub fn batch_rows(batch: &RecordBatch) -> Vec<String> {
+    let mut buf = Vec::new();
+    {
+        let mut writer = arrow_json::LineDelimitedWriter::new(&mut buf);
+        writer.write(batch).expect("batch to JSON");
+        writer.finish().expect("finish JSON");
+    }
+    String::from_utf8(buf)
+        .expect("utf8 JSON")
+        .lines()
+        .map(canonical_json)
+        .collect()
+}
+
+/// A tokio runtime for tests that drive queries from sync code.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
