@@ -90,10 +90,10 @@ pub fn golden_rows(range: std::ops::Range<usize>) -> Vec<String> {
 /// `yyyy-MM-ddTHH:mm:ss.SSSZ`.
 pub fn canonical_json(line: &str) -> String {
     let mut value: serde_json::Value = serde_json::from_str(line).expect("valid JSON row");
-    if let Some(ts) = value.get_mut("ts") {
-        if let Some(text) = ts.as_str() {
-            *ts = serde_json::Value::String(normalise_ts(text));
-        }
+    if let Some(ts) = value.get_mut("ts")
+        && let Some(text) = ts.as_str()
+    {
+        *ts = serde_json::Value::String(normalise_ts(text));
     }
     // serde_json's Map is a BTreeMap here (no preserve_order), so keys come out sorted.
     value.to_string()
