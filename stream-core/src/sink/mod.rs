@@ -12,7 +12,7 @@ mod console;
 mod foreach_batch;
 mod memory;
 
-pub use console::ConsoleSink;
+pub use console::{ConsoleOutput, ConsoleSink};
 pub use foreach_batch::ForeachBatchSink;
 pub use memory::{MemorySink, MemoryTable};
 
