@@ -126,6 +126,11 @@ pub enum StreamError {
         /// The batch it fired in.
         batch_id: u64,
     },
+    /// The error that stopped a query, as [`crate::StreamingQuery::await_termination`]
+    /// returns it (shared, since every handle of the query sees the same error); lets
+    /// `?` carry it into a function returning [`Result`].
+    #[error(transparent)]
+    QueryTerminated(#[from] std::sync::Arc<StreamError>),
     /// A worker thread panicked while processing a batch.
     #[error("a task of batch {batch_id} panicked: {message}")]
     TaskPanicked {
