@@ -62,7 +62,8 @@ pub use progress::{
 };
 pub use query::{QueryBuilder, StreamingQuery, StreamingQueryManager};
 pub use sink::{
-    ConsoleOutput, ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable, Sink, SinkBatch, SinkContext,
+    ConsoleOutput, ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable, Sink, SinkBatch,
+    SinkContext,
 };
 #[cfg(feature = "json")]
 pub use source::JsonFileSource;
