@@ -75,7 +75,8 @@ impl StreamingQueryManager {
             .cloned()
     }
 
-    /// Adds a listener for the queries started from now on.
+    /// Adds a listener: it hears every event of this manager's queries from now on,
+    /// including later events of queries already running.
     pub fn add_listener(&self, listener: Arc<dyn StreamingQueryListener>) {
         self.inner
             .listeners
