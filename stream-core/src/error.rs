@@ -131,6 +131,13 @@ pub enum StreamError {
     /// `?` carry it into a function returning [`Result`].
     #[error(transparent)]
     QueryTerminated(#[from] std::sync::Arc<StreamError>),
+    /// The query's own thread panicked outside a pipeline task: in a source, the sink
+    /// (for example a `foreach_batch` closure) or a listener.
+    #[error("the query panicked in a source, the sink or a listener: {message}")]
+    QueryPanicked {
+        /// The panic payload, if it was a string.
+        message: String,
+    },
     /// A worker thread panicked while processing a batch.
     #[error("a task of batch {batch_id} panicked: {message}")]
     TaskPanicked {

@@ -119,6 +119,35 @@ fn a_panicking_pipeline_is_an_error_not_an_abort() {
     );
 }
 
+#[test]
+fn a_panicking_sink_ends_the_query_with_an_error_instead_of_hanging() {
+    let rt = runtime();
+    let input = MemoryStream::new(schema());
+    input.add_batch(numbers(&[1])).unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let sink = stream_core::ForeachBatchSink::new(|_, _: &[RecordBatch]| -> Result<(), String> {
+        panic!("sink exploded")
+    });
+    let query = StreamingQuery::builder()
+        .manager(&StreamingQueryManager::new())
+        .source(input)
+        .pipeline(MapPipeline::identity(schema()))
+        .sink(sink)
+        .checkpoint_location(checkpoint.path())
+        .start()
+        .unwrap();
+    let error = rt.block_on(query.await_termination()).unwrap_err();
+    assert!(
+        matches!(&*error, StreamError::QueryPanicked { message } if message == "sink exploded"),
+        "{error}"
+    );
+    assert!(!query.is_active());
+    assert!(
+        !checkpoint.path().join("commits/0").exists(),
+        "the batch stays uncommitted"
+    );
+}
+
 #[derive(Default)]
 struct Recorder(Mutex<Vec<String>>);
 

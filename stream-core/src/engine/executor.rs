@@ -121,16 +121,20 @@ fn run_task(
     chunks: Vec<InputChunk>,
 ) -> Result<TaskOutput> {
     catch_unwind(AssertUnwindSafe(|| pipeline.run_task(ctx, chunks))).unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a non-string panic".into());
         Err(StreamError::TaskPanicked {
             batch_id: ctx.batch_id,
-            message,
+            message: panic_message(&*payload),
         })
     })
+}
+
+/// The text of a panic's payload, if it was a string.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".into())
 }
 
 /// Gathers bucket `p` of every task, in task order, into task `p` of the next stage.

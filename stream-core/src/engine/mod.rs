@@ -24,7 +24,7 @@ use crate::sink::{Sink, SinkBatch};
 use crate::source::{ReadLimit, Source};
 use crate::{Offset, OutputMode, Result, StreamError, Trigger};
 
-pub(crate) use executor::BatchFacts;
+pub(crate) use executor::{BatchFacts, panic_message};
 pub(crate) use recovery::{ResumePoint, recover};
 
 /// How long the default trigger waits before asking idle sources again.
@@ -318,6 +318,25 @@ impl MicroBatchExecution {
                 metrics: BTreeMap::new(),
             },
         }
+    }
+
+    /// Runs the query to its end and records how it ended. A panic in a source, the sink
+    /// or a listener ends the query with [`StreamError::QueryPanicked`] instead of
+    /// leaving its handles waiting forever.
+    pub(crate) fn run_to_end(mut self) {
+        let caught = |f: &mut dyn FnMut() -> Result<()>| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+                Err(StreamError::QueryPanicked {
+                    message: panic_message(&*payload),
+                })
+            })
+        };
+        let result = caught(&mut || self.run());
+        let closed = caught(&mut || {
+            self.shut_down();
+            Ok(())
+        });
+        self.query.finish(result.and(closed).err());
     }
 
     /// Tells sources and sink that the query ends.

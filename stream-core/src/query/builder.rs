@@ -247,7 +247,7 @@ impl QueryBuilder {
             name: inner.name.clone(),
             timestamp: format_timestamp(clock.now_ms()),
         });
-        let mut execution = MicroBatchExecution {
+        let execution = MicroBatchExecution {
             query: inner.clone(),
             sources,
             pipeline,
@@ -268,11 +268,7 @@ impl QueryBuilder {
         );
         let spawned = std::thread::Builder::new()
             .name(thread_name)
-            .spawn(move || {
-                let result = execution.run();
-                execution.shut_down();
-                execution.query.finish(result.err());
-            });
+            .spawn(move || execution.run_to_end());
         if let Err(e) = spawned {
             let error = StreamError::InvalidQuery(format!("cannot start the query's thread: {e}"));
             inner.finish(Some(StreamError::InvalidQuery(error.to_string())));
