@@ -1,0 +1,360 @@
+//! Name resolution and typing: a parsed block becomes a typed plan, or a list of errors
+//! on the tokens that are wrong. Every error is collected before the expansion stops.
+
+pub(crate) mod expr;
+pub(crate) mod functions;
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+
+use crate::diag::Ctxt;
+use crate::ops;
+use crate::parse::{Block, Chain, Head, Item, Op, OptionArg, OptionValue, SchemaDecl, TriggerSpec};
+use crate::types::ColType;
+pub(crate) use expr::{LitValue, TExpr, TKind};
+
+/// A column of a stream's schema.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Column {
+    pub(crate) name: String,
+    pub(crate) ty: ColType,
+}
+
+/// A stream's columns, in order.
+pub(crate) type Schema = Vec<Column>;
+
+/// A Rust value captured with `{ .. }`, evaluated once when the query is built.
+pub(crate) struct Capture {
+    pub(crate) block: syn::ExprBlock,
+    pub(crate) ty: crate::types::DslType,
+}
+
+/// A typed operator, as codegen runs it on a batch.
+#[derive(Clone, Debug)]
+pub(crate) enum TypedOp {
+    /// Keep the rows where the predicate is true.
+    Filter { pred: TExpr },
+    /// Compute the output columns (select, with_column, rename and drop all become one).
+    Project {
+        exprs: Vec<(String, TExpr)>,
+        schema: Schema,
+    },
+}
+
+/// The rows of one source on their way to the sink.
+#[derive(Clone, Debug)]
+pub(crate) struct Branch {
+    pub(crate) source: usize,
+    pub(crate) ops: Vec<TypedOp>,
+}
+
+/// A stream while the block is checked: its branches and its current schema.
+#[derive(Clone)]
+pub(crate) struct StreamState {
+    pub(crate) branches: Vec<Branch>,
+    pub(crate) schema: Schema,
+}
+
+/// A source of the query.
+pub(crate) struct SourcePlan {
+    pub(crate) kind: SourceKind,
+    pub(crate) schema: Schema,
+    pub(crate) span: Span,
+}
+
+/// The kinds of source and their settings.
+pub(crate) enum SourceKind {
+    Json {
+        path: OptionValue,
+        max_files_per_trigger: Option<u64>,
+    },
+    Memory {
+        stream: OptionValue,
+    },
+    Rate {
+        rows_per_second: u64,
+        num_partitions: Option<u64>,
+    },
+}
+
+/// The sink of the query.
+pub(crate) enum SinkPlan {
+    Console {
+        num_rows: Option<u64>,
+        truncate: Option<bool>,
+    },
+    Memory {
+        name: OptionValue,
+    },
+    ForeachBatch {
+        f: OptionValue,
+    },
+}
+
+/// `output_mode`, `trigger`, `checkpoint`, `query_name`.
+#[derive(Default)]
+pub(crate) struct Settings {
+    pub(crate) output_mode: Option<syn::Ident>,
+    pub(crate) trigger: Option<TriggerSpec>,
+    pub(crate) checkpoint: Option<OptionValue>,
+    pub(crate) query_name: Option<OptionValue>,
+}
+
+/// A checked pipeline, ready for codegen.
+pub(crate) struct Plan {
+    pub(crate) sources: Vec<SourcePlan>,
+    pub(crate) branches: Vec<Branch>,
+    pub(crate) output: Schema,
+    pub(crate) sink: SinkPlan,
+    pub(crate) settings: Settings,
+    pub(crate) captures: Vec<Capture>,
+}
+
+/// The checker's state while it walks the block.
+pub(crate) struct Checker {
+    pub(crate) cx: Ctxt,
+    schemas: HashMap<String, Schema>,
+    streams: HashMap<String, StreamState>,
+    sources: Vec<SourcePlan>,
+    pub(crate) captures: Vec<Capture>,
+}
+
+impl Checker {
+    /// Records a captured value and returns its index.
+    pub(crate) fn capture(&mut self, block: syn::ExprBlock, ty: crate::types::DslType) -> usize {
+        self.captures.push(Capture { block, ty });
+        self.captures.len() - 1
+    }
+
+    fn schema_decl(&mut self, decl: &SchemaDecl) {
+        let mut schema = Schema::new();
+        for field in &decl.fields {
+            let name = field.name.to_string();
+            if schema.iter().any(|c| c.name == name) {
+                self.cx.error(
+                    field.name.span(),
+                    format!("column `{name}` is declared twice in `{}`", decl.name),
+                    "give each column its own name",
+                );
+                continue;
+            }
+            if let Some(ty) = self.base_type(&field.ty.base) {
+                schema.push(Column {
+                    name,
+                    ty: ColType {
+                        ty,
+                        nullable: field.ty.nullable,
+                    },
+                });
+            }
+        }
+        if self.schemas.insert(decl.name.to_string(), schema).is_some() {
+            self.cx.error(
+                decl.name.span(),
+                format!("schema `{}` is declared twice", decl.name),
+                "give each schema its own name",
+            );
+        }
+    }
+
+    /// A schema named in `schema = Name`.
+    pub(crate) fn named_schema(&mut self, ident: &syn::Ident) -> Option<Schema> {
+        if let Some(s) = self.schemas.get(&ident.to_string()) {
+            return Some(s.clone());
+        }
+        let help = match crate::diag::did_you_mean(
+            &ident.to_string(),
+            self.schemas.keys().map(String::as_str),
+        ) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "declare it in the block: `schema Event { ts: timestamp_ms, amount: f64 }`"
+                .to_string(),
+        };
+        self.cx
+            .error(ident.span(), format!("no schema `{ident}`"), help);
+        None
+    }
+
+    /// Adds a source and returns a stream reading it.
+    pub(crate) fn add_source(&mut self, source: SourcePlan) -> StreamState {
+        let schema = source.schema.clone();
+        self.sources.push(source);
+        StreamState {
+            branches: vec![Branch {
+                source: self.sources.len() - 1,
+                ops: Vec::new(),
+            }],
+            schema,
+        }
+    }
+
+    fn head(&mut self, head: &Head) -> Option<StreamState> {
+        match head {
+            Head::Stream(name) => match self.streams.get(&name.to_string()) {
+                Some(s) => Some(s.clone()),
+                None => {
+                    let help = match crate::diag::did_you_mean(&name.to_string(), self.streams.keys().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "start a stream with `read(json, path = \"..\", schema = Name)` or a `let` above".to_string(),
+                    };
+                    self.cx
+                        .error(name.span(), format!("no stream `{name}`"), help);
+                    None
+                }
+            },
+            Head::Read(read) => ops::source::check(self, read),
+        }
+    }
+
+    /// Checks a chain; returns the stream and, if it ends in `write`, the sink settings.
+    fn chain(
+        &mut self,
+        chain: &Chain,
+        settings: &mut Settings,
+        sink: &mut Option<(SinkPlan, Span)>,
+    ) -> Option<StreamState> {
+        let mut stream = self.head(&chain.head)?;
+        let mut written = false;
+        for call in &chain.ops {
+            let settle = matches!(
+                call.op,
+                Op::OutputMode(_) | Op::Trigger(_) | Op::Checkpoint(_) | Op::QueryName(_)
+            );
+            if written && !settle {
+                self.cx.error(call.name.span(), format!("`{}` after `write`", call.name), "transform the stream before `.write(..)`; only output_mode, trigger, checkpoint and query_name may follow it");
+                return None;
+            }
+            if !written && settle {
+                self.cx.error(
+                    call.name.span(),
+                    format!("`{}` before `write`", call.name),
+                    format!("put `.{}(..)` after `.write(..)`", call.name),
+                );
+                return None;
+            }
+            stream = match &call.op {
+                Op::Filter(e) => ops::filter::check(self, stream, e)?,
+                Op::Select(items) => ops::select::check(self, stream, items)?,
+                Op::WithColumn(name, e) => ops::with_column::check(self, stream, name, e)?,
+                Op::WithColumnRenamed(from, to) => ops::rename::check(self, stream, from, to)?,
+                Op::Drop(cols) => ops::drop::check(self, stream, cols)?,
+                Op::Union(other) => {
+                    let other_stream = self.head(&Head::Stream(other.clone()))?;
+                    ops::union::check(self, stream, other_stream, other)?
+                }
+                Op::Write(kind, options) => {
+                    let plan = ops::sink::check(self, kind, options)?;
+                    if sink.is_some() {
+                        self.cx.error(
+                            kind.span(),
+                            "a block writes one query",
+                            "start a second query in a second `stream!` block",
+                        );
+                        return None;
+                    }
+                    *sink = Some((plan, kind.span()));
+                    written = true;
+                    stream
+                }
+                Op::OutputMode(mode) => {
+                    ops::settings::output_mode(self, mode, settings);
+                    stream
+                }
+                Op::Trigger(t) => {
+                    ops::settings::trigger(self, t, settings);
+                    stream
+                }
+                Op::Checkpoint(v) => {
+                    settings.checkpoint = Some(v.clone());
+                    stream
+                }
+                Op::QueryName(v) => {
+                    settings.query_name = Some(v.clone());
+                    stream
+                }
+            };
+        }
+        Some(stream)
+    }
+}
+
+/// Reads an option's value as an unsigned integer literal.
+pub(crate) fn option_u64(cx: &mut Ctxt, option: &OptionArg) -> Option<u64> {
+    match &option.value {
+        OptionValue::Lit(syn::Lit::Int(i)) => match i.base10_parse::<u64>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                cx.syn(e);
+                None
+            }
+        },
+        other => {
+            cx.error(
+                other.span(),
+                format!("`{}` takes a whole number", option.name),
+                format!("write `{} = 10`", option.name),
+            );
+            None
+        }
+    }
+}
+
+/// Checks the block and returns its plan; `None` when errors were recorded in `cx`.
+pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
+    let mut checker = Checker {
+        cx,
+        schemas: HashMap::new(),
+        streams: HashMap::new(),
+        sources: Vec::new(),
+        captures: Vec::new(),
+    };
+    // schemas first, so a schema may be declared after the stream that uses it
+    for item in &block.items {
+        if let Item::Schema(decl) = item {
+            checker.schema_decl(decl);
+        }
+    }
+    let mut settings = Settings::default();
+    let mut sink = None;
+    let mut output = None;
+    for item in &block.items {
+        match item {
+            Item::Schema(_) => {}
+            Item::Let(l) => {
+                if let Some(stream) = checker.chain(&l.chain, &mut settings, &mut sink) {
+                    checker.streams.insert(l.name.to_string(), stream);
+                }
+            }
+            Item::Query(chain) => {
+                let before = sink.is_some();
+                let stream = checker.chain(chain, &mut settings, &mut sink);
+                if sink.is_some() && !before {
+                    output = stream;
+                }
+            }
+        }
+    }
+    if sink.is_none() && !checker.cx.has_errors() {
+        checker.cx.error(
+            Span::call_site(),
+            "the pipeline has no `write`",
+            "end the last stream with `.write(console)` (or memory, foreach_batch)",
+        );
+    }
+    if checker.cx.has_errors() {
+        return (None, checker.cx);
+    }
+    let (Some((sink, _)), Some(output)) = (sink, output) else {
+        return (None, checker.cx);
+    };
+    let plan = Plan {
+        sources: checker.sources,
+        branches: output.branches,
+        output: output.schema,
+        sink,
+        settings,
+        captures: checker.captures,
+    };
+    (Some(plan), checker.cx)
+}

@@ -1,0 +1,347 @@
+//! From a checked plan to Rust: a pipeline struct implementing `stream_core::Pipeline`
+//! with one function per branch, and the query builder that runs it.
+
+pub(crate) mod expr;
+pub(crate) mod functions;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::check::{Branch, Plan, Schema, SinkPlan, SourceKind, TExpr, TKind, TypedOp};
+use crate::parse::{OptionValue, TriggerSpec};
+use crate::types::DslType;
+
+/// An expression building an arrow `SchemaRef` for `schema`.
+fn schema_ref(schema: &Schema) -> TokenStream {
+    let fields = schema.iter().map(|c| {
+        let name = &c.name;
+        let dt = c.ty.ty.data_type();
+        let nullable = c.ty.nullable;
+        quote!(::stream_core::__private::arrow_schema::Field::new(#name, #dt, #nullable))
+    });
+    quote!(::std::sync::Arc::new(
+        ::stream_core::__private::arrow_schema::Schema::new(::std::vec![#(#fields),*])
+    ))
+}
+
+/// The Rust expression an option value stands for.
+fn option_value(v: &OptionValue) -> TokenStream {
+    match v {
+        OptionValue::Lit(l) => quote!(#l),
+        OptionValue::Name(n) => {
+            let s = n.to_string();
+            quote!(#s)
+        }
+        OptionValue::Capture(b) => quote!(#b),
+    }
+}
+
+/// The single expression inside a `{ .. }` capture, to borrow instead of move.
+fn capture_inner(v: &OptionValue) -> TokenStream {
+    match v {
+        OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
+            (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
+            _ => quote!(#b),
+        },
+        other => option_value(other),
+    }
+}
+
+/// A stable text of the plan's shape, hashed into the checkpoint fingerprint.
+fn describe(plan: &Plan) -> String {
+    fn expr(e: &TExpr) -> String {
+        match &e.kind {
+            TKind::Column { name, .. } => name.clone(),
+            TKind::Lit(v) => format!("{v:?}"),
+            TKind::Capture(i) => format!("capture{i}"),
+            TKind::Binary { op, left, right } => {
+                format!("({} {} {})", expr(left), op.symbol(), expr(right))
+            }
+            TKind::Unary { op, expr: e } => format!("({op:?} {})", expr(e)),
+            TKind::Cast { expr: e, to } => format!("({} as {})", expr(e), to.name()),
+            TKind::Call { function, args } => {
+                format!(
+                    "{function}({})",
+                    args.iter().map(expr).collect::<Vec<_>>().join(", ")
+                )
+            }
+        }
+    }
+    let mut out = String::new();
+    for b in &plan.branches {
+        out.push_str(&format!("branch from {}:", b.source));
+        for op in &b.ops {
+            match op {
+                TypedOp::Filter { pred } => out.push_str(&format!(" filter {}", expr(pred))),
+                TypedOp::Project { exprs, .. } => {
+                    let items: Vec<String> = exprs
+                        .iter()
+                        .map(|(n, e)| format!("{} as {n}", expr(e)))
+                        .collect();
+                    out.push_str(&format!(" project [{}]", items.join(", ")));
+                }
+            }
+        }
+        out.push(';');
+    }
+    out
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The whole expansion for a checked plan.
+pub(crate) fn expand(plan: &Plan) -> TokenStream {
+    let fingerprint = format!("stream:{:016x}", fnv1a(&describe(plan)));
+    let pipeline_name = match &plan.settings.query_name {
+        Some(OptionValue::Lit(syn::Lit::Str(s))) => s.value(),
+        _ => "stream".to_string(),
+    };
+
+    // schemas: one per projection, then the inputs, then the output
+    let mut schemas: Vec<TokenStream> = Vec::new();
+    let mut branch_fns = Vec::new();
+    for (i, branch) in plan.branches.iter().enumerate() {
+        branch_fns.push(branch_fn(i, branch, &mut schemas));
+    }
+    let schema_count = schemas.len();
+    let inputs: Vec<TokenStream> = plan.sources.iter().map(|s| schema_ref(&s.schema)).collect();
+    let output = schema_ref(&plan.output);
+
+    let cap_fields: Vec<_> = (0..plan.captures.len())
+        .map(|i| format_ident!("__cap{}", i))
+        .collect();
+    let cap_types: Vec<TokenStream> = plan.captures.iter().map(|c| c.ty.native()).collect();
+    let cap_lets = plan.captures.iter().enumerate().map(|(i, c)| {
+        let name = format_ident!("__cap{}", i);
+        let block = &c.block;
+        let span = block.block.brace_token.span.join();
+        match c.ty {
+            DslType::String => quote_spanned!(span=> let #name: ::std::string::String = ::core::convert::Into::into(#block);),
+            other => {
+                let native = other.native();
+                quote_spanned!(span=> let #name: #native = #block;)
+            }
+        }
+    });
+
+    let arms = (0..plan.sources.len()).map(|s| {
+        let calls = plan
+            .branches
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.source == s)
+            .map(|(i, _)| {
+                let f = format_ident!("__branch_{}", i);
+                quote!(__out.push(self.#f(::core::clone::Clone::clone(&__chunk.batch))?);)
+            });
+        quote!(#s => { #(#calls)* })
+    });
+
+    let sources = plan
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| source_expr(i, s));
+    let sink = sink_expr(&plan.sink);
+    let settings = settings(plan);
+
+    quote! {
+        {
+            #[allow(non_camel_case_types)]
+            struct __StreamPipeline {
+                __schemas: ::std::vec::Vec<::stream_core::__private::arrow_schema::SchemaRef>,
+                __inputs: ::std::vec::Vec<::stream_core::__private::arrow_schema::SchemaRef>,
+                __output: ::stream_core::__private::arrow_schema::SchemaRef,
+                #(#cap_fields: #cap_types,)*
+            }
+
+            impl __StreamPipeline {
+                #(#branch_fns)*
+            }
+
+            impl ::stream_core::Pipeline for __StreamPipeline {
+                fn info(&self) -> ::stream_core::PipelineInfo {
+                    ::stream_core::PipelineInfo {
+                        name: ::std::string::String::from(#pipeline_name),
+                        input_schemas: ::core::clone::Clone::clone(&self.__inputs),
+                        output_schema: ::core::clone::Clone::clone(&self.__output),
+                        stages: 1,
+                        fingerprint: ::std::string::String::from(#fingerprint),
+                    }
+                }
+
+                fn run_task(
+                    &self,
+                    _ctx: &::stream_core::TaskContext,
+                    input: ::std::vec::Vec<::stream_core::InputChunk>,
+                ) -> ::stream_core::Result<::stream_core::TaskOutput> {
+                    let mut __out = ::std::vec::Vec::with_capacity(input.len());
+                    for __chunk in input {
+                        match __chunk.input {
+                            #(#arms)*
+                            _ => {}
+                        }
+                    }
+                    ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__out))
+                }
+            }
+
+            #(#cap_lets)*
+            let __schemas: [::stream_core::__private::arrow_schema::SchemaRef; #schema_count] = [#(#schemas),*];
+            let __pipeline = __StreamPipeline {
+                __schemas: ::std::vec::Vec::from(__schemas),
+                __inputs: ::std::vec![#(#inputs),*],
+                __output: #output,
+                #(#cap_fields,)*
+            };
+            ::stream_core::StreamingQuery::builder()
+                #(.source(#sources))*
+                .pipeline(__pipeline)
+                .sink(#sink)
+                #settings
+        }
+    }
+}
+
+/// `fn __branch_i(&self, batch) -> Result<RecordBatch>`: the operators of one branch.
+fn branch_fn(i: usize, branch: &Branch, schemas: &mut Vec<TokenStream>) -> TokenStream {
+    let name = format_ident!("__branch_{}", i);
+    let steps = branch.ops.iter().map(|op| {
+        let body = match op {
+            TypedOp::Filter { pred } => crate::ops::filter::emit(pred),
+            TypedOp::Project { exprs, schema } => {
+                schemas.push(schema_ref(schema));
+                crate::ops::select::emit(exprs, schemas.len() - 1)
+            }
+        };
+        quote! {
+            let __n = __batch.num_rows();
+            let _ = __n;
+            let __next = { #body };
+            __batch = __next;
+        }
+    });
+    quote! {
+        #[allow(unused_variables, clippy::all)]
+        fn #name(
+            &self,
+            mut __batch: ::stream_core::__private::arrow_array::RecordBatch,
+        ) -> ::stream_core::Result<::stream_core::__private::arrow_array::RecordBatch> {
+            #[allow(unused_imports)]
+            use ::stream_core::__private::arrow_array::Array as _;
+            #(#steps)*
+            ::core::result::Result::Ok(__batch)
+        }
+    }
+}
+
+fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
+    let schema = quote!(::core::clone::Clone::clone(&__pipeline.__inputs[#i]));
+    let span = source.span;
+    match &source.kind {
+        SourceKind::Json {
+            path,
+            max_files_per_trigger,
+        } => {
+            let path = option_value(path);
+            let limit = max_files_per_trigger.map(|n| {
+                let n = n as usize;
+                quote!(.max_files_per_trigger(#n))
+            });
+            quote_spanned!(span=> ::stream_core::JsonFileSource::new(#path, #schema) #limit)
+        }
+        SourceKind::Memory { stream } => {
+            let inner = capture_inner(stream);
+            let span = stream.span();
+            quote_spanned!(span=> {
+                let __stream: &::stream_core::MemoryStream = &#inner;
+                ::core::clone::Clone::clone(__stream)
+            })
+        }
+        SourceKind::Rate {
+            rows_per_second,
+            num_partitions,
+        } => {
+            let parts = num_partitions.map(|n| {
+                let n = n as usize;
+                quote!(.num_partitions(#n))
+            });
+            quote!(::stream_core::RateSource::new(#rows_per_second) #parts)
+        }
+    }
+}
+
+fn sink_expr(sink: &SinkPlan) -> TokenStream {
+    match sink {
+        SinkPlan::Console { num_rows, truncate } => {
+            let rows = num_rows.map(|n| {
+                let n = n as usize;
+                quote!(.num_rows(#n))
+            });
+            let truncate = truncate.map(|t| quote!(.truncate(#t)));
+            quote!(::stream_core::ConsoleSink::new() #rows #truncate)
+        }
+        SinkPlan::Memory { name } => {
+            let name = option_value(name);
+            quote!(::stream_core::MemorySink::new(#name))
+        }
+        SinkPlan::ForeachBatch { f } => {
+            let f = capture_inner(f);
+            quote!(::stream_core::ForeachBatchSink::new(#f))
+        }
+    }
+}
+
+fn settings(plan: &Plan) -> TokenStream {
+    let s = &plan.settings;
+    let mut out = TokenStream::new();
+    if let Some(mode) = &s.output_mode {
+        let variant = match mode.to_string().as_str() {
+            "update" => quote!(Update),
+            "complete" => quote!(Complete),
+            _ => quote!(Append),
+        };
+        out.extend(quote!(.output_mode(::stream_core::OutputMode::#variant)));
+    }
+    if let Some(t) = &s.trigger {
+        let trigger = match t {
+            TriggerSpec::Default(_) => quote!(::stream_core::Trigger::Default),
+            TriggerSpec::Once(_) => quote!(::stream_core::Trigger::Once),
+            TriggerSpec::AvailableNow(_) => quote!(::stream_core::Trigger::AvailableNow),
+            TriggerSpec::ProcessingTime(_, OptionValue::Lit(syn::Lit::Str(text))) => {
+                let ms = crate::ops::settings::interval_ms(&text.value()).unwrap_or_default();
+                quote!(::stream_core::Trigger::ProcessingTime(::std::time::Duration::from_millis(#ms)))
+            }
+            TriggerSpec::ProcessingTime(_, v) => {
+                let v = option_value(v);
+                quote!(::stream_core::Trigger::ProcessingTime(#v))
+            }
+        };
+        out.extend(quote!(.trigger(#trigger)));
+    }
+    if let Some(c) = &s.checkpoint {
+        let c = option_value(c);
+        out.extend(quote!(.checkpoint_location(#c)));
+    }
+    if let Some(n) = &s.query_name {
+        let n = option_value(n);
+        out.extend(quote!(.query_name(#n)));
+    }
+    out
+}
+
+/// What the expansion is when the block has errors: the errors, and a builder of the
+/// right type so the code around the macro shows no follow-on errors.
+pub(crate) fn placeholder(errors: TokenStream) -> TokenStream {
+    let _ = Span::call_site();
+    quote! {
+        {
+            #errors
+            ::stream_core::StreamingQuery::builder()
+        }
+    }
+}

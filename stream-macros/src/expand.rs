@@ -1,0 +1,19 @@
+//! The `stream!` pipeline on `proc_macro2`: parse → check → codegen, unit-testable.
+
+use proc_macro2::TokenStream;
+
+use crate::diag::Ctxt;
+
+/// Expands a `stream!` block. Never panics: errors come back as `compile_error!`s next
+/// to a placeholder of the right type.
+pub(crate) fn stream_inner(input: TokenStream) -> TokenStream {
+    let block = match crate::parse::parse_block(input) {
+        Ok(block) => block,
+        Err(e) => return crate::codegen::placeholder(e.to_compile_error()),
+    };
+    let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
+    match plan {
+        Some(plan) if !cx.has_errors() => crate::codegen::expand(&plan),
+        _ => crate::codegen::placeholder(cx.into_compile_errors()),
+    }
+}

@@ -1,0 +1,35 @@
+//! One file per operator: what it takes, its type rule, and (for the operators that run
+//! on batches) its code.
+
+pub(crate) mod drop;
+pub(crate) mod filter;
+pub(crate) mod options;
+pub(crate) mod rename;
+pub(crate) mod select;
+pub(crate) mod settings;
+pub(crate) mod sink;
+pub(crate) mod source;
+pub(crate) mod union;
+pub(crate) mod with_column;
+
+use crate::check::{Column, Schema, StreamState, TExpr, TKind, TypedOp};
+
+/// Appends `op` to every branch of `stream` and gives it `schema`.
+pub(crate) fn push(mut stream: StreamState, op: TypedOp, schema: Schema) -> StreamState {
+    for branch in &mut stream.branches {
+        branch.ops.push(op.clone());
+    }
+    stream.schema = schema;
+    stream
+}
+
+/// A reference to column `index` of `schema`, as a typed expression.
+pub(crate) fn column_ref(schema: &Schema, index: usize, span: proc_macro2::Span) -> TExpr {
+    let Column { name, ty } = schema[index].clone();
+    TExpr {
+        kind: TKind::Column { index, name },
+        ty,
+        constant: false,
+        span,
+    }
+}

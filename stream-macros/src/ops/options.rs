@@ -1,0 +1,63 @@
+//! Option lists of `read(..)` and `write(..)`: known names, no repeats.
+
+use std::collections::HashMap;
+
+use crate::check::Checker;
+use crate::diag::did_you_mean;
+use crate::parse::OptionArg;
+
+/// Checks `options` against the names `kind` takes; returns them by name. Unknown and
+/// repeated options are errors on their names.
+pub(crate) fn by_name<'a>(
+    cx: &mut Checker,
+    what: &str,
+    kind: &syn::Ident,
+    options: &'a [OptionArg],
+    known: &[&str],
+) -> Option<HashMap<String, &'a OptionArg>> {
+    let mut out = HashMap::new();
+    let mut ok = true;
+    for option in options {
+        let name = option.name.to_string();
+        if !known.contains(&name.as_str()) {
+            let help = match did_you_mean(&name, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if known.is_empty() => format!("`{kind}` takes no options"),
+                None => format!("`{kind}` takes: {}", known.join(", ")),
+            };
+            cx.cx.error(
+                option.name.span(),
+                format!("unknown {what} option `{name}` for `{kind}`"),
+                help,
+            );
+            ok = false;
+        } else if out.insert(name.clone(), option).is_some() {
+            cx.cx.error(
+                option.name.span(),
+                format!("option `{name}` is given twice"),
+                "keep one of them",
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(out)
+}
+
+/// Reports a missing required option on the kind's name.
+pub(crate) fn require<'a>(
+    cx: &mut Checker,
+    kind: &syn::Ident,
+    options: &HashMap<String, &'a OptionArg>,
+    name: &str,
+    example: &str,
+) -> Option<&'a OptionArg> {
+    let found = options.get(name).copied();
+    if found.is_none() {
+        cx.cx.error(
+            kind.span(),
+            format!("`{kind}` needs the option `{name}`"),
+            format!("add it: `{example}`"),
+        );
+    }
+    found
+}

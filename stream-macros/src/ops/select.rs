@@ -1,0 +1,106 @@
+//! `select(a, b * 2 as c, ..)`: the listed expressions become the columns.
+
+use std::collections::HashSet;
+
+use crate::check::{Checker, Column, StreamState, TExpr, TKind, TypedOp};
+use crate::parse::SelectItem;
+
+pub(crate) fn check(
+    cx: &mut Checker,
+    stream: StreamState,
+    items: &[SelectItem],
+) -> Option<StreamState> {
+    let mut exprs: Vec<(String, TExpr)> = Vec::new();
+    let mut failed = false;
+    for item in items {
+        let Some(typed) = cx.check_expr(&item.expr, &stream.schema, None) else {
+            failed = true;
+            continue;
+        };
+        let name = match (&item.alias, &item.expr, &typed.kind) {
+            (Some(alias), _, _) => alias.to_string(),
+            (None, _, TKind::Column { name, .. }) => name.clone(),
+            (None, expr, _) => {
+                cx.cx.error(
+                    expr.span(),
+                    "this expression needs a name",
+                    "name it with `as`: `amount * 2.0 as doubled`",
+                );
+                failed = true;
+                continue;
+            }
+        };
+        exprs.push((name, typed));
+    }
+    if items.is_empty() {
+        cx.cx.error(
+            proc_macro2::Span::call_site(),
+            "`select` needs at least one column",
+            "list the columns to keep: `select(user, amount)`",
+        );
+        return None;
+    }
+    if failed || !unique(cx, &exprs, items) {
+        return None;
+    }
+    let schema = exprs
+        .iter()
+        .map(|(name, e)| Column {
+            name: name.clone(),
+            ty: e.ty,
+        })
+        .collect();
+    let op = TypedOp::Project {
+        exprs,
+        schema: Vec::new(),
+    };
+    Some(with_schema(stream, op, schema))
+}
+
+/// Reports output names used twice.
+pub(crate) fn unique(cx: &mut Checker, exprs: &[(String, TExpr)], items: &[SelectItem]) -> bool {
+    let mut seen = HashSet::new();
+    let mut ok = true;
+    for ((name, e), item) in exprs.iter().zip(items) {
+        if !seen.insert(name.clone()) {
+            let span = item.alias.as_ref().map_or(e.span, |a| a.span());
+            cx.cx.error(
+                span,
+                format!("column `{name}` appears twice in the output"),
+                "rename one of them with `as`",
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Adds a projection whose output schema is `schema`.
+pub(crate) fn with_schema(stream: StreamState, op: TypedOp, schema: Vec<Column>) -> StreamState {
+    let op = match op {
+        TypedOp::Project { exprs, .. } => TypedOp::Project {
+            exprs,
+            schema: schema.clone(),
+        },
+        other => other,
+    };
+    super::push(stream, op, schema)
+}
+
+/// The code of a projection: one column per expression; a plain column reference is
+/// passed on without copying.
+pub(crate) fn emit(exprs: &[(String, TExpr)], schema_index: usize) -> proc_macro2::TokenStream {
+    let k = crate::codegen::expr::kernels();
+    let columns = exprs.iter().map(|(_, e)| match &e.kind {
+        TKind::Column { index, .. } => {
+            quote::quote!(::core::clone::Clone::clone(__batch.column(#index)))
+        }
+        _ => {
+            let v = crate::codegen::expr::array(e);
+            quote::quote!(#k::column(#v))
+        }
+    });
+    quote::quote! {
+        #k::batch(&self.__schemas[#schema_index], ::std::vec![#(#columns),*], __n)?
+    }
+}

@@ -1,0 +1,77 @@
+//! `.output_mode(..)`, `.trigger(..)`: checked names; `checkpoint` and `query_name` are
+//! taken as given.
+
+use crate::check::{Checker, Settings};
+use crate::parse::{OptionValue, TriggerSpec};
+
+pub(crate) fn output_mode(cx: &mut Checker, mode: &syn::Ident, settings: &mut Settings) {
+    match mode.to_string().as_str() {
+        "append" | "update" | "complete" => settings.output_mode = Some(mode.clone()),
+        other => cx.cx.error(
+            mode.span(),
+            format!("unknown output mode `{other}`"),
+            "use `append`, `update` or `complete`",
+        ),
+    }
+}
+
+pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Settings) {
+    if let TriggerSpec::ProcessingTime(_, value) = trigger {
+        match value {
+            OptionValue::Lit(syn::Lit::Str(text)) if interval_ms(&text.value()).is_none() => {
+                cx.cx.error(
+                    text.span(),
+                    format!("cannot read the interval `{}`", text.value()),
+                    "write a number and a unit: \"500 milliseconds\", \"10 seconds\", \"1 minute\", \"2 hours\"",
+                );
+                return;
+            }
+            OptionValue::Lit(syn::Lit::Str(_)) | OptionValue::Capture(_) => {}
+            other => {
+                cx.cx.error(
+                    other.span(),
+                    "`processing_time` takes an interval",
+                    "write `processing_time(\"10 seconds\")` or capture a `Duration`: `processing_time({interval})`",
+                );
+                return;
+            }
+        }
+    }
+    settings.trigger = Some(match trigger {
+        TriggerSpec::Default(s) => TriggerSpec::Default(*s),
+        TriggerSpec::Once(s) => TriggerSpec::Once(*s),
+        TriggerSpec::AvailableNow(s) => TriggerSpec::AvailableNow(*s),
+        TriggerSpec::ProcessingTime(s, v) => TriggerSpec::ProcessingTime(*s, v.clone()),
+    });
+}
+
+/// Milliseconds of an interval such as `"10 seconds"` (Spark's interval strings).
+pub(crate) fn interval_ms(text: &str) -> Option<u64> {
+    let mut parts = text.split_whitespace();
+    let n: u64 = parts.next()?.parse().ok()?;
+    let unit = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let per = match unit {
+        "ms" | "millisecond" | "milliseconds" => 1,
+        "s" | "second" | "seconds" => 1_000,
+        "min" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "day" | "days" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(per)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn intervals() {
+        assert_eq!(super::interval_ms("10 seconds"), Some(10_000));
+        assert_eq!(super::interval_ms("1 minute"), Some(60_000));
+        assert_eq!(super::interval_ms("500 ms"), Some(500));
+        assert_eq!(super::interval_ms("ten seconds"), None);
+        assert_eq!(super::interval_ms("10 fortnights"), None);
+    }
+}

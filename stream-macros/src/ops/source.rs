@@ -1,0 +1,136 @@
+//! `read(kind, options..)`: the sources.
+//!
+//! - `read(json, path = "landing/", schema = Event, max_files_per_trigger = 1)`
+//! - `read(memory, stream = {input}, schema = Event)` (a `MemoryStream` from the caller)
+//! - `read(rate, rows_per_second = 10, num_partitions = 2)` (`timestamp`, `value`)
+
+use crate::check::{Checker, Column, SourceKind, SourcePlan, StreamState, option_u64};
+use crate::parse::{OptionValue, ReadCall};
+use crate::types::{ColType, DslType};
+
+/// The source kinds, for errors.
+const KINDS: &[&str] = &["json", "memory", "rate"];
+
+pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
+    let kind = &read.kind;
+    let (known, example): (&[&str], &str) = match kind.to_string().as_str() {
+        "json" => (
+            &["path", "schema", "max_files_per_trigger"],
+            "read(json, path = \"landing/\", schema = Event)",
+        ),
+        "memory" => (
+            &["stream", "schema"],
+            "read(memory, stream = {input}, schema = Event)",
+        ),
+        "rate" => (
+            &["rows_per_second", "num_partitions"],
+            "read(rate, rows_per_second = 10)",
+        ),
+        other => {
+            let help = match crate::diag::did_you_mean(other, KINDS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the sources are: {}", KINDS.join(", ")),
+            };
+            cx.cx
+                .error(kind.span(), format!("unknown source `{other}`"), help);
+            return None;
+        }
+    };
+    let options = super::options::by_name(cx, "source", kind, &read.options, known)?;
+    let schema_of = |cx: &mut Checker| -> Option<Vec<Column>> {
+        let option = super::options::require(cx, kind, &options, "schema", example)?;
+        match &option.value {
+            OptionValue::Name(name) => cx.named_schema(name),
+            other => {
+                cx.cx.error(
+                    other.span(),
+                    "`schema` names a schema of the block",
+                    "write `schema = Event`",
+                );
+                None
+            }
+        }
+    };
+    let (source_kind, schema) = match kind.to_string().as_str() {
+        "json" => {
+            let schema = schema_of(cx);
+            let path = super::options::require(cx, kind, &options, "path", example)
+                .map(|o| o.value.clone());
+            let max_files = match options.get("max_files_per_trigger") {
+                Some(o) => match option_u64(&mut cx.cx, o)? {
+                    0 => {
+                        cx.cx.error(
+                            o.value.span(),
+                            "`max_files_per_trigger` must be at least 1",
+                            "take at least one file per batch, or leave the option out",
+                        );
+                        return None;
+                    }
+                    n => Some(n),
+                },
+                None => None,
+            };
+            (
+                SourceKind::Json {
+                    path: path?,
+                    max_files_per_trigger: max_files,
+                },
+                schema?,
+            )
+        }
+        "memory" => {
+            let schema = schema_of(cx);
+            let stream = super::options::require(cx, kind, &options, "stream", example)?;
+            if !matches!(stream.value, OptionValue::Capture(_)) {
+                cx.cx.error(
+                    stream.value.span(),
+                    "`stream` takes a `MemoryStream` from outside the block",
+                    "capture it: `stream = {input}`",
+                );
+                return None;
+            }
+            (
+                SourceKind::Memory {
+                    stream: stream.value.clone(),
+                },
+                schema?,
+            )
+        }
+        _ => {
+            let rows = super::options::require(cx, kind, &options, "rows_per_second", example)?;
+            let rows_per_second = option_u64(&mut cx.cx, rows)?;
+            let num_partitions = match options.get("num_partitions") {
+                Some(o) => Some(option_u64(&mut cx.cx, o)?),
+                None => None,
+            };
+            let schema = vec![
+                Column {
+                    name: "timestamp".into(),
+                    ty: ColType {
+                        ty: DslType::TimestampUs,
+                        nullable: false,
+                    },
+                },
+                Column {
+                    name: "value".into(),
+                    ty: ColType {
+                        ty: DslType::I64,
+                        nullable: false,
+                    },
+                },
+            ];
+            (
+                SourceKind::Rate {
+                    rows_per_second,
+                    num_partitions,
+                },
+                schema,
+            )
+        }
+    };
+    Some(cx.add_source(SourcePlan {
+        kind: source_kind,
+        schema,
+        span: read.kw,
+    }))
+}

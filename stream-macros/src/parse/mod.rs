@@ -1,0 +1,278 @@
+//! The grammar of a `stream!` block: one syn type per DSL node.
+//!
+//! ```text
+//! block     := item*
+//! item      := schema | let | chain ';'?
+//! schema    := 'schema' Name '{' (field ':' type),* '}'
+//! type      := bool | i32 | i64 | f32 | f64 | string | binary | date
+//!            | timestamp_ms | timestamp_us | Option<type>
+//! let       := 'let' name '=' chain ';'
+//! chain     := head ('.' op '(' args ')')*
+//! head      := name | 'read' '(' kind (',' option)* ')'
+//! option    := name '=' (literal | name | '{' rust expression '}')
+//! ```
+
+mod expr;
+mod ops;
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Token, braced, parenthesized};
+
+pub(crate) use expr::{BinOp, Expr, UnOp};
+pub(crate) use ops::{Op, OpCall, SelectItem, TriggerSpec};
+
+mod kw {
+    syn::custom_keyword!(schema);
+    syn::custom_keyword!(read);
+}
+
+/// The whole block.
+pub(crate) struct Block {
+    pub(crate) items: Vec<Item>,
+}
+
+/// A top-level item.
+pub(crate) enum Item {
+    Schema(SchemaDecl),
+    Let(LetStream),
+    Query(Chain),
+}
+
+/// `schema Event { ts: timestamp_ms, user: string, amount: Option<f64> }`
+pub(crate) struct SchemaDecl {
+    pub(crate) name: Ident,
+    pub(crate) fields: Vec<FieldDecl>,
+}
+
+/// `amount: Option<f64>`
+pub(crate) struct FieldDecl {
+    pub(crate) name: Ident,
+    pub(crate) ty: TypeDecl,
+}
+
+/// A type as written: its base name and whether it was wrapped in `Option<..>`.
+#[derive(Clone)]
+pub(crate) struct TypeDecl {
+    pub(crate) base: Ident,
+    pub(crate) nullable: bool,
+}
+
+/// `let big = events.filter(amount > 50.0);`
+pub(crate) struct LetStream {
+    pub(crate) name: Ident,
+    pub(crate) chain: Chain,
+}
+
+/// A stream expression: where it starts and the operators applied to it.
+pub(crate) struct Chain {
+    pub(crate) head: Head,
+    pub(crate) ops: Vec<OpCall>,
+}
+
+/// Where a chain starts.
+pub(crate) enum Head {
+    Stream(Ident),
+    Read(ReadCall),
+}
+
+/// `read(json, path = "landing", schema = Event)`
+pub(crate) struct ReadCall {
+    pub(crate) kw: Span,
+    pub(crate) kind: Ident,
+    pub(crate) options: Vec<OptionArg>,
+}
+
+/// `name = value` in `read(..)` and `write(..)`.
+pub(crate) struct OptionArg {
+    pub(crate) name: Ident,
+    pub(crate) value: OptionValue,
+}
+
+/// The value of an option.
+#[derive(Clone)]
+pub(crate) enum OptionValue {
+    Lit(syn::Lit),
+    Name(Ident),
+    Capture(syn::ExprBlock),
+}
+
+impl OptionValue {
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            OptionValue::Lit(l) => l.span(),
+            OptionValue::Name(i) => i.span(),
+            OptionValue::Capture(b) => b.block.brace_token.span.join(),
+        }
+    }
+}
+
+impl Parse for Block {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut items = Vec::new();
+        while !input.is_empty() {
+            items.push(input.parse()?);
+        }
+        Ok(Block { items })
+    }
+}
+
+impl Parse for Item {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(kw::schema) {
+            return input.parse().map(Item::Schema);
+        }
+        if input.peek(Token![let]) {
+            return input.parse().map(Item::Let);
+        }
+        let chain: Chain = input.parse()?;
+        if input.peek(Token![;]) {
+            input.parse::<Token![;]>()?;
+        }
+        Ok(Item::Query(chain))
+    }
+}
+
+impl Parse for SchemaDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        input.parse::<kw::schema>()?;
+        let name: Ident = input.parse()?;
+        let content;
+        braced!(content in input);
+        let fields = Punctuated::<FieldDecl, Token![,]>::parse_terminated(&content)?;
+        Ok(SchemaDecl {
+            name,
+            fields: fields.into_iter().collect(),
+        })
+    }
+}
+
+impl Parse for FieldDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name = input.call(Ident::parse_any_name)?;
+        input.parse::<Token![:]>()?;
+        Ok(FieldDecl {
+            name,
+            ty: input.parse()?,
+        })
+    }
+}
+
+trait ParseAnyName {
+    fn parse_any_name(input: ParseStream<'_>) -> syn::Result<Ident>;
+}
+
+impl ParseAnyName for Ident {
+    /// An identifier, keywords included (a column may be called `type`).
+    fn parse_any_name(input: ParseStream<'_>) -> syn::Result<Ident> {
+        use syn::ext::IdentExt;
+        Ident::parse_any(input)
+    }
+}
+
+impl Parse for TypeDecl {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let base: Ident = input.parse()?;
+        if base == "Option" {
+            input.parse::<Token![<]>()?;
+            let inner: TypeDecl = input.parse()?;
+            input.parse::<Token![>]>()?;
+            if inner.nullable {
+                return Err(syn::Error::new(
+                    base.span(),
+                    "`Option<Option<..>>` is not a column type\n\n= help: one `Option` makes a column nullable",
+                ));
+            }
+            return Ok(TypeDecl {
+                base: inner.base,
+                nullable: true,
+            });
+        }
+        Ok(TypeDecl {
+            base,
+            nullable: false,
+        })
+    }
+}
+
+impl Parse for LetStream {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        input.parse::<Token![let]>()?;
+        let name: Ident = input.parse()?;
+        input.parse::<Token![=]>()?;
+        let chain: Chain = input.parse()?;
+        input.parse::<Token![;]>()?;
+        Ok(LetStream { name, chain })
+    }
+}
+
+impl Parse for Chain {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let head = if input.peek(kw::read) && input.peek2(syn::token::Paren) {
+            Head::Read(input.parse()?)
+        } else {
+            Head::Stream(input.parse()?)
+        };
+        let mut ops = Vec::new();
+        while input.peek(Token![.]) {
+            input.parse::<Token![.]>()?;
+            ops.push(input.parse()?);
+        }
+        Ok(Chain { head, ops })
+    }
+}
+
+impl Parse for ReadCall {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let kw = input.parse::<kw::read>()?.span;
+        let content;
+        parenthesized!(content in input);
+        let (kind, options) = parse_kind_and_options(&content)?;
+        Ok(ReadCall { kw, kind, options })
+    }
+}
+
+/// `kind (, name = value)*` inside `read(..)` / `write(..)`.
+pub(crate) fn parse_kind_and_options(
+    input: ParseStream<'_>,
+) -> syn::Result<(Ident, Vec<OptionArg>)> {
+    let kind: Ident = input.parse()?;
+    let mut options = Vec::new();
+    while input.peek(Token![,]) {
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            break;
+        }
+        options.push(input.parse()?);
+    }
+    Ok((kind, options))
+}
+
+impl Parse for OptionArg {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let name = input.call(Ident::parse_any_name)?;
+        input.parse::<Token![=]>()?;
+        Ok(OptionArg {
+            name,
+            value: input.parse()?,
+        })
+    }
+}
+
+impl Parse for OptionValue {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(syn::token::Brace) {
+            return input.parse().map(OptionValue::Capture);
+        }
+        if input.peek(syn::Lit) {
+            return input.parse().map(OptionValue::Lit);
+        }
+        input.parse().map(OptionValue::Name)
+    }
+}
+
+/// Parses a whole block from tokens.
+pub(crate) fn parse_block(tokens: TokenStream) -> syn::Result<Block> {
+    syn::parse2(tokens)
+}

@@ -1,0 +1,3 @@
+//! Expansion snapshots (insta + prettyplease), one per operator.
+
+mod expansion;

@@ -1,0 +1,188 @@
+//! The DSL's own types, and how each maps to arrow and to Rust.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// A column type of the DSL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum DslType {
+    Bool,
+    I32,
+    I64,
+    F32,
+    F64,
+    String,
+    Binary,
+    Date,
+    TimestampMs,
+    TimestampUs,
+}
+
+/// A type with its nullability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ColType {
+    pub(crate) ty: DslType,
+    pub(crate) nullable: bool,
+}
+
+impl DslType {
+    pub(crate) const ALL: [DslType; 10] = [
+        DslType::Bool,
+        DslType::I32,
+        DslType::I64,
+        DslType::F32,
+        DslType::F64,
+        DslType::String,
+        DslType::Binary,
+        DslType::Date,
+        DslType::TimestampMs,
+        DslType::TimestampUs,
+    ];
+
+    /// The name written in a schema.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DslType::Bool => "bool",
+            DslType::I32 => "i32",
+            DslType::I64 => "i64",
+            DslType::F32 => "f32",
+            DslType::F64 => "f64",
+            DslType::String => "string",
+            DslType::Binary => "binary",
+            DslType::Date => "date",
+            DslType::TimestampMs => "timestamp_ms",
+            DslType::TimestampUs => "timestamp_us",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<DslType> {
+        DslType::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    pub(crate) fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            DslType::I32 | DslType::I64 | DslType::F32 | DslType::F64
+        )
+    }
+
+    pub(crate) fn is_integer(self) -> bool {
+        matches!(self, DslType::I32 | DslType::I64)
+    }
+
+    /// Spark's numeric widening: the type both sides of an arithmetic or comparison are
+    /// brought to.
+    pub(crate) fn common_numeric(a: DslType, b: DslType) -> Option<DslType> {
+        if !a.is_numeric() || !b.is_numeric() {
+            return None;
+        }
+        let rank = |t: DslType| match t {
+            DslType::I32 => 0,
+            DslType::I64 => 1,
+            DslType::F32 => 2,
+            _ => 3,
+        };
+        // i64 with f32 widens to f64, as Spark does (float cannot hold every long)
+        Some(match (a, b) {
+            (DslType::I64, DslType::F32) | (DslType::F32, DslType::I64) => DslType::F64,
+            _ if rank(a) >= rank(b) => a,
+            _ => b,
+        })
+    }
+
+    /// The arrow primitive type marker (`Float64Type`...), for primitive types.
+    pub(crate) fn arrow_primitive(self) -> TokenStream {
+        let types = quote!(::stream_core::__private::arrow_array::types);
+        match self {
+            DslType::I32 => quote!(#types::Int32Type),
+            DslType::I64 => quote!(#types::Int64Type),
+            DslType::F32 => quote!(#types::Float32Type),
+            DslType::F64 => quote!(#types::Float64Type),
+            DslType::Date => quote!(#types::Date32Type),
+            DslType::TimestampMs => quote!(#types::TimestampMillisecondType),
+            DslType::TimestampUs => quote!(#types::TimestampMicrosecondType),
+            DslType::Bool | DslType::String | DslType::Binary => quote!(()),
+        }
+    }
+
+    /// The Rust type of one value.
+    pub(crate) fn native(self) -> TokenStream {
+        match self {
+            DslType::Bool => quote!(bool),
+            DslType::I32 | DslType::Date => quote!(i32),
+            DslType::I64 | DslType::TimestampMs | DslType::TimestampUs => quote!(i64),
+            DslType::F32 => quote!(f32),
+            DslType::F64 => quote!(f64),
+            DslType::String => quote!(::std::string::String),
+            DslType::Binary => quote!(::std::vec::Vec<u8>),
+        }
+    }
+
+    /// The arrow array type holding a column of this type.
+    pub(crate) fn array(self) -> TokenStream {
+        let arrays = quote!(::stream_core::__private::arrow_array);
+        match self {
+            DslType::Bool => quote!(#arrays::BooleanArray),
+            DslType::String => quote!(#arrays::StringArray),
+            DslType::Binary => quote!(#arrays::BinaryArray),
+            other => {
+                let t = other.arrow_primitive();
+                quote!(#arrays::PrimitiveArray<#t>)
+            }
+        }
+    }
+
+    /// An expression building the arrow `DataType`.
+    pub(crate) fn data_type(self) -> TokenStream {
+        let dt = quote!(::stream_core::__private::arrow_schema::DataType);
+        let unit = quote!(::stream_core::__private::arrow_schema::TimeUnit);
+        match self {
+            DslType::Bool => quote!(#dt::Boolean),
+            DslType::I32 => quote!(#dt::Int32),
+            DslType::I64 => quote!(#dt::Int64),
+            DslType::F32 => quote!(#dt::Float32),
+            DslType::F64 => quote!(#dt::Float64),
+            DslType::String => quote!(#dt::Utf8),
+            DslType::Binary => quote!(#dt::Binary),
+            DslType::Date => quote!(#dt::Date32),
+            DslType::TimestampMs => {
+                quote!(#dt::Timestamp(#unit::Millisecond, ::std::option::Option::Some("UTC".into())))
+            }
+            DslType::TimestampUs => {
+                quote!(#dt::Timestamp(#unit::Microsecond, ::std::option::Option::Some("UTC".into())))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ColType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.nullable {
+            write!(f, "Option<{}>", self.ty.name())
+        } else {
+            f.write_str(self.ty.name())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DslType::*;
+    use super::*;
+
+    #[test]
+    fn numeric_promotion_follows_spark() {
+        assert_eq!(DslType::common_numeric(I64, F64), Some(F64));
+        assert_eq!(DslType::common_numeric(I32, I64), Some(I64));
+        assert_eq!(DslType::common_numeric(I64, F32), Some(F64));
+        assert_eq!(DslType::common_numeric(F32, I32), Some(F32));
+        assert_eq!(DslType::common_numeric(String, I32), None);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in DslType::ALL {
+            assert_eq!(DslType::from_name(t.name()), Some(t));
+        }
+    }
+}
