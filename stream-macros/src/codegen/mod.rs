@@ -136,7 +136,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             .filter(|(_, b)| b.source == s)
             .map(|(i, _)| {
                 let f = format_ident!("__branch_{}", i);
-                quote!(__out.push(self.#f(::core::clone::Clone::clone(&__chunk.batch))?);)
+                quote!(__out.push(self.#f(__ctx, ::core::clone::Clone::clone(&__chunk.batch))?);)
             });
         quote!(#s => { #(#calls)* })
     });
@@ -176,7 +176,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
 
                 fn run_task(
                     &self,
-                    _ctx: &::stream_core::TaskContext,
+                    __ctx: &::stream_core::TaskContext,
                     input: ::std::vec::Vec<::stream_core::InputChunk>,
                 ) -> ::stream_core::Result<::stream_core::TaskOutput> {
                     let mut __out = ::std::vec::Vec::with_capacity(input.len());
@@ -229,6 +229,7 @@ fn branch_fn(i: usize, branch: &Branch, schemas: &mut Vec<TokenStream>) -> Token
         #[allow(unused_variables, clippy::all)]
         fn #name(
             &self,
+            __ctx: &::stream_core::TaskContext,
             mut __batch: ::stream_core::__private::arrow_array::RecordBatch,
         ) -> ::stream_core::Result<::stream_core::__private::arrow_array::RecordBatch> {
             #[allow(unused_imports)]
