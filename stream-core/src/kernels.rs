@@ -6,11 +6,16 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::ArrowPrimitiveType;
+use arrow_array::types::{
+    ArrowTimestampType, Date32Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType,
+};
 use arrow_array::{
     Array, ArrayAccessor, ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, RecordBatch,
     RecordBatchOptions, StringArray,
 };
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use chrono::{Datelike, NaiveDate};
 
 use crate::{Result, StreamError};
 
@@ -158,14 +163,26 @@ pub fn not(a: &BooleanArray) -> Result<BooleanArray> {
     Ok(arrow_arith::boolean::not(a)?)
 }
 
-/// A constant as a primitive column of `rows` rows.
+/// A constant as a primitive column of `rows` rows (timestamps in UTC, as every
+/// timestamp column of the DSL).
 pub fn splat_primitive<T: ArrowPrimitiveType>(
     v: Option<T::Native>,
     rows: usize,
 ) -> PrimitiveArray<T> {
-    match v {
+    utc(match v {
         Some(v) => PrimitiveArray::from_value(v, rows),
         None => PrimitiveArray::new_null(rows),
+    })
+}
+
+/// Marks a timestamp array as UTC (the DSL's timestamp columns are
+/// `Timestamp(unit, Some("UTC"))`); any other array passes unchanged.
+pub fn utc<T: ArrowPrimitiveType>(a: PrimitiveArray<T>) -> PrimitiveArray<T> {
+    match T::DATA_TYPE {
+        DataType::Timestamp(unit, None) => {
+            a.with_data_type(DataType::Timestamp(unit, Some("UTC".into())))
+        }
+        _ => a,
     }
 }
 
@@ -257,4 +274,649 @@ pub fn char_length(a: &StringArray) -> PrimitiveArray<arrow_array::types::Int32T
     a.iter()
         .map(|v| v.map(|s| i32::try_from(s.chars().count()).unwrap_or(i32::MAX)))
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Strings
+
+/// Spark's `substring(s, pos, len)` on one string: `pos` counts characters from 1; 0 acts
+/// as 1; a negative `pos` counts from the end; a `len` below 1 gives `""`.
+pub fn substring_str(s: &str, pos: i64, len: i64) -> &str {
+    let chars = if s.is_ascii() {
+        s.len() as i64
+    } else {
+        s.chars().count() as i64
+    };
+    let start = match pos {
+        p if p > 0 => p - 1,
+        p if p < 0 => chars + p,
+        _ => 0,
+    };
+    let end = start.saturating_add(len).min(chars);
+    let start = start.max(0);
+    if start >= end {
+        return "";
+    }
+    if s.is_ascii() {
+        // both bounds are within 0..=len here
+        return &s[start as usize..end as usize];
+    }
+    let byte = |c: i64| s.char_indices().nth(c as usize).map_or(s.len(), |(i, _)| i);
+    let (from, to) = (byte(start), byte(end));
+    &s[from..to]
+}
+
+/// `substring` with a constant position and length (null if either is null).
+pub fn substring_scalar(s: &StringArray, pos: Option<i64>, len: Option<i64>) -> StringArray {
+    match (pos, len) {
+        (Some(pos), Some(len)) => s
+            .iter()
+            .map(|v| v.map(|v| substring_str(v, pos, len)))
+            .collect(),
+        _ => StringArray::new_null(s.len()),
+    }
+}
+
+/// `substring` with a position and a length per row.
+pub fn substring(
+    s: &StringArray,
+    pos: &PrimitiveArray<Int64Type>,
+    len: &PrimitiveArray<Int64Type>,
+) -> Result<StringArray> {
+    if pos.len() != s.len() || len.len() != s.len() {
+        return Err(StreamError::InvalidQuery(format!(
+            "substring over arrays of {}, {} and {} rows",
+            s.len(),
+            pos.len(),
+            len.len()
+        )));
+    }
+    Ok(s.iter()
+        .zip(pos.iter())
+        .zip(len.iter())
+        .map(|((s, p), l)| match (s, p, l) {
+            (Some(s), Some(p), Some(l)) => Some(substring_str(s, p, l)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Spark's `concat`: the strings joined, null where any of them is null.
+pub fn concat(parts: &[&StringArray]) -> Result<StringArray> {
+    Ok(arrow_string::concat_elements::concat_elements_utf8_many(
+        parts,
+    )?)
+}
+
+/// Whether `pattern` matches somewhere in each string (Spark's `regexp_like` / `rlike`;
+/// the pattern is compiled once per call, that is once per batch).
+pub fn regexp_like(s: &StringArray, pattern: &str) -> Result<BooleanArray> {
+    Ok(arrow_string::regexp::regexp_is_match_scalar(
+        s, pattern, None,
+    )?)
+}
+
+// ---------------------------------------------------------------------------------------
+// Math
+
+/// Spark's `round(x, scale)` for a double: HALF_UP on the shortest decimal form of `v`
+/// (as Spark's `BigDecimal(d)`), so `round(2.675, 2)` is `2.68`. NaN and infinities pass.
+pub fn round_f64(v: f64, scale: i32) -> f64 {
+    if !v.is_finite() {
+        return v;
+    }
+    let positive_zero = |r: f64| if r == 0.0 { 0.0 } else { r };
+    if scale == 0 {
+        // an exact tie at scale 0 is a representable double, so this is HALF_UP
+        return positive_zero(v.round());
+    }
+    let text = format!("{:e}", v.abs());
+    let Some((mantissa, exp)) = text.split_once('e') else {
+        return v;
+    };
+    let Ok(exp) = exp.parse::<i64>() else {
+        return v;
+    };
+    let digits: Vec<u8> = mantissa.bytes().filter(|b| b.is_ascii_digit()).collect();
+    // the value is 0.d1d2.. × 10^(exp + 1): keep the digits down to 10^-scale
+    let keep = exp + 1 + i64::from(scale);
+    if keep >= digits.len() as i64 {
+        return v;
+    }
+    if keep < 0 {
+        return 0.0;
+    }
+    let keep = keep as usize;
+    let mut kept = digits[..keep].to_vec();
+    if digits[keep] >= b'5' {
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if kept[i] == b'9' {
+                kept[i] = b'0';
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    if kept.is_empty() {
+        return 0.0;
+    }
+    let text = format!("{}e{}", String::from_utf8_lossy(&kept), -i64::from(scale));
+    let rounded: f64 = text.parse().unwrap_or(v.abs());
+    positive_zero(rounded.copysign(v))
+}
+
+/// Spark's `round(x, scale)` for a float (Spark rounds the float's value as a double).
+pub fn round_f32(v: f32, scale: i32) -> f32 {
+    round_f64(f64::from(v), scale) as f32
+}
+
+/// Spark's `round(x, scale)` for a long: unchanged for `scale >= 0`, HALF_UP to a
+/// multiple of `10^-scale` otherwise (wrapping on overflow, as Spark's `longValue`).
+pub fn round_i64(v: i64, scale: i32) -> i64 {
+    if scale >= 0 {
+        return v;
+    }
+    let power = scale.unsigned_abs();
+    if power > 38 {
+        return 0;
+    }
+    let factor = 10i128.pow(power);
+    let v = i128::from(v);
+    let (mut q, r) = (v / factor, v % factor);
+    if r.abs() * 2 >= factor {
+        q += v.signum();
+    }
+    (q * factor) as i64
+}
+
+/// Spark's `round(x, scale)` for an int (see [`round_i64`]).
+pub fn round_i32(v: i32, scale: i32) -> i32 {
+    round_i64(i64::from(v), scale) as i32
+}
+
+// ---------------------------------------------------------------------------------------
+// Conditionals
+
+/// `then` where `cond` is true, else `otherwise` (a null condition counts as false, as
+/// in Spark's `CASE WHEN`).
+pub fn when_then<A: Array + Clone + 'static>(
+    cond: &BooleanArray,
+    then: &A,
+    otherwise: &A,
+) -> Result<A> {
+    let out = arrow_select::zip::zip(cond, then, otherwise)?;
+    out.as_any()
+        .downcast_ref::<A>()
+        .cloned()
+        .ok_or_else(|| StreamError::InvalidQuery("when changed the column type".into()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Time (UTC)
+
+fn units_per_second<T: ArrowTimestampType>() -> i64 {
+    match T::UNIT {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    }
+}
+
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+fn days_since_epoch(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+}
+
+fn date_from_days(days: i64) -> Option<NaiveDate> {
+    let days = i32::try_from(days).ok()?.checked_add(EPOCH_DAYS_FROM_CE)?;
+    NaiveDate::from_num_days_from_ce_opt(days)
+}
+
+/// Reads ASCII digits at `b[*i..]`: at least `min`, at most `max`.
+fn digits(b: &[u8], i: &mut usize, min: usize, max: usize) -> Option<i64> {
+    let start = *i;
+    let mut v: i64 = 0;
+    while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+        v = v * 10 + i64::from(b[*i] - b'0');
+        *i += 1;
+    }
+    (*i - start >= min).then_some(v)
+}
+
+/// The date at the start of `b`: `yyyy`, `yyyy-[m]m` or `yyyy-[m]m-[d]d`; returns the
+/// date, whether the day was given, and where the rest starts.
+fn date_prefix(b: &[u8]) -> Option<(NaiveDate, bool, usize)> {
+    let mut i = 0;
+    let year = digits(b, &mut i, 4, 6)?;
+    let (mut month, mut day, mut full) = (1, 1, false);
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+        month = digits(b, &mut i, 1, 2)?;
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+            day = digits(b, &mut i, 1, 2)?;
+            full = true;
+        }
+    }
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(year).ok()?,
+        u32::try_from(month).ok()?,
+        u32::try_from(day).ok()?,
+    )?;
+    Some((date, full, i))
+}
+
+/// Spark's cast of a string to a date: `yyyy`, `yyyy-[m]m`, `yyyy-[m]m-[d]d`, and after
+/// a full date anything that follows a space or a `T`; days since the epoch, or `None`.
+pub fn parse_date(s: &str) -> Option<i32> {
+    let b = s.trim().as_bytes();
+    let (date, full, i) = date_prefix(b)?;
+    match b.get(i) {
+        None => {}
+        Some(b' ' | b'T') if full => {}
+        Some(_) => return None,
+    }
+    i32::try_from(days_since_epoch(date)).ok()
+}
+
+/// A UTC offset in seconds: `Z`, `UTC`, `GMT`, `UT`, `+h`, `+hh`, `+hh:mm`, `+hhmm`
+/// (and `UTC+hh:mm`...), or nothing.
+fn zone_offset(b: &[u8]) -> Option<i64> {
+    let mut i = 0;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let rest = &b[i..];
+    let rest = if rest == b"Z" || rest == b"z" {
+        &rest[1..]
+    } else if let Some(r) = rest
+        .strip_prefix(b"UTC")
+        .or_else(|| rest.strip_prefix(b"GMT"))
+        .or_else(|| rest.strip_prefix(b"UT"))
+    {
+        r
+    } else {
+        rest
+    };
+    if rest.is_empty() {
+        return Some(0);
+    }
+    let sign = match rest[0] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let mut i = 1;
+    let hours = digits(rest, &mut i, 1, 2)?;
+    let mut minutes = 0;
+    if rest.get(i) == Some(&b':') {
+        i += 1;
+        minutes = digits(rest, &mut i, 2, 2)?;
+    } else if i < rest.len() {
+        minutes = digits(rest, &mut i, 2, 2)?;
+    }
+    if i != rest.len() || hours > 18 || minutes > 59 {
+        return None;
+    }
+    Some(sign * (hours * 3600 + minutes * 60))
+}
+
+/// Spark's cast of a string to a timestamp, in UTC: a date (`yyyy`, `yyyy-[m]m`,
+/// `yyyy-[m]m-[d]d`), optionally followed by `T` or a space and `[h]h:[m]m[:[s]s[.f]]`
+/// (up to 9 fraction digits, cut to microseconds) and a zone (`Z`, `UTC`, `+01:00`...).
+/// Microseconds since the epoch, or `None` when the text does not parse.
+pub fn parse_timestamp_us(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    let (date, full, mut i) = date_prefix(b)?;
+    let mut micros_of_day: i64 = 0;
+    let mut offset = 0;
+    if i < b.len() {
+        if !full || !matches!(b[i], b' ' | b'T') {
+            return None;
+        }
+        i += 1;
+        let hour = digits(b, &mut i, 1, 2)?;
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i += 1;
+        let minute = digits(b, &mut i, 1, 2)?;
+        let mut second = 0;
+        let mut fraction = 0;
+        if b.get(i) == Some(&b':') {
+            i += 1;
+            second = digits(b, &mut i, 1, 2)?;
+            if b.get(i) == Some(&b'.') {
+                i += 1;
+                let start = i;
+                let f = digits(b, &mut i, 1, 9)?;
+                let n = (i - start) as u32;
+                fraction = if n >= 6 {
+                    f / 10i64.pow(n - 6)
+                } else {
+                    f * 10i64.pow(6 - n)
+                };
+            }
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+        micros_of_day = ((hour * 60 + minute) * 60 + second) * 1_000_000 + fraction;
+        offset = zone_offset(&b[i..])?;
+    }
+    days_since_epoch(date)
+        .checked_mul(86_400_000_000)?
+        .checked_add(micros_of_day)?
+        .checked_sub(offset * 1_000_000)
+}
+
+/// `to_timestamp(string)`: null where the text does not parse.
+pub fn to_timestamp_us(s: &StringArray) -> PrimitiveArray<TimestampMicrosecondType> {
+    let out: PrimitiveArray<TimestampMicrosecondType> =
+        s.iter().map(|v| v.and_then(parse_timestamp_us)).collect();
+    utc(out)
+}
+
+/// `to_timestamp(millis)`: milliseconds since the epoch as a UTC timestamp.
+pub fn millis_to_timestamp(
+    a: &PrimitiveArray<Int64Type>,
+) -> PrimitiveArray<TimestampMillisecondType> {
+    utc(a.reinterpret_cast::<TimestampMillisecondType>())
+}
+
+/// `to_date(string)`: null where the text does not parse.
+pub fn to_date_string(s: &StringArray) -> PrimitiveArray<Date32Type> {
+    s.iter().map(|v| v.and_then(parse_date)).collect()
+}
+
+/// `to_date(timestamp)`: the UTC day of each timestamp.
+pub fn to_date<T: ArrowTimestampType>(a: &PrimitiveArray<T>) -> PrimitiveArray<Date32Type> {
+    let per_day = units_per_second::<T>() * 86_400;
+    a.unary(|v| {
+        let days = v.div_euclid(per_day);
+        days.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    })
+}
+
+/// The UTC hour (0..24) of each timestamp.
+pub fn hour<T: ArrowTimestampType>(a: &PrimitiveArray<T>) -> PrimitiveArray<Int32Type> {
+    let per_hour = units_per_second::<T>() * 3_600;
+    a.unary(|v| v.div_euclid(per_hour).rem_euclid(24) as i32)
+}
+
+/// The UTC minute (0..60) of each timestamp.
+pub fn minute<T: ArrowTimestampType>(a: &PrimitiveArray<T>) -> PrimitiveArray<Int32Type> {
+    let per_minute = units_per_second::<T>() * 60;
+    a.unary(|v| v.div_euclid(per_minute).rem_euclid(60) as i32)
+}
+
+/// The units `date_trunc` cuts a timestamp to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TruncUnit {
+    /// January 1st, 00:00.
+    Year,
+    /// The first day of the quarter, 00:00.
+    Quarter,
+    /// The first day of the month, 00:00.
+    Month,
+    /// Monday, 00:00.
+    Week,
+    /// 00:00 of the day.
+    Day,
+    /// The start of the hour.
+    Hour,
+    /// The start of the minute.
+    Minute,
+    /// The start of the second.
+    Second,
+}
+
+/// One timestamp cut down to `unit`, in UTC (`v` unchanged if its date is outside
+/// what the calendar can hold).
+fn trunc_value(v: i64, unit: TruncUnit, per_second: i64) -> i64 {
+    let floor = |step: i64| v - v.rem_euclid(step);
+    let per_day = per_second * 86_400;
+    match unit {
+        TruncUnit::Second => floor(per_second),
+        TruncUnit::Minute => floor(per_second * 60),
+        TruncUnit::Hour => floor(per_second * 3_600),
+        TruncUnit::Day => floor(per_day),
+        TruncUnit::Week | TruncUnit::Month | TruncUnit::Quarter | TruncUnit::Year => {
+            let days = v.div_euclid(per_day);
+            let Some(date) = date_from_days(days) else {
+                return v;
+            };
+            let first = match unit {
+                TruncUnit::Week => Some(
+                    date - chrono::Duration::days(i64::from(date.weekday().num_days_from_monday())),
+                ),
+                TruncUnit::Month => date.with_day(1),
+                TruncUnit::Quarter => {
+                    NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1)
+                }
+                _ => NaiveDate::from_ymd_opt(date.year(), 1, 1),
+            };
+            first
+                .and_then(|d| days_since_epoch(d).checked_mul(per_day))
+                .unwrap_or(v)
+        }
+    }
+}
+
+/// Spark's `date_trunc(unit, ts)` in UTC.
+pub fn date_trunc<T: ArrowTimestampType>(
+    a: &PrimitiveArray<T>,
+    unit: TruncUnit,
+) -> PrimitiveArray<T> {
+    let per_second = units_per_second::<T>();
+    utc(a.unary(|v| trunc_value(v, unit, per_second)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substring_follows_spark() {
+        assert_eq!(substring_str("Spark SQL", 5, 1), "k");
+        assert_eq!(substring_str("Spark SQL", 1, 5), "Spark");
+        assert_eq!(substring_str("Spark SQL", 0, 5), "Spark");
+        assert_eq!(substring_str("Spark SQL", -3, 2), "SQ");
+        assert_eq!(substring_str("Spark SQL", -3, 100), "SQL");
+        assert_eq!(substring_str("abc", -5, 3), "a");
+        assert_eq!(substring_str("abc", 2, i64::MAX), "bc");
+        assert_eq!(substring_str("abc", 4, 2), "");
+        assert_eq!(substring_str("abc", 1, 0), "");
+        assert_eq!(substring_str("abc", 1, -1), "");
+        assert_eq!(substring_str("héllo wörld", 2, 4), "éllo");
+        assert_eq!(substring_str("héllo wörld", -5, 2), "wö");
+        assert_eq!(substring_str("", 1, 2), "");
+    }
+
+    #[test]
+    fn substring_arrays_and_nulls() {
+        let s = StringArray::from(vec![Some("abcdef"), None, Some("xyz")]);
+        let pos = PrimitiveArray::<Int64Type>::from(vec![Some(2), Some(1), None]);
+        let len = PrimitiveArray::<Int64Type>::from(vec![3, 1, 1]);
+        let out = substring(&s, &pos, &len).unwrap();
+        assert_eq!(out, StringArray::from(vec![Some("bcd"), None, None]));
+        assert_eq!(
+            substring_scalar(&s, Some(-2), Some(2)),
+            StringArray::from(vec![Some("ef"), None, Some("yz")])
+        );
+        assert_eq!(substring_scalar(&s, None, Some(2)).null_count(), 3);
+    }
+
+    #[test]
+    fn concat_is_null_if_any_part_is() {
+        let a = StringArray::from(vec![Some("a"), None, Some("c")]);
+        let b = StringArray::from(vec![Some("1"), Some("2"), None]);
+        let c = StringArray::from(vec!["x", "y", "z"]);
+        assert_eq!(
+            concat(&[&a, &b, &c]).unwrap(),
+            StringArray::from(vec![Some("a1x"), None, None])
+        );
+    }
+
+    #[test]
+    fn regexp_like_finds_anywhere() {
+        let s = StringArray::from(vec![Some("order-42"), Some("refund"), None]);
+        assert_eq!(
+            regexp_like(&s, r"\d+$").unwrap(),
+            BooleanArray::from(vec![Some(true), Some(false), None])
+        );
+        assert!(regexp_like(&s, "(").is_err());
+    }
+
+    #[test]
+    fn round_is_half_up_on_the_decimal_form() {
+        assert_eq!(round_f64(2.5, 0), 3.0);
+        assert_eq!(round_f64(-2.5, 0), -3.0);
+        assert_eq!(round_f64(2.675, 2), 2.68);
+        assert_eq!(round_f64(-2.675, 2), -2.68);
+        assert_eq!(round_f64(1.005, 2), 1.01);
+        assert_eq!(round_f64(9.995, 2), 10.0);
+        assert_eq!(round_f64(0.005, 2), 0.01);
+        assert_eq!(round_f64(0.004, 2), 0.0);
+        assert_eq!(round_f64(1234.5, -2), 1200.0);
+        assert_eq!(round_f64(1250.0, -2), 1300.0);
+        assert_eq!(round_f64(1.5e300, 2), 1.5e300);
+        assert_eq!(round_f64(123.456, 10), 123.456);
+        assert_eq!(round_f64(-0.001, 2).to_bits(), 0.0f64.to_bits());
+        assert!(round_f64(f64::NAN, 1).is_nan());
+        assert_eq!(round_f64(f64::INFINITY, 1), f64::INFINITY);
+        assert_eq!(round_f32(2.5, 0), 3.0);
+        assert_eq!(round_i64(125, -1), 130);
+        assert_eq!(round_i64(-125, -1), -130);
+        assert_eq!(round_i64(124, -1), 120);
+        assert_eq!(round_i64(7, 3), 7);
+        assert_eq!(round_i64(i64::MAX, -40), 0);
+        assert_eq!(round_i32(1_449, -2), 1_400);
+    }
+
+    #[test]
+    fn when_then_treats_null_as_false() {
+        let cond = BooleanArray::from(vec![Some(true), None, Some(false)]);
+        let then = StringArray::from(vec!["a", "b", "c"]);
+        let other = StringArray::from(vec![Some("x"), None, Some("z")]);
+        assert_eq!(
+            when_then(&cond, &then, &other).unwrap(),
+            StringArray::from(vec![Some("a"), None, Some("z")])
+        );
+    }
+
+    #[test]
+    fn parses_dates_as_spark_casts() {
+        let day = |s| parse_date(s);
+        assert_eq!(day("1970-01-01"), Some(0));
+        assert_eq!(day("1970-01-02 10:00:00"), Some(1));
+        assert_eq!(day("1970-01-02T10:00"), Some(1));
+        assert_eq!(day(" 1970-2-1 "), Some(31));
+        assert_eq!(day("1970-02"), Some(31));
+        assert_eq!(day("1971"), Some(365));
+        assert_eq!(day("1969-12-31"), Some(-1));
+        assert_eq!(day("2024-02-30"), None);
+        assert_eq!(day("2024-02x"), None);
+        assert_eq!(day("soon"), None);
+        assert_eq!(day(""), None);
+    }
+
+    #[test]
+    fn parses_timestamps_as_spark_casts() {
+        let ts = |s| parse_timestamp_us(s);
+        let base = 1_704_067_200_000_000; // 2024-01-01T00:00:00Z
+        assert_eq!(ts("2024-01-01"), Some(base));
+        assert_eq!(ts("2024-01-01 10:30:00"), Some(base + 37_800_000_000));
+        assert_eq!(ts("2024-01-01T10:30:00Z"), Some(base + 37_800_000_000));
+        assert_eq!(ts("2024-01-01T10:30"), Some(base + 37_800_000_000));
+        assert_eq!(ts("2024-01-01 10:30:00.5"), Some(base + 37_800_500_000));
+        assert_eq!(
+            ts("2024-01-01 10:30:00.1234567"),
+            Some(base + 37_800_123_456)
+        );
+        assert_eq!(ts("2024-01-01T10:30:00+01:00"), Some(base + 34_200_000_000));
+        assert_eq!(ts("2024-01-01T10:30:00-0130"), Some(base + 43_200_000_000));
+        assert_eq!(ts("2024-01-01 10:30:00 UTC"), Some(base + 37_800_000_000));
+        assert_eq!(ts("2024-1-1 1:2:3"), Some(base + 3_723_000_000));
+        assert_eq!(ts("1969-12-31 23:59:59"), Some(-1_000_000));
+        assert_eq!(ts("2024-01-01 24:00:00"), None);
+        assert_eq!(ts("2024-01-01 10"), None);
+        assert_eq!(ts("2024-01-01 10:30:00 Mars/Olympus"), None);
+        assert_eq!(ts("2024-13-01"), None);
+        assert_eq!(ts("not a time"), None);
+    }
+
+    #[test]
+    fn time_parts_and_truncation_in_utc() {
+        // 2024-05-17T13:45:30.250Z (a Friday), and one instant before the epoch
+        let ms = 1_715_953_530_250i64;
+        let a = utc(PrimitiveArray::<TimestampMillisecondType>::from(vec![
+            Some(ms),
+            None,
+            Some(-1),
+        ]));
+        assert_eq!(
+            hour(&a),
+            PrimitiveArray::<Int32Type>::from(vec![Some(13), None, Some(23)])
+        );
+        assert_eq!(
+            minute(&a),
+            PrimitiveArray::<Int32Type>::from(vec![Some(45), None, Some(59)])
+        );
+        assert_eq!(
+            to_date(&a),
+            PrimitiveArray::<Date32Type>::from(vec![Some(19_860), None, Some(-1)])
+        );
+        let cut = |unit| date_trunc(&a, unit).value(0);
+        assert_eq!(cut(TruncUnit::Second), 1_715_953_530_000);
+        assert_eq!(cut(TruncUnit::Minute), 1_715_953_500_000);
+        assert_eq!(cut(TruncUnit::Hour), 1_715_950_800_000);
+        assert_eq!(cut(TruncUnit::Day), 1_715_904_000_000);
+        assert_eq!(cut(TruncUnit::Week), 1_715_558_400_000); // Monday 2024-05-13
+        assert_eq!(cut(TruncUnit::Month), 1_714_521_600_000);
+        assert_eq!(cut(TruncUnit::Quarter), 1_711_929_600_000);
+        assert_eq!(cut(TruncUnit::Year), 1_704_067_200_000);
+        assert_eq!(date_trunc(&a, TruncUnit::Hour).value(2), -3_600_000);
+        assert_eq!(
+            date_trunc(&a, TruncUnit::Day).data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+        );
+    }
+
+    #[test]
+    fn timestamps_from_text_and_millis_are_utc() {
+        let s = StringArray::from(vec![Some("2024-01-01 00:00:01"), Some("nope"), None]);
+        let ts = to_timestamp_us(&s);
+        assert_eq!(ts.value(0), 1_704_067_201_000_000);
+        assert_eq!(ts.null_count(), 2);
+        assert_eq!(
+            ts.data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
+        let ms = millis_to_timestamp(&PrimitiveArray::<Int64Type>::from(vec![1_000]));
+        assert_eq!(ms.value(0), 1_000);
+        assert_eq!(
+            ms.data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+        );
+        let days = to_date_string(&StringArray::from(vec![Some("1970-01-03"), Some("x")]));
+        assert_eq!(
+            days,
+            PrimitiveArray::<Date32Type>::from(vec![Some(2), None])
+        );
+        let splat = splat_primitive::<TimestampMillisecondType>(None, 2);
+        assert_eq!(
+            splat.data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+        );
+    }
 }
