@@ -10,49 +10,13 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! The pipeline is written by hand against the engine's `Pipeline` interface; the
-//! `stream!` macro will generate the same code from a few lines of DSL.
+//! The pipeline is a `stream!` block: checked against the `Event` schema when the example
+//! compiles (misspell `amount` and `cargo build` points at it), and compiled into typed
+//! code over Arrow record batches that runs on the engine.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
-use arrow_array::{BooleanArray, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use stream_core::{ConsoleSink, JsonFileSource, MapPipeline, OutputMode, StreamingQuery, Trigger};
-
-/// The events: `ts`, `user`, `page`, `amount`, `country`.
-fn event_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new(
-            "ts",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            true,
-        ),
-        Field::new("user", DataType::Utf8, true),
-        Field::new("page", DataType::Utf8, true),
-        Field::new("amount", DataType::Float64, true),
-        Field::new("country", DataType::Utf8, true),
-    ]))
-}
-
-/// The output: `user`, `amount`, `country` of purchases over 50.
-fn output_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("user", DataType::Utf8, true),
-        Field::new("amount", DataType::Float64, true),
-        Field::new("country", DataType::Utf8, true),
-    ]))
-}
-
-/// `filter(amount > 50.0).select(user, amount, country)`, by hand.
-fn big_purchases(batch: &RecordBatch) -> stream_core::Result<RecordBatch> {
-    let amount = batch.column(3).as_primitive::<Float64Type>();
-    let keep: BooleanArray = amount.iter().map(|a| a.map(|a| a > 50.0)).collect();
-    let kept = arrow_select::filter::filter_record_batch(batch, &keep)?;
-    Ok(kept.project(&[1, 3, 4])?)
-}
+use stream_core::stream;
 
 /// Writes the embedded sample files, unless the folder already has them.
 fn write_landing_zone(dir: &Path) -> std::io::Result<()> {
@@ -91,20 +55,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let landing = root.join("landing");
     write_landing_zone(&landing)?;
 
-    let query = StreamingQuery::builder()
-        .query_name("quickstart")
-        .source(JsonFileSource::new(&landing, event_schema()).max_files_per_trigger(1))
-        .pipeline(MapPipeline::new(
-            "big_purchases",
-            event_schema(),
-            output_schema(),
-            big_purchases,
-        ))
-        .sink(ConsoleSink::new())
-        .output_mode(OutputMode::Append)
-        .trigger(Trigger::AvailableNow)
-        .checkpoint_location(root.join("checkpoint"))
-        .start()?;
+    let checkpoint = root.join("checkpoint");
+    let query = stream! {
+        // the events: `ts`, `user`, `page`, `amount`, `country` (a JSON field may be missing)
+        schema Event {
+            ts: Option<timestamp_ms>,
+            user: Option<string>,
+            page: Option<string>,
+            amount: Option<f64>,
+            country: Option<string>,
+        }
+        // every new JSON-lines file in the folder, one file per micro-batch
+        read(json, path = {&landing}, schema = Event, max_files_per_trigger = 1)
+            .filter(amount > 50.0)
+            .select(user, amount, country)
+            .write(console)
+            .output_mode(append)
+            .trigger(available_now)
+            // offsets/N before each batch, commits/N after: a restart resumes exactly here
+            .checkpoint({&checkpoint})
+            .query_name("quickstart")
+    }
+    .start()?;
     query.await_termination().await?;
 
     let batches = query.recent_progress();

@@ -50,6 +50,7 @@ pub mod query;
 pub mod sink;
 pub mod source;
 mod trigger;
+pub mod types;
 
 pub use checkpoint::MetadataLog;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -84,3 +85,7 @@ pub mod __private {
 /// Compiles a pipeline block into typed operator code and returns its query builder.
 /// See the book's "Your first pipeline" chapter.
 pub use stream_macros::stream;
+
+/// Makes a struct a schema of `stream!` blocks (`schema Event = path::to::Event;`) and
+/// implements [`types::TypedRow`] for it. See the book's "Your first pipeline" chapter.
+pub use stream_macros::Schema;

@@ -7,10 +7,15 @@ use crate::diag::Ctxt;
 /// Expands a `stream!` block. Never panics: errors come back as `compile_error!`s next
 /// to a placeholder of the right type.
 pub(crate) fn stream_inner(input: TokenStream) -> TokenStream {
-    let block = match crate::parse::parse_block(input) {
+    let block = match crate::parse::parse_block(input.clone()) {
         Ok(block) => block,
         Err(e) => return crate::codegen::placeholder(e.to_compile_error()),
     };
+    // `schema Event = path::to::Event;` without its fields yet: let the derive's
+    // callback macro put them in and call `stream!` again
+    if let Some((name, path)) = block.pending_derived() {
+        return crate::derive::callback(name, path, input);
+    }
     let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
     match plan {
         Some(plan) if !cx.has_errors() => crate::codegen::expand(&plan),

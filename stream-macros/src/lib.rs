@@ -7,6 +7,7 @@
 
 mod check;
 mod codegen;
+mod derive;
 mod diag;
 mod expand;
 mod ops;
@@ -20,4 +21,12 @@ mod tests;
 #[proc_macro]
 pub fn stream(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::stream_inner(input.into()).into()
+}
+
+/// Makes a struct with named fields a schema of `stream!` blocks: each field is a column,
+/// its Rust type names the column type, and `Option<T>` makes it nullable. A block names
+/// it with `schema Event = path::to::Event;`. Use it through `stream_core::Schema`.
+#[proc_macro_derive(Schema)]
+pub fn derive_schema(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    derive::derive_schema(input.into()).into()
 }

@@ -4,6 +4,8 @@
 //! block     := item*
 //! item      := schema | let | chain ';'?
 //! schema    := 'schema' Name '{' (field ':' type),* '}'
+//!            | 'schema' Name '=' path ';'?      (a struct with `#[derive(Schema)]`)
+//! fields    := '@fields' Name '{' (field ':' type),* '}'   (internal: the derive's callback)
 //! type      := bool | i32 | i64 | f32 | f64 | string | binary | date
 //!            | timestamp_ms | timestamp_us | Option<type>
 //! let       := 'let' name '=' chain ';'
@@ -40,10 +42,64 @@ pub(crate) enum Item {
     Query(Chain),
 }
 
-/// `schema Event { ts: timestamp_ms, user: string, amount: Option<f64> }`
+/// `schema Event { ts: timestamp_ms, user: string, amount: Option<f64> }`, or
+/// `schema Event = path::to::Event;`
 pub(crate) struct SchemaDecl {
     pub(crate) name: Ident,
     pub(crate) fields: Vec<FieldDecl>,
+    /// The struct of `schema Event = path::to::Event;` (`None` for an inline schema).
+    pub(crate) derived: Option<DerivedSchema>,
+}
+
+/// A schema taken from a struct with `#[derive(Schema)]`: its fields come into the block
+/// as `@fields Event { .. }`, put there by the struct's callback macro (see `derive.rs`).
+pub(crate) struct DerivedSchema {
+    pub(crate) path: syn::Path,
+    /// Whether the callback has put the fields in already.
+    pub(crate) injected: bool,
+}
+
+impl Block {
+    /// The first schema taken from a struct whose fields are not in the block yet.
+    pub(crate) fn pending_derived(&self) -> Option<(&Ident, &syn::Path)> {
+        self.items.iter().find_map(|item| match item {
+            Item::Schema(SchemaDecl {
+                name,
+                derived: Some(d),
+                ..
+            }) if !d.injected => Some((name, &d.path)),
+            _ => None,
+        })
+    }
+}
+
+/// `@fields Event { user: string, .. }`: the fields of a derived schema, from its callback.
+struct InjectedFields {
+    at: Span,
+    name: Ident,
+    fields: Vec<FieldDecl>,
+}
+
+impl Parse for InjectedFields {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let at = input.parse::<Token![@]>()?.span;
+        let kw: Ident = input.parse()?;
+        if kw != "fields" {
+            return Err(syn::Error::new(
+                at,
+                "unexpected `@`\n\n= help: a block holds `schema`, `let` and streams",
+            ));
+        }
+        let name: Ident = input.parse()?;
+        let content;
+        braced!(content in input);
+        let fields = Punctuated::<FieldDecl, Token![,]>::parse_terminated(&content)?;
+        Ok(InjectedFields {
+            at,
+            name,
+            fields: fields.into_iter().collect(),
+        })
+    }
 }
 
 /// `amount: Option<f64>`
@@ -111,8 +167,37 @@ impl OptionValue {
 impl Parse for Block {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let mut items = Vec::new();
+        let mut injected = Vec::new();
         while !input.is_empty() {
+            if input.peek(Token![@]) {
+                injected.push(input.parse::<InjectedFields>()?);
+                continue;
+            }
             items.push(input.parse()?);
+        }
+        for fields in injected {
+            let decl = items.iter_mut().find_map(|item| match item {
+                Item::Schema(decl)
+                    if decl.name == fields.name
+                        && decl.derived.as_ref().is_some_and(|d| !d.injected) =>
+                {
+                    Some(decl)
+                }
+                _ => None,
+            });
+            let Some(decl) = decl else {
+                return Err(syn::Error::new(
+                    fields.at,
+                    format!(
+                        "`@fields` is put in by `#[derive(Schema)]`\n\n= help: name the struct instead: `schema {} = path::to::{};`",
+                        fields.name, fields.name
+                    ),
+                ));
+            };
+            decl.fields = fields.fields;
+            if let Some(d) = &mut decl.derived {
+                d.injected = true;
+            }
         }
         Ok(Block { items })
     }
@@ -138,12 +223,34 @@ impl Parse for SchemaDecl {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         input.parse::<kw::schema>()?;
         let name: Ident = input.parse()?;
+        if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            let path: syn::Path = input.parse()?;
+            if let Some(seg) = path.segments.iter().find(|s| !s.arguments.is_empty()) {
+                return Err(syn::Error::new_spanned(
+                    &seg.arguments,
+                    "a schema struct has no generic arguments\n\n= help: name the struct alone: `schema Event = path::to::Event;`",
+                ));
+            }
+            if input.peek(Token![;]) {
+                input.parse::<Token![;]>()?;
+            }
+            return Ok(SchemaDecl {
+                name,
+                fields: Vec::new(),
+                derived: Some(DerivedSchema {
+                    path,
+                    injected: false,
+                }),
+            });
+        }
         let content;
         braced!(content in input);
         let fields = Punctuated::<FieldDecl, Token![,]>::parse_terminated(&content)?;
         Ok(SchemaDecl {
             name,
             fields: fields.into_iter().collect(),
+            derived: None,
         })
     }
 }
