@@ -18,7 +18,10 @@ pub(crate) fn stream_inner(input: TokenStream) -> TokenStream {
     }
     let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
     match plan {
-        Some(plan) if !cx.has_errors() => crate::codegen::expand(&plan),
+        Some(mut plan) if !cx.has_errors() => {
+            crate::check::prune::prune(&mut plan);
+            crate::codegen::expand(&plan)
+        }
         _ => crate::codegen::placeholder(cx.into_compile_errors()),
     }
 }

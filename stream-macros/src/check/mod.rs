@@ -3,6 +3,7 @@
 
 pub(crate) mod expr;
 pub(crate) mod functions;
+pub(crate) mod prune;
 
 use std::collections::HashMap;
 

@@ -248,7 +248,7 @@ fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
             path,
             max_files_per_trigger,
         } => {
-            let path = option_value(path);
+            let path = capture_inner(path);
             let limit = max_files_per_trigger.map(|n| {
                 let n = n as usize;
                 quote!(.max_files_per_trigger(#n))

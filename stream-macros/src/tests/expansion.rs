@@ -46,3 +46,17 @@ fn derive_schema_and_callback() {
         })
     );
 }
+
+#[test]
+fn pruned_json_pipeline() {
+    // `id`, `country` and `note` are never read: the source decodes `user`, `amount` and
+    // `qty` only (renumbered 0, 1, 2), and `with_column` computes only what `select` keeps
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { id: i64, user: string, country: string, amount: f64, qty: i64, note: Option<string> }
+        read(json, path = "landing/", schema = Order)
+            .filter(amount > 50.0)
+            .with_column(total, amount * qty)
+            .select(user, total)
+            .write(console)
+    }));
+}
