@@ -22,6 +22,25 @@ impl Ctxt {
         ));
     }
 
+    /// Records an error under the tokens from `start` to `end` (a whole expression), with
+    /// a help line. rustc underlines the range: syn spans a `compile_error!` from its first
+    /// token to its last.
+    pub(crate) fn error_range(
+        &mut self,
+        (start, end): (Span, Span),
+        message: impl std::fmt::Display,
+        help: impl std::fmt::Display,
+    ) {
+        let ends: TokenStream = [start, end]
+            .into_iter()
+            .map(|s| proc_macro2::TokenTree::Ident(proc_macro2::Ident::new("x", s)))
+            .collect();
+        self.errors.push(syn::Error::new_spanned(
+            ends,
+            format!("{message}\n\n= help: {help}"),
+        ));
+    }
+
     /// Records a syn error as it is.
     pub(crate) fn syn(&mut self, error: syn::Error) {
         self.errors.push(error);

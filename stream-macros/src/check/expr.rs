@@ -230,8 +230,15 @@ impl Checker {
                 };
                 match i.base10_parse::<i64>() {
                     Ok(v) => (LitValue::Int(v), ty),
-                    Err(e) => {
-                        self.cx.syn(e);
+                    Err(_) => {
+                        self.cx.error(
+                            lit.span(),
+                            format!(
+                                "integer literal `{}` does not fit in `i64`",
+                                i.base10_digits()
+                            ),
+                            "use a float literal (`1e20`) for larger values",
+                        );
                         return None;
                     }
                 }
@@ -244,8 +251,12 @@ impl Checker {
                 };
                 match f.base10_parse::<f64>() {
                     Ok(v) => (LitValue::Float(v), ty),
-                    Err(e) => {
-                        self.cx.syn(e);
+                    Err(_) => {
+                        self.cx.error(
+                            lit.span(),
+                            format!("cannot read the float literal `{}`", f.base10_digits()),
+                            "write a decimal number such as `2.5` or `1e-3`",
+                        );
                         return None;
                     }
                 }

@@ -116,7 +116,8 @@ pub(crate) struct Plan {
 pub(crate) struct Checker {
     pub(crate) cx: Ctxt,
     schemas: HashMap<String, Schema>,
-    streams: HashMap<String, StreamState>,
+    /// The `let` streams; `None` for one whose chain had errors (already reported).
+    streams: HashMap<String, Option<StreamState>>,
     sources: Vec<SourcePlan>,
     pub(crate) captures: Vec<Capture>,
 }
@@ -193,7 +194,7 @@ impl Checker {
     fn head(&mut self, head: &Head) -> Option<StreamState> {
         match head {
             Head::Stream(name) => match self.streams.get(&name.to_string()) {
-                Some(s) => Some(s.clone()),
+                Some(s) => s.clone(),
                 None => {
                     let help = match crate::diag::did_you_mean(&name.to_string(), self.streams.keys().map(String::as_str)) {
                         Some(s) => format!("did you mean `{s}`?"),
@@ -209,13 +210,18 @@ impl Checker {
     }
 
     /// Checks a chain; returns the stream and, if it ends in `write`, the sink settings.
+    ///
+    /// After an operator fails, the chain goes on being checked where that cannot cascade:
+    /// past a failed `filter` (its schema is known), and the sink and settings, which do
+    /// not depend on the stream. `None` when any error was recorded.
     fn chain(
         &mut self,
         chain: &Chain,
         settings: &mut Settings,
         sink: &mut Option<(SinkPlan, Span)>,
     ) -> Option<StreamState> {
-        let mut stream = self.head(&chain.head)?;
+        let mut stream = self.head(&chain.head);
+        let mut ok = stream.is_some();
         let mut written = false;
         for call in &chain.ops {
             let settle = matches!(
@@ -223,7 +229,11 @@ impl Checker {
                 Op::OutputMode(_) | Op::Trigger(_) | Op::Checkpoint(_) | Op::QueryName(_)
             );
             if written && !settle {
-                self.cx.error(call.name.span(), format!("`{}` after `write`", call.name), "transform the stream before `.write(..)`; only output_mode, trigger, checkpoint and query_name may follow it");
+                self.cx.error(
+                    call.name.span(),
+                    format!("`{}` after `write`", call.name),
+                    "transform the stream before `.write(..)`; only output_mode, trigger, checkpoint and query_name may follow it",
+                );
                 return None;
             }
             if !written && settle {
@@ -234,49 +244,96 @@ impl Checker {
                 );
                 return None;
             }
-            stream = match &call.op {
-                Op::Filter(e) => ops::filter::check(self, stream, e)?,
-                Op::Select(items) => ops::select::check(self, stream, items)?,
-                Op::WithColumn(name, e) => ops::with_column::check(self, stream, name, e)?,
-                Op::WithColumnRenamed(from, to) => ops::rename::check(self, stream, from, to)?,
-                Op::Drop(cols) => ops::drop::check(self, stream, cols)?,
-                Op::Union(other) => {
-                    let other_stream = self.head(&Head::Stream(other.clone()))?;
-                    ops::union::check(self, stream, other_stream, other)?
-                }
-                Op::Write(kind, options) => {
-                    let plan = ops::sink::check(self, kind, options)?;
-                    if sink.is_some() {
-                        self.cx.error(
-                            kind.span(),
-                            "a block writes one query",
-                            "start a second query in a second `stream!` block",
-                        );
-                        return None;
+            if settle && self.setting_repeated(call, settings) {
+                ok = false;
+                continue;
+            }
+            let current = stream.take();
+            stream = match (&call.op, current) {
+                (Op::Filter(e), Some(s)) => {
+                    match ops::filter::check(self, s.clone(), e, call.args) {
+                        Some(next) => Some(next),
+                        None => {
+                            ok = false;
+                            Some(s)
+                        }
                     }
-                    *sink = Some((plan, kind.span()));
+                }
+                (Op::Select(items), Some(s)) => {
+                    ops::select::check(self, s, items, call.name.span())
+                }
+                (Op::WithColumn(name, e), Some(s)) => ops::with_column::check(self, s, name, e),
+                (Op::WithColumnRenamed(from, to), Some(s)) => ops::rename::check(self, s, from, to),
+                (Op::Drop(cols), Some(s)) => ops::drop::check(self, s, cols),
+                (Op::Union(other), current) => {
+                    let other_stream = self.head(&Head::Stream(other.clone()));
+                    match (current, other_stream) {
+                        (Some(s), Some(o)) => ops::union::check(self, s, o, other),
+                        _ => None,
+                    }
+                }
+                (Op::Write(kind, options), current) => {
                     written = true;
-                    stream
+                    match ops::sink::check(self, kind, options) {
+                        Some(_) if sink.is_some() => {
+                            self.cx.error(
+                                kind.span(),
+                                "a block writes one query",
+                                "start a second query in a second `stream!` block",
+                            );
+                            return None;
+                        }
+                        Some(plan) => *sink = Some((plan, kind.span())),
+                        None => ok = false,
+                    }
+                    current
                 }
-                Op::OutputMode(mode) => {
+                (Op::OutputMode(mode), current) => {
                     ops::settings::output_mode(self, mode, settings);
-                    stream
+                    current
                 }
-                Op::Trigger(t) => {
+                (Op::Trigger(t), current) => {
                     ops::settings::trigger(self, t, settings);
-                    stream
+                    current
                 }
-                Op::Checkpoint(v) => {
-                    settings.checkpoint = Some(v.clone());
-                    stream
+                (Op::Checkpoint(v), current) => {
+                    if ops::settings::text(self, &call.name, v) {
+                        settings.checkpoint = Some(v.clone());
+                    }
+                    current
                 }
-                Op::QueryName(v) => {
-                    settings.query_name = Some(v.clone());
-                    stream
+                (Op::QueryName(v), current) => {
+                    if ops::settings::text(self, &call.name, v) {
+                        settings.query_name = Some(v.clone());
+                    }
+                    current
                 }
+                // a stream operator after an earlier error: its columns are not known
+                (_, None) => None,
             };
+            ok &= stream.is_some();
         }
-        Some(stream)
+        if ok { stream } else { None }
+    }
+
+    /// Reports a setting (`output_mode`, `trigger`, `checkpoint`, `query_name`) that the
+    /// query already has.
+    fn setting_repeated(&mut self, call: &crate::parse::OpCall, settings: &Settings) -> bool {
+        let given = match call.op {
+            Op::OutputMode(_) => settings.output_mode.is_some(),
+            Op::Trigger(_) => settings.trigger.is_some(),
+            Op::Checkpoint(_) => settings.checkpoint.is_some(),
+            Op::QueryName(_) => settings.query_name.is_some(),
+            _ => false,
+        };
+        if given {
+            self.cx.error(
+                call.name.span(),
+                format!("`{}` is given twice", call.name),
+                format!("a query has one `{}`: keep one of them", call.name),
+            );
+        }
+        given
     }
 }
 
@@ -285,8 +342,16 @@ pub(crate) fn option_u64(cx: &mut Ctxt, option: &OptionArg) -> Option<u64> {
     match &option.value {
         OptionValue::Lit(syn::Lit::Int(i)) => match i.base10_parse::<u64>() {
             Ok(v) => Some(v),
-            Err(e) => {
-                cx.syn(e);
+            Err(_) => {
+                cx.error(
+                    i.span(),
+                    format!(
+                        "`{}` takes a whole number from 0 to {}",
+                        option.name,
+                        u64::MAX
+                    ),
+                    format!("write `{} = 10`", option.name),
+                );
                 None
             }
         },
@@ -298,6 +363,24 @@ pub(crate) fn option_u64(cx: &mut Ctxt, option: &OptionArg) -> Option<u64> {
             );
             None
         }
+    }
+}
+
+/// The last operator (or the head) of the block's last stream: where a missing `write`
+/// belongs.
+fn last_chain_end(block: &Block) -> Span {
+    let chain = block.items.iter().rev().find_map(|item| match item {
+        Item::Let(l) => Some(&l.chain),
+        Item::Query(c) => Some(c),
+        Item::Schema(_) => None,
+    });
+    match chain {
+        Some(c) => match (c.ops.last(), &c.head) {
+            (Some(call), _) => call.name.span(),
+            (None, Head::Stream(name)) => name.span(),
+            (None, Head::Read(read)) => read.kw,
+        },
+        None => Span::call_site(),
     }
 }
 
@@ -323,9 +406,8 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         match item {
             Item::Schema(_) => {}
             Item::Let(l) => {
-                if let Some(stream) = checker.chain(&l.chain, &mut settings, &mut sink) {
-                    checker.streams.insert(l.name.to_string(), stream);
-                }
+                let stream = checker.chain(&l.chain, &mut settings, &mut sink);
+                checker.streams.insert(l.name.to_string(), stream);
             }
             Item::Query(chain) => {
                 let before = sink.is_some();
@@ -338,7 +420,7 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
     }
     if sink.is_none() && !checker.cx.has_errors() {
         checker.cx.error(
-            Span::call_site(),
+            last_chain_end(block),
             "the pipeline has no `write`",
             "end the last stream with `.write(console)` (or memory, foreach_batch)",
         );

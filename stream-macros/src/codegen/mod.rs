@@ -32,7 +32,11 @@ fn option_value(v: &OptionValue) -> TokenStream {
             let s = n.to_string();
             quote!(#s)
         }
-        OptionValue::Capture(b) => quote!(#b),
+        // `{x}` as a call argument would warn (`unused_braces`) on the user's code
+        OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
+            (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
+            _ => quote!(#b),
+        },
     }
 }
 
@@ -120,7 +124,11 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         let block = &c.block;
         let span = block.block.brace_token.span.join();
         match c.ty {
-            DslType::String => quote_spanned!(span=> let #name: ::std::string::String = ::core::convert::Into::into(#block);),
+            // bound first: `Into::into({x})` would warn (`unused_braces`) on the user's code
+            DslType::String => quote_spanned!(span=> let #name: ::std::string::String = {
+                let __value = #block;
+                ::core::convert::Into::into(__value)
+            };),
             other => {
                 let native = other.native();
                 quote_spanned!(span=> let #name: #native = #block;)

@@ -9,11 +9,12 @@ pub(crate) fn check(
     cx: &mut Checker,
     stream: StreamState,
     condition: &Expr,
+    range: (proc_macro2::Span, proc_macro2::Span),
 ) -> Option<StreamState> {
     let pred = cx.check_expr(condition, &stream.schema, Some(DslType::Bool))?;
     if pred.ty.ty != DslType::Bool {
-        cx.cx.error(
-            condition.span(),
+        cx.cx.error_range(
+            range,
             format!("a filter needs a condition (bool), this is `{}`", pred.ty),
             "compare it: `amount > 0.0`, or test it: `name.is_not_null()`",
         );

@@ -61,3 +61,19 @@ pub(crate) fn require<'a>(
     }
     found
 }
+
+/// An option that takes text (`path`, `name`): a string literal, a bare name (taken as its
+/// text) or a captured Rust value. Other literals are refused on the token.
+pub(crate) fn text(cx: &mut Checker, option: &OptionArg, example: &str) -> bool {
+    if let crate::parse::OptionValue::Lit(lit) = &option.value
+        && !matches!(lit, syn::Lit::Str(_))
+    {
+        cx.cx.error(
+            lit.span(),
+            format!("`{}` takes a string", option.name),
+            format!("write `{example}`"),
+        );
+        return false;
+    }
+    true
+}

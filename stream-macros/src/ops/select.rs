@@ -9,6 +9,7 @@ pub(crate) fn check(
     cx: &mut Checker,
     stream: StreamState,
     items: &[SelectItem],
+    op: proc_macro2::Span,
 ) -> Option<StreamState> {
     let mut exprs: Vec<(String, TExpr)> = Vec::new();
     let mut failed = false;
@@ -20,9 +21,9 @@ pub(crate) fn check(
         let name = match (&item.alias, &item.expr, &typed.kind) {
             (Some(alias), _, _) => alias.to_string(),
             (None, _, TKind::Column { name, .. }) => name.clone(),
-            (None, expr, _) => {
-                cx.cx.error(
-                    expr.span(),
+            (None, _, _) => {
+                cx.cx.error_range(
+                    item.range,
                     "this expression needs a name",
                     "name it with `as`: `amount * 2.0 as doubled`",
                 );
@@ -34,7 +35,7 @@ pub(crate) fn check(
     }
     if items.is_empty() {
         cx.cx.error(
-            proc_macro2::Span::call_site(),
+            op,
             "`select` needs at least one column",
             "list the columns to keep: `select(user, amount)`",
         );

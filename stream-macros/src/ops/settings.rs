@@ -45,6 +45,27 @@ pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Se
     });
 }
 
+/// `checkpoint(..)` and `query_name(..)` take a string literal, a bare name (taken as its
+/// text) or a captured Rust value; other literals are refused on the token.
+pub(crate) fn text(cx: &mut Checker, setting: &syn::Ident, value: &OptionValue) -> bool {
+    if let OptionValue::Lit(lit) = value
+        && !matches!(lit, syn::Lit::Str(_))
+    {
+        let example = if setting == "checkpoint" {
+            "checkpoint(\"checkpoints/orders\")"
+        } else {
+            "query_name(\"orders\")"
+        };
+        cx.cx.error(
+            lit.span(),
+            format!("`{setting}` takes a string"),
+            format!("write `{example}`, or capture a Rust value: `{setting}({{value}})`"),
+        );
+        return false;
+    }
+    true
+}
+
 /// Milliseconds of an interval such as `"10 seconds"` (Spark's interval strings).
 pub(crate) fn interval_ms(text: &str) -> Option<u64> {
     let mut parts = text.split_whitespace();

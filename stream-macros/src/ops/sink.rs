@@ -31,24 +31,22 @@ pub(crate) fn check(
     let options = super::options::by_name(cx, "sink", kind, options, known)?;
     match kind.to_string().as_str() {
         "console" => {
-            let num_rows = match options.get("num_rows") {
-                Some(o) => Some(option_u64(&mut cx.cx, o)?),
-                None => None,
-            };
-            let truncate = match options.get("truncate") {
-                Some(o) => match &o.value {
-                    OptionValue::Lit(syn::Lit::Bool(b)) => Some(b.value),
-                    other => {
-                        cx.cx.error(
-                            other.span(),
-                            "`truncate` takes `true` or `false`",
-                            "write `truncate = false`",
-                        );
-                        return None;
-                    }
-                },
-                None => None,
-            };
+            // both options are checked before either error stops the sink
+            let num_rows = options.get("num_rows").map(|o| option_u64(&mut cx.cx, o));
+            let truncate = options.get("truncate").map(|o| match &o.value {
+                OptionValue::Lit(syn::Lit::Bool(b)) => Some(b.value),
+                other => {
+                    cx.cx.error(
+                        other.span(),
+                        "`truncate` takes `true` or `false`",
+                        "write `truncate = false`",
+                    );
+                    None
+                }
+            });
+            let num_rows = num_rows.map_or(Some(None), |v| v.map(Some));
+            let truncate = truncate.map_or(Some(None), |v| v.map(Some));
+            let (num_rows, truncate) = (num_rows?, truncate?);
             Some(SinkPlan::Console { num_rows, truncate })
         }
         "memory" => {
@@ -59,6 +57,9 @@ pub(crate) fn check(
                 "name",
                 "write(memory, name = \"results\")",
             )?;
+            if !super::options::text(cx, name, "name = \"results\"") {
+                return None;
+            }
             Some(SinkPlan::Memory {
                 name: name.value.clone(),
             })

@@ -55,6 +55,7 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
         "json" => {
             let schema = schema_of(cx);
             let path = super::options::require(cx, kind, &options, "path", example)
+                .filter(|o| super::options::text(cx, o, "path = \"landing/\""))
                 .map(|o| o.value.clone());
             let max_files = match options.get("max_files_per_trigger") {
                 Some(o) => match option_u64(&mut cx.cx, o)? {
@@ -98,9 +99,11 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
         }
         _ => {
             let rows = super::options::require(cx, kind, &options, "rows_per_second", example)?;
-            let rows_per_second = option_u64(&mut cx.cx, rows)?;
-            let num_partitions = match options.get("num_partitions") {
-                Some(o) => Some(option_u64(&mut cx.cx, o)?),
+            let rows_per_second = at_least_one(cx, rows);
+            let num_partitions = options.get("num_partitions").map(|o| at_least_one(cx, o));
+            let rows_per_second = rows_per_second?;
+            let num_partitions = match num_partitions {
+                Some(n) => Some(n?),
                 None => None,
             };
             let schema = vec![
@@ -133,4 +136,20 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
         schema,
         span: read.kw,
     }))
+}
+
+/// A whole-number option that Spark requires to be positive (`rows_per_second`,
+/// `num_partitions`).
+fn at_least_one(cx: &mut Checker, option: &crate::parse::OptionArg) -> Option<u64> {
+    match option_u64(&mut cx.cx, option)? {
+        0 => {
+            cx.cx.error(
+                option.value.span(),
+                format!("`{}` must be at least 1", option.name),
+                format!("write `{} = 1` or more", option.name),
+            );
+            None
+        }
+        n => Some(n),
+    }
 }

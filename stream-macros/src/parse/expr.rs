@@ -158,10 +158,10 @@ impl Expr {
                 };
                 let inner = Expr::from_syn(*u.expr)?;
                 // `-1.5` is a negative literal, not a negation of a column
-                if let (UnOp::Neg, Expr::Lit(lit)) = (op, &inner) {
-                    if let Some(neg) = negate_literal(lit) {
-                        return Ok(Expr::Lit(neg));
-                    }
+                if let (UnOp::Neg, Expr::Lit(lit)) = (op, &inner)
+                    && let Some(neg) = negate_literal(lit)
+                {
+                    return Ok(Expr::Lit(neg));
                 }
                 Ok(Expr::Unary {
                     op,

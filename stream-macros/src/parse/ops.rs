@@ -10,6 +10,8 @@ use super::{Expr, OptionArg, OptionValue, parse_kind_and_options};
 pub(crate) struct OpCall {
     pub(crate) name: Ident,
     pub(crate) op: Op,
+    /// The first and last token inside the parentheses (the condition of a filter).
+    pub(crate) args: (Span, Span),
 }
 
 /// An operator and its arguments.
@@ -31,6 +33,8 @@ pub(crate) enum Op {
 pub(crate) struct SelectItem {
     pub(crate) expr: Expr,
     pub(crate) alias: Option<Ident>,
+    /// The first and last token of the expression (before `as`).
+    pub(crate) range: (Span, Span),
 }
 
 /// What `.trigger(..)` names.
@@ -57,55 +61,126 @@ pub(crate) const OPERATORS: &[&str] = &[
     "query_name",
 ];
 
+/// How each operator is written, for the help line of a malformed call.
+fn usage(op: &str) -> &'static str {
+    match op {
+        "filter" => "filter(amount > 10.0)",
+        "where_" => "where_(amount > 10.0)",
+        "select" => "select(user, amount * 2.0 as doubled)",
+        "with_column" => "with_column(total, amount * qty)",
+        "with_column_renamed" => "with_column_renamed(old_name, new_name)",
+        "drop" => "drop(column, other_column)",
+        "union" => "union(other_stream)",
+        "write" => "write(console, num_rows = 20)",
+        "output_mode" => "output_mode(append)",
+        "trigger" => "trigger(processing_time(\"10 seconds\"))",
+        "checkpoint" => "checkpoint(\"checkpoints/q\")",
+        "query_name" => "query_name(\"q\")",
+        _ => "name(arguments)",
+    }
+}
+
+/// The first and last span of `tokens`, or `fallback` when there are none.
+pub(crate) fn token_range(tokens: &TokenStream, fallback: Span) -> (Span, Span) {
+    let mut iter = tokens.clone().into_iter();
+    let first = iter.next().map_or(fallback, |t| t.span());
+    let last = iter.last().map_or(first, |t| t.span());
+    (first, last)
+}
+
+/// Adds the operator's usage as a help line to an error that has none.
+fn with_usage(error: syn::Error, op: &str) -> syn::Error {
+    let message = error.to_string();
+    if message.contains("= help:") {
+        return error;
+    }
+    syn::Error::new(
+        error.span(),
+        format!(
+            "{message} in `{op}(..)`\n\n= help: write it as `{}`",
+            usage(op)
+        ),
+    )
+}
+
 impl Parse for OpCall {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let name: Ident = input.parse()?;
-        let content;
-        parenthesized!(content in input);
-        let op = match name.to_string().as_str() {
-            "filter" | "where_" => Op::Filter(parse_expr(content.parse()?)?),
-            "select" => Op::Select(parse_select(content.parse()?)?),
-            "with_column" => {
-                let column: Ident = content.parse()?;
-                content.parse::<syn::Token![,]>()?;
-                Op::WithColumn(column, parse_expr(content.parse()?)?)
-            }
-            "with_column_renamed" => {
-                let from: Ident = content.parse()?;
-                content.parse::<syn::Token![,]>()?;
-                let to: Ident = content.parse()?;
-                Op::WithColumnRenamed(from, to)
-            }
-            "drop" => Op::Drop(
-                syn::punctuated::Punctuated::<Ident, syn::Token![,]>::parse_terminated(&content)?
-                    .into_iter()
-                    .collect(),
-            ),
-            "union" => Op::Union(content.parse()?),
-            "write" => {
-                let (kind, options) = parse_kind_and_options(&content)?;
-                Op::Write(kind, options)
-            }
-            "output_mode" => Op::OutputMode(content.parse()?),
-            "trigger" => Op::Trigger(content.parse()?),
-            "checkpoint" => Op::Checkpoint(content.parse()?),
-            "query_name" => Op::QueryName(content.parse()?),
-            other => {
-                let help = match crate::diag::did_you_mean(other, OPERATORS.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the operators are: {}", OPERATORS.join(", ")),
-                };
-                return Err(syn::Error::new(
-                    name.span(),
-                    format!("unknown operator `{other}`\n\n= help: {help}"),
-                ));
-            }
-        };
-        if !content.is_empty() {
-            return Err(content.error(format!("unexpected tokens in `{name}(..)`")));
+        let op_name = name.to_string();
+        if !OPERATORS.contains(&op_name.as_str()) {
+            let help = match crate::diag::did_you_mean(&op_name, OPERATORS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("the operators are: {}", OPERATORS.join(", ")),
+            };
+            return Err(syn::Error::new(
+                name.span(),
+                format!("unknown operator `{op_name}`\n\n= help: {help}"),
+            ));
         }
-        Ok(OpCall { name, op })
+        if !input.peek(syn::token::Paren) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "`{op_name}` takes its arguments in parentheses\n\n= help: write it as `{}`",
+                    usage(&op_name)
+                ),
+            ));
+        }
+        let content;
+        let paren = parenthesized!(content in input);
+        let args = token_range(&content.fork().parse()?, paren.span.join());
+        let op = parse_args(&op_name, &content).map_err(|e| with_usage(e, &op_name))?;
+        if !content.is_empty() {
+            if content.peek(syn::Token![,]) {
+                content.parse::<syn::Token![,]>()?;
+            }
+            let span = content
+                .cursor()
+                .token_tree()
+                .map_or(args.1, |(t, _)| t.span());
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "unexpected argument in `{op_name}(..)`\n\n= help: write it as `{}`",
+                    usage(&op_name)
+                ),
+            ));
+        }
+        Ok(OpCall { name, op, args })
     }
+}
+
+/// The arguments of operator `name`, read as it takes them.
+fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
+    Ok(match name {
+        "filter" | "where_" => Op::Filter(Expr::from_syn(content.parse()?)?),
+        "select" => Op::Select(parse_select(content.parse()?)?),
+        "with_column" => {
+            let column: Ident = content.parse()?;
+            content.parse::<syn::Token![,]>()?;
+            Op::WithColumn(column, Expr::from_syn(content.parse()?)?)
+        }
+        "with_column_renamed" => {
+            let from: Ident = content.parse()?;
+            content.parse::<syn::Token![,]>()?;
+            let to: Ident = content.parse()?;
+            Op::WithColumnRenamed(from, to)
+        }
+        "drop" => Op::Drop(
+            syn::punctuated::Punctuated::<Ident, syn::Token![,]>::parse_terminated(content)?
+                .into_iter()
+                .collect(),
+        ),
+        "union" => Op::Union(content.parse()?),
+        "write" => {
+            let (kind, options) = parse_kind_and_options(content)?;
+            Op::Write(kind, options)
+        }
+        "output_mode" => Op::OutputMode(content.parse()?),
+        "trigger" => Op::Trigger(content.parse()?),
+        "checkpoint" => Op::Checkpoint(content.parse()?),
+        _ => Op::QueryName(content.parse()?),
+    })
 }
 
 impl Parse for TriggerSpec {
@@ -131,8 +206,24 @@ impl Parse for TriggerSpec {
     }
 }
 
-fn parse_expr(tokens: TokenStream) -> syn::Result<Expr> {
-    Expr::from_syn(syn::parse2(tokens)?)
+/// Parses `tokens` as one expression; an error at their end points at `end` (the last
+/// token) rather than at the whole macro.
+fn parse_expr(tokens: TokenStream, end: Span) -> syn::Result<Expr> {
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, tokens);
+    group.set_span(end);
+    let parser = |input: ParseStream<'_>| -> syn::Result<syn::Expr> {
+        let content;
+        parenthesized!(content in input);
+        let expr = content.parse()?;
+        if !content.is_empty() {
+            return Err(content.error("unexpected tokens after the expression"));
+        }
+        Ok(expr)
+    };
+    Expr::from_syn(syn::parse::Parser::parse2(
+        parser,
+        TokenStream::from(TokenTree::Group(group)),
+    )?)
 }
 
 /// Splits `a, b * 2 as c` at top-level commas; a trailing `as name` is an alias.
@@ -145,18 +236,19 @@ fn parse_select(tokens: TokenStream) -> syn::Result<Vec<SelectItem>> {
         }
         let mut alias = None;
         let n = current.len();
-        if n >= 3 {
-            if let (TokenTree::Ident(kw), TokenTree::Ident(name)) =
+        if n >= 3
+            && let (TokenTree::Ident(kw), TokenTree::Ident(name)) =
                 (&current[n - 2], &current[n - 1])
-            {
-                if kw == "as" && crate::types::DslType::from_name(&name.to_string()).is_none() {
-                    alias = Some(name.clone());
-                    current.truncate(n - 2);
-                }
-            }
+            && kw == "as"
+            && crate::types::DslType::from_name(&name.to_string()).is_none()
+        {
+            alias = Some(name.clone());
+            current.truncate(n - 2);
         }
-        let expr = parse_expr(current.drain(..).collect())?;
-        items.push(SelectItem { expr, alias });
+        let tokens: TokenStream = current.drain(..).collect();
+        let range = token_range(&tokens, Span::call_site());
+        let expr = parse_expr(tokens, range.1)?;
+        items.push(SelectItem { expr, alias, range });
         Ok(())
     };
     for tt in tokens {

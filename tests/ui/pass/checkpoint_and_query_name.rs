@@ -1,0 +1,12 @@
+// `checkpoint` and `query_name`.
+use stream_core::stream;
+
+fn main() {
+    let _query: stream_core::QueryBuilder = stream! {
+        schema Order { user: string, amount: Option<f64>, qty: i64, country: Option<string> }
+        read(json, path = "landing/", schema = Order)
+            .write(console)
+            .checkpoint("checkpoints/orders")
+            .query_name("orders")
+    };
+}

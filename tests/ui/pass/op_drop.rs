@@ -1,0 +1,12 @@
+// Operator `drop`.
+use stream_core::stream;
+
+fn main() {
+    let _query: stream_core::QueryBuilder = stream! {
+        schema Order { user: string, amount: Option<f64>, qty: i64, country: Option<string> }
+        read(json, path = "landing/", schema = Order)
+            .drop(country, qty)
+            .select(user, amount)
+            .write(console)
+    };
+}

@@ -1,0 +1,11 @@
+// Operator `filter`.
+use stream_core::stream;
+
+fn main() {
+    let _query: stream_core::QueryBuilder = stream! {
+        schema Order { user: string, amount: Option<f64>, qty: i64, country: Option<string> }
+        read(json, path = "landing/", schema = Order)
+            .filter(amount > 10.0 || country == "DE")
+            .write(console)
+    };
+}

@@ -1,0 +1,11 @@
+// Trigger `processing_time` with an interval string.
+use stream_core::stream;
+
+fn main() {
+    let _query: stream_core::QueryBuilder = stream! {
+        schema Order { user: string, amount: Option<f64>, qty: i64, country: Option<string> }
+        read(json, path = "landing/", schema = Order)
+            .write(console)
+            .trigger(processing_time("10 seconds"))
+    };
+}

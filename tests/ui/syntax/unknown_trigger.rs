@@ -1,0 +1,11 @@
+// Triggers are `default`, `once`, `available_now` and `processing_time(..)`.
+use stream_core::stream;
+
+fn main() {
+    let _query = stream! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order)
+            .write(console)
+            .trigger(every_second)
+    };
+}

@@ -1,0 +1,10 @@
+use stream_core::stream;
+
+fn main() {
+    let _query = stream! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order)
+            .filter(amount * 2.0)
+            .write(console)
+    };
+}

@@ -1,0 +1,10 @@
+use stream_core::stream;
+
+fn main() {
+    let _query = stream! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order)
+            .with_column_renamed(ammount, total)
+            .write(console)
+    };
+}
