@@ -59,3 +59,41 @@ fn filter_select_with_promotion_and_three_valued_logic() {
         ]
     );
 }
+
+#[test]
+fn a_stream_that_is_never_written_is_not_read() {
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "n",
+        arrow_schema::DataType::Int64,
+        false,
+    )]));
+    let used = MemoryStream::new(schema.clone());
+    let unused = MemoryStream::new(schema);
+    used.add_json("{\"n\": 1}\n{\"n\": 2}\n").unwrap();
+    unused.add_json("{\"n\": 7}\n").unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let query = stream! {
+        schema Numbers { n: i64 }
+        let spare = read(memory, stream = {unused}, schema = Numbers);
+        read(memory, stream = {used}, schema = Numbers)
+            .filter(n > 0)
+            .write(memory, name = "macro_basics_unused_let")
+            .trigger(available_now)
+    }
+    .manager(&StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .start()
+    .unwrap();
+    runtime().block_on(query.await_termination()).unwrap();
+    let progress = query.last_progress().unwrap();
+    assert_eq!(
+        progress.sources.len(),
+        1,
+        "only the written stream's source is read"
+    );
+    assert_eq!(progress.num_input_rows, 2);
+    assert_eq!(
+        table_rows("macro_basics_unused_let"),
+        [r#"{"n":1}"#, r#"{"n":2}"#]
+    );
+}

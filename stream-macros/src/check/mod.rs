@@ -431,9 +431,22 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
     let (Some((sink, _)), Some(output)) = (sink, output) else {
         return (None, checker.cx);
     };
+    // sources that no branch of the written stream reads (a `let` never used) are left out
+    let mut used: Vec<usize> = output.branches.iter().map(|b| b.source).collect();
+    used.sort_unstable();
+    used.dedup();
+    let mut branches = output.branches;
+    for b in &mut branches {
+        b.source = used.iter().position(|&u| u == b.source).unwrap_or(b.source);
+    }
+    let mut sources: Vec<Option<SourcePlan>> = checker.sources.into_iter().map(Some).collect();
+    let sources = used
+        .iter()
+        .filter_map(|&u| sources.get_mut(u).and_then(Option::take))
+        .collect();
     let plan = Plan {
-        sources: checker.sources,
-        branches: output.branches,
+        sources,
+        branches,
         output: output.schema,
         sink,
         settings,
