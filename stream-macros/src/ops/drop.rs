@@ -1,6 +1,6 @@
 //! `drop(a, b)`: removes columns.
 
-use crate::check::{Checker, Column, StreamState, TypedOp};
+use crate::check::{Checker, StreamState};
 use crate::diag::did_you_mean;
 
 pub(crate) fn check(
@@ -36,19 +36,5 @@ pub(crate) fn check(
             )
         })
         .collect();
-    let schema: Vec<Column> = exprs
-        .iter()
-        .map(|(n, e)| Column {
-            name: n.clone(),
-            ty: e.ty,
-        })
-        .collect();
-    Some(super::select::with_schema(
-        stream,
-        TypedOp::Project {
-            exprs,
-            schema: Vec::new(),
-        },
-        schema,
-    ))
+    Some(super::select::project(stream, exprs))
 }

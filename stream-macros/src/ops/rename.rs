@@ -1,7 +1,7 @@
 //! `with_column_renamed(from, to)`: renames a column. Spark ignores a missing column;
 //! here it is a compile error, since the macro can tell.
 
-use crate::check::{Checker, Column, StreamState, TypedOp};
+use crate::check::{Checker, StreamState};
 use crate::diag::did_you_mean;
 
 pub(crate) fn check(
@@ -41,19 +41,5 @@ pub(crate) fn check(
             (name, super::column_ref(&stream.schema, i, to.span()))
         })
         .collect();
-    let schema: Vec<Column> = exprs
-        .iter()
-        .map(|(n, e)| Column {
-            name: n.clone(),
-            ty: e.ty,
-        })
-        .collect();
-    Some(super::select::with_schema(
-        stream,
-        TypedOp::Project {
-            exprs,
-            schema: Vec::new(),
-        },
-        schema,
-    ))
+    Some(super::select::project(stream, exprs))
 }

@@ -44,18 +44,7 @@ pub(crate) fn check(
     if failed || !unique(cx, &exprs, items) {
         return None;
     }
-    let schema = exprs
-        .iter()
-        .map(|(name, e)| Column {
-            name: name.clone(),
-            ty: e.ty,
-        })
-        .collect();
-    let op = TypedOp::Project {
-        exprs,
-        schema: Vec::new(),
-    };
-    Some(with_schema(stream, op, schema))
+    Some(project(stream, exprs))
 }
 
 /// Reports output names used twice.
@@ -76,14 +65,18 @@ pub(crate) fn unique(cx: &mut Checker, exprs: &[(String, TExpr)], items: &[Selec
     ok
 }
 
-/// Adds a projection whose output schema is `schema`.
-pub(crate) fn with_schema(stream: StreamState, op: TypedOp, schema: Vec<Column>) -> StreamState {
-    let op = match op {
-        TypedOp::Project { exprs, .. } => TypedOp::Project {
-            exprs,
-            schema: schema.clone(),
-        },
-        other => other,
+/// Adds a projection computing `exprs`; its schema is their names and types.
+pub(crate) fn project(stream: StreamState, exprs: Vec<(String, TExpr)>) -> StreamState {
+    let schema: Vec<Column> = exprs
+        .iter()
+        .map(|(name, e)| Column {
+            name: name.clone(),
+            ty: e.ty,
+        })
+        .collect();
+    let op = TypedOp::Project {
+        exprs,
+        schema: schema.clone(),
     };
     super::push(stream, op, schema)
 }

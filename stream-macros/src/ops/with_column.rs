@@ -1,6 +1,6 @@
 //! `with_column(name, expr)`: adds a column, or replaces the column of that name in place.
 
-use crate::check::{Checker, Column, StreamState, TypedOp};
+use crate::check::{Checker, StreamState};
 use crate::parse::Expr;
 
 pub(crate) fn check(
@@ -23,19 +23,5 @@ pub(crate) fn check(
         Some(i) => exprs[i].1 = typed,
         None => exprs.push((new_name, typed)),
     }
-    let schema: Vec<Column> = exprs
-        .iter()
-        .map(|(n, e)| Column {
-            name: n.clone(),
-            ty: e.ty,
-        })
-        .collect();
-    Some(super::select::with_schema(
-        stream,
-        TypedOp::Project {
-            exprs,
-            schema: Vec::new(),
-        },
-        schema,
-    ))
+    Some(super::select::project(stream, exprs))
 }
