@@ -138,3 +138,27 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("tokio runtime")
 }
+
+/// The rows of the memory table `name`, in batch order, as canonical JSON strings.
+pub fn memory_table_rows(name: &str) -> Vec<String> {
+    stream_core::MemorySink::new(name)
+        .table()
+        .batches()
+        .iter()
+        .flat_map(batch_rows)
+        .collect()
+}
+
+/// Starts `builder` on a fresh checkpoint and its own manager, and waits until it ends
+/// (for `available_now` / `once` queries); panics if it fails.
+pub fn run_to_end(builder: stream_core::QueryBuilder) {
+    let checkpoint = tempfile::tempdir().expect("temp checkpoint");
+    let query = builder
+        .manager(&stream_core::StreamingQueryManager::new())
+        .checkpoint_location(checkpoint.path())
+        .start()
+        .expect("query starts");
+    runtime()
+        .block_on(query.await_termination())
+        .expect("query succeeds");
+}

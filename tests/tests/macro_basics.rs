@@ -1,27 +1,8 @@
 //! `stream!` pipelines end to end on the memory source: hand-computed rows, nulls,
 //! three-valued logic and numeric promotion.
 
-use stream_core::{MemorySink, MemoryStream, StreamingQueryManager, stream};
-use tests::{batch_rows, runtime};
-
-fn run(builder: stream_core::QueryBuilder) {
-    let checkpoint = tempfile::tempdir().unwrap();
-    let query = builder
-        .manager(&StreamingQueryManager::new())
-        .checkpoint_location(checkpoint.path())
-        .start()
-        .unwrap();
-    runtime().block_on(query.await_termination()).unwrap();
-}
-
-fn table_rows(name: &str) -> Vec<String> {
-    MemorySink::new(name)
-        .table()
-        .batches()
-        .iter()
-        .flat_map(batch_rows)
-        .collect()
-}
+use stream_core::{MemoryStream, StreamingQueryManager, stream};
+use tests::{memory_table_rows, run_to_end, runtime};
 
 #[test]
 fn filter_select_with_promotion_and_three_valued_logic() {
@@ -41,7 +22,7 @@ fn filter_select_with_promotion_and_three_valued_logic() {
         )
         .unwrap();
     let min = 50.0;
-    run(stream! {
+    run_to_end(stream! {
         schema Order { user: string, amount: Option<f64>, qty: i64, country: Option<string> }
         read(memory, stream = {input}, schema = Order)
             .filter(amount > {min} || country == "DE")
@@ -51,7 +32,7 @@ fn filter_select_with_promotion_and_three_valued_logic() {
             .trigger(available_now)
     });
     assert_eq!(
-        table_rows("macro_basics"),
+        memory_table_rows("macro_basics"),
         [
             r#"{"next_qty":3,"no_country":false,"total":121.0,"user":"a"}"#,
             r#"{"next_qty":4,"no_country":false,"user":"b"}"#,
@@ -93,7 +74,7 @@ fn a_stream_that_is_never_written_is_not_read() {
     );
     assert_eq!(progress.num_input_rows, 2);
     assert_eq!(
-        table_rows("macro_basics_unused_let"),
+        memory_table_rows("macro_basics_unused_let"),
         [r#"{"n":1}"#, r#"{"n":2}"#]
     );
 }

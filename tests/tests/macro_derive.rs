@@ -4,8 +4,8 @@
 //! struct. Every column type, nulls, raw identifiers, local names, and a struct declared
 //! in a function body.
 
-use stream_core::{MemorySink, MemoryStream, StreamingQueryManager};
-use tests::runtime;
+use stream_core::{MemorySink, MemoryStream};
+use tests::run_to_end;
 
 /// The schemas, in a module of their own.
 mod model {
@@ -93,16 +93,6 @@ mod jobs {
     }
 }
 
-fn run(builder: stream_core::QueryBuilder) {
-    let checkpoint = tempfile::tempdir().unwrap();
-    let query = builder
-        .manager(&StreamingQueryManager::new())
-        .checkpoint_location(checkpoint.path())
-        .start()
-        .unwrap();
-    runtime().block_on(query.await_termination()).unwrap();
-}
-
 fn event(user: &str, amount: Option<f64>, qty: i64, country: Option<&str>) -> model::Event {
     use stream_core::types::{Date32, TimestampMs, TimestampUs};
     model::Event {
@@ -137,7 +127,7 @@ fn a_struct_in_another_module_is_the_schema_and_its_values_the_rows() {
             .unwrap(),
         )
         .unwrap();
-    run(jobs::big_purchases(&input, "macro_derive_big"));
+    run_to_end(jobs::big_purchases(&input, "macro_derive_big"));
 
     let rows =
         Purchase::from_batches(&MemorySink::new("macro_derive_big").table().batches()).unwrap();
@@ -192,7 +182,7 @@ fn every_column_type_goes_through() {
             .unwrap(),
         )
         .unwrap();
-    run(jobs::every_column(&input, "macro_derive_every"));
+    run_to_end(jobs::every_column(&input, "macro_derive_every"));
 
     let table = MemorySink::new("macro_derive_every").table();
     let rows = Out::from_batches(&table.batches()).unwrap();
@@ -257,7 +247,7 @@ fn two_derived_schemas_in_one_block() {
             .unwrap(),
         )
         .unwrap();
-    run(jobs::purchases_and_refunds(
+    run_to_end(jobs::purchases_and_refunds(
         &purchases,
         &refunds,
         "macro_derive_union",
@@ -313,7 +303,7 @@ fn a_struct_in_the_same_function_and_raw_field_names() {
         .unwrap();
     // the column of `r#type` is `type`
     assert_eq!(Tagged::arrow_schema().field(0).name(), "type");
-    run(stream_core::stream! {
+    run_to_end(stream_core::stream! {
         schema Tagged = Tagged;
         read(memory, stream = {input}, schema = Tagged)
             .filter(n > 1)
@@ -367,7 +357,7 @@ fn a_struct_declared_after_the_block() {
             .unwrap(),
         )
         .unwrap();
-    run(same_module::job(&input));
+    run_to_end(same_module::job(&input));
     assert_eq!(
         tests::batch_rows(&MemorySink::new("macro_derive_below").table().batches()[0]),
         [r#"{"scaled":40,"sensor":"s1"}"#]

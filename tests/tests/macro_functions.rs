@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema};
-use stream_core::{ManualClock, MemorySink, MemoryStream, StreamingQueryManager, stream};
-use tests::{batch_rows, land_file, runtime};
+use stream_core::{ManualClock, MemoryStream, StreamingQueryManager, stream};
+use tests::{land_file, memory_table_rows, runtime};
 
 /// Runs `builder` to completion (every test uses `trigger(available_now)`) on a manual
 /// clock standing at `now_ms`.
@@ -25,15 +25,6 @@ fn run_at(builder: stream_core::QueryBuilder, now_ms: i64) {
 
 fn run(builder: stream_core::QueryBuilder) {
     run_at(builder, 1_700_000_000_000);
-}
-
-fn table_rows(name: &str) -> Vec<String> {
-    MemorySink::new(name)
-        .table()
-        .batches()
-        .iter()
-        .flat_map(batch_rows)
-        .collect()
 }
 
 /// A memory stream of `fields` (name, type, nullable) holding the JSON lines `rows`.
@@ -87,7 +78,7 @@ fn string_functions() {
             .trigger(available_now)
     });
     assert_eq!(
-        table_rows("fn_strings"),
+        memory_table_rows("fn_strings"),
         [
             r#"{"cat":"order-42/  Alice Smith ","ew":false,"ew2":true,"has":true,"inside":true,"len":14,"lo":"  alice smith ","re":true,"re2":true,"s1":"order","s2":"rde","s3":"42","sw":true,"tr":"Alice Smith","up":"  ALICE SMITH "}"#,
             r#"{"ew":false,"has":false,"inside":true,"re":false,"s1":"refun","s3":"nd","sw":false}"#,
@@ -119,7 +110,7 @@ fn constant_arguments_and_spaces_only_trim() {
     });
     // Spark's trim removes spaces only: the tab stays
     assert_eq!(
-        table_rows("fn_constants"),
+        memory_table_rows("fn_constants"),
         [r#"{"ab":"ab","has":true,"sub":"SQ","t":"\t x","tl":3,"up":"X"}"#]
     );
 }
@@ -162,7 +153,7 @@ fn math_functions() {
             .trigger(available_now)
     });
     assert_eq!(
-        table_rows("fn_math"),
+        memory_table_rows("fn_math"),
         [
             r#"{"ai":125,"al":125,"ax":2.675,"ce":3,"cef":3,"fl":2,"fli":125,"lit":-3.0,"r0":3.0,"r2":2.68,"rf":2.5,"ri":130,"ri0":125,"rl":-100,"rm1":0.0}"#,
             r#"{"ai":7,"al":1449,"cef":0,"fli":-7,"lit":-3.0,"rf":-0.5,"ri":-10,"ri0":-7,"rl":1400}"#,
@@ -212,7 +203,7 @@ fn three_valued_logic_null_tests_and_promotion() {
             .trigger(available_now)
     });
     assert_eq!(
-        table_rows("fn_logic"),
+        memory_table_rows("fn_logic"),
         [
             r#"{"an":true,"and":true,"c":10,"c0":10,"i":1,"id":0.5,"il":11,"ld":10.5,"ln":false,"not_a":false,"or":true}"#,
             r#"{"an":true,"and":false,"c":2,"c0":0,"i":2,"id":1.0,"ln":true,"not_a":false,"or":true}"#,
@@ -251,7 +242,7 @@ fn a_null_condition_drops_the_row() {
     });
     // `a || b` is true for rows 1 and 3; `a && b` is null for both, so `!(a && b)` is
     // null and drops them too
-    assert_eq!(table_rows("fn_filter_nulls"), Vec::<String>::new());
+    assert_eq!(memory_table_rows("fn_filter_nulls"), Vec::<String>::new());
 
     let input = memory(
         &[
@@ -275,7 +266,7 @@ fn a_null_condition_drops_the_row() {
     // `a || b` drops (false, null); `!(a && b)` is null for (true, null), which
     // `|| a.is_null()` (false) leaves null, and true for (null, true) through `is_null`
     assert_eq!(
-        table_rows("fn_filter_nulls_2"),
+        memory_table_rows("fn_filter_nulls_2"),
         [r#"{"b":true}"#, r#"{"a":true,"b":false}"#]
     );
 }
@@ -310,7 +301,7 @@ fn when_chains() {
             .trigger(available_now)
     });
     assert_eq!(
-        table_rows("fn_when"),
+        memory_table_rows("fn_when"),
         [
             r#"{"mixed":1.0,"promoted":3.5,"q":"one","qty":1,"size":"big","t":"vip","vip":1}"#,
             r#"{"mixed":50.0,"promoted":2.0,"q":"some","qty":3,"size":"medium"}"#,
@@ -362,7 +353,7 @@ fn time_functions_over_a_json_landing_folder() {
     );
     let now = "2023-11-14T22:13:20.123Z";
     assert_eq!(
-        table_rows("fn_time"),
+        memory_table_rows("fn_time"),
         [
             format!(
                 r#"{{"d":"2024-05-17","h":13,"m":45,"ms":1715953530250,"now":"{now}","t_ms":"2024-05-17T13:45:30.250Z","t_us":"2024-01-02T03:04:05Z","td":"2024-05-17T00:00:00Z","text_d":"2024-01-02","text_h":3,"text_min":"2024-01-02T03:04:00Z","th":"2024-05-17T13:00:00Z","tmo":"2024-05-01T00:00:00Z","ty":"2024-01-01T00:00:00Z"}}"#

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Schema};
-use stream_core::{MemorySink, MemoryStream, StreamError, StreamingQueryManager, stream};
-use tests::{batch_rows, land_file, runtime};
+use stream_core::{MemoryStream, StreamError, StreamingQueryManager, stream};
+use tests::{land_file, memory_table_rows, runtime};
 
 /// Two files of orders: `qty` is declared `i64` but holds words, `note` is declared
 /// non-nullable but no row has it, one row lacks the non-nullable `country`, and the rows
@@ -38,15 +38,6 @@ fn start(builder: stream_core::QueryBuilder, checkpoint: &Path) -> stream_core::
         .checkpoint_location(checkpoint)
         .start()
         .expect("query starts")
-}
-
-fn table_rows(name: &str) -> Vec<String> {
-    MemorySink::new(name)
-        .table()
-        .batches()
-        .iter()
-        .flat_map(batch_rows)
-        .collect()
 }
 
 /// The pipeline's input schemas as the checkpoint recorded them: `name: type` per column.
@@ -90,7 +81,7 @@ fn unused_columns_are_never_decoded() {
         .block_on(query.await_termination())
         .expect("the query succeeds: `qty`, `country` and `note` are never decoded");
     assert_eq!(
-        table_rows("macro_pruning_filter_select"),
+        memory_table_rows("macro_pruning_filter_select"),
         [
             r#"{"doubled":121.0,"user":"ann"}"#,
             r#"{"doubled":198.5,"user":"cid"}"#,
@@ -135,7 +126,7 @@ fn a_projection_computes_only_what_is_kept() {
         .block_on(query.await_termination())
         .expect("the query succeeds");
     assert_eq!(
-        table_rows("macro_pruning_with_column"),
+        memory_table_rows("macro_pruning_with_column"),
         [
             r#"{"total":10.5,"user":"bob"}"#,
             r#"{"total":50.5,"user":"dan"}"#,
@@ -213,7 +204,7 @@ fn a_memory_source_keeps_its_schema_and_gives_the_same_rows() {
         .block_on(query.await_termination())
         .expect("the query succeeds");
     assert_eq!(
-        table_rows("macro_pruning_memory"),
+        memory_table_rows("macro_pruning_memory"),
         [
             r#"{"doubled":121.0,"user":"ann"}"#,
             r#"{"doubled":198.5,"user":"cid"}"#,
