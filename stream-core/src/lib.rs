@@ -47,6 +47,7 @@ mod output_mode;
 pub mod pipeline;
 pub mod progress;
 pub mod query;
+mod rows;
 pub mod sink;
 pub mod source;
 mod trigger;
@@ -63,7 +64,9 @@ pub use progress::{
     QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, SinkProgress, SourceProgress,
     StateOperatorProgress, StreamingQueryListener, StreamingQueryProgress, StreamingQueryStatus,
 };
-pub use query::{QueryBuilder, StreamingQuery, StreamingQueryManager};
+pub use query::{
+    OutputRow, QueryBuilder, StreamingQuery, StreamingQueryManager, TypedQuery, Untyped,
+};
 pub use sink::{
     ConsoleOutput, ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable, Sink, SinkBatch,
     SinkContext,
@@ -77,6 +80,7 @@ pub use trigger::Trigger;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::kernels;
+    pub use crate::rows::{FlatMapFn, PlaceholderRow};
     pub use arrow_array;
     pub use arrow_schema;
     pub use arrow_select;

@@ -66,16 +66,16 @@ pub(crate) fn callback(local: &syn::Ident, path: &syn::Path, block: TokenStream)
 }
 
 /// A field of the struct, with its column type.
-struct Column {
+pub(crate) struct Column {
     /// The field as written (`r#type`).
-    field: syn::Ident,
+    pub(crate) field: syn::Ident,
     /// The column name (`type`), with the field's span.
-    name: syn::Ident,
+    pub(crate) name: syn::Ident,
     /// The column type in the DSL (`Option<f64>`), with the field type's span.
-    dsl: TokenStream,
+    pub(crate) dsl: TokenStream,
     /// The Rust type of one value (`f64` for `Option<f64>`).
-    value: syn::Type,
-    nullable: bool,
+    pub(crate) value: syn::Type,
+    pub(crate) nullable: bool,
 }
 
 /// Expands `#[derive(Schema)]`. Never panics: errors become `compile_error!`s on the
@@ -197,7 +197,7 @@ pub(crate) fn derive_schema(input: TokenStream) -> TokenStream {
 }
 
 /// `impl TypedRow`: the arrow schema, rows to a batch and back.
-fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
+pub(crate) fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
     let types = quote!(::stream_core::types);
     let row_name = name.unraw().to_string();
     let schema_fields = columns.iter().map(|c| {

@@ -9,7 +9,7 @@ use crate::diag::Ctxt;
 pub(crate) fn stream_inner(input: TokenStream) -> TokenStream {
     let block = match crate::parse::parse_block(input.clone()) {
         Ok(block) => block,
-        Err(e) => return crate::codegen::placeholder(e.to_compile_error()),
+        Err(e) => return crate::codegen::placeholder(e.to_compile_error(), false),
     };
     // `schema Event = path::to::Event;` without its fields yet: let the derive's
     // callback macro put them in and call `stream!` again
@@ -20,8 +20,9 @@ pub(crate) fn stream_inner(input: TokenStream) -> TokenStream {
     match plan {
         Some(mut plan) if !cx.has_errors() => {
             crate::check::prune::prune(&mut plan);
+            crate::check::fuse::fuse(&mut plan);
             crate::codegen::expand(&plan)
         }
-        _ => crate::codegen::placeholder(cx.into_compile_errors()),
+        _ => crate::codegen::placeholder(cx.into_compile_errors(), block.writes_memory()),
     }
 }

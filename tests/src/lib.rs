@@ -150,8 +150,9 @@ pub fn memory_table_rows(name: &str) -> Vec<String> {
 }
 
 /// Starts `builder` on a fresh checkpoint and its own manager, and waits until it ends
-/// (for `available_now` / `once` queries); panics if it fails.
-pub fn run_to_end(builder: stream_core::QueryBuilder) {
+/// (for `available_now` / `once` queries); panics if it fails. Returns the ended query
+/// (a `TypedQuery` for a `stream!` block, whose `rows()` reads a memory sink).
+pub fn run_to_end<R: stream_core::OutputRow>(builder: stream_core::QueryBuilder<R>) -> R::Query {
     let checkpoint = tempfile::tempdir().expect("temp checkpoint");
     let query = builder
         .manager(&stream_core::StreamingQueryManager::new())
@@ -159,6 +160,7 @@ pub fn run_to_end(builder: stream_core::QueryBuilder) {
         .start()
         .expect("query starts");
     runtime()
-        .block_on(query.await_termination())
+        .block_on(query.as_ref().await_termination())
         .expect("query succeeds");
+    query
 }

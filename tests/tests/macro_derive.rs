@@ -48,9 +48,9 @@ mod model {
 
 /// The pipelines, in another module: they name the structs by path.
 mod jobs {
-    use stream_core::{MemoryStream, QueryBuilder, stream};
+    use stream_core::{MemoryStream, OutputRow, QueryBuilder, stream};
 
-    pub fn big_purchases(input: &MemoryStream, table: &str) -> QueryBuilder {
+    pub fn big_purchases(input: &MemoryStream, table: &str) -> QueryBuilder<impl OutputRow> {
         stream! {
             schema Event = crate::model::Event;
             read(memory, stream = {input.clone()}, schema = Event)
@@ -63,7 +63,7 @@ mod jobs {
     }
 
     /// A local name of its own, and a path through `super`.
-    pub fn every_column(input: &MemoryStream, table: &str) -> QueryBuilder {
+    pub fn every_column(input: &MemoryStream, table: &str) -> QueryBuilder<impl OutputRow> {
         stream! {
             schema Ev = super::model::Event;
             read(memory, stream = {input.clone()}, schema = Ev)
@@ -79,7 +79,7 @@ mod jobs {
         purchases: &MemoryStream,
         refunds: &MemoryStream,
         table: &str,
-    ) -> QueryBuilder {
+    ) -> QueryBuilder<impl OutputRow> {
         stream! {
             schema Purchase = crate::model::out::Purchase;
             schema Refund = crate::model::Refund;
@@ -323,9 +323,9 @@ fn a_struct_in_the_same_function_and_raw_field_names() {
 
 /// A struct declared below the block that names it, in the same module.
 mod same_module {
-    use stream_core::{MemoryStream, QueryBuilder, stream};
+    use stream_core::{MemoryStream, OutputRow, QueryBuilder, stream};
 
-    pub fn job(input: &MemoryStream) -> QueryBuilder {
+    pub fn job(input: &MemoryStream) -> QueryBuilder<impl OutputRow> {
         stream! {
             schema Reading = Reading;
             read(memory, stream = {input.clone()}, schema = Reading)

@@ -12,7 +12,7 @@ use tests::{land_file, memory_table_rows, runtime};
 
 /// Runs `builder` to completion (every test uses `trigger(available_now)`) on a manual
 /// clock standing at `now_ms`.
-fn run_at(builder: stream_core::QueryBuilder, now_ms: i64) {
+fn run_at<R: stream_core::OutputRow>(builder: stream_core::QueryBuilder<R>, now_ms: i64) {
     let checkpoint = tempfile::tempdir().unwrap();
     let query = builder
         .manager(&StreamingQueryManager::new())
@@ -20,10 +20,12 @@ fn run_at(builder: stream_core::QueryBuilder, now_ms: i64) {
         .clock(ManualClock::new(now_ms))
         .start()
         .unwrap();
-    runtime().block_on(query.await_termination()).unwrap();
+    runtime()
+        .block_on(query.as_ref().await_termination())
+        .unwrap();
 }
 
-fn run(builder: stream_core::QueryBuilder) {
+fn run<R: stream_core::OutputRow>(builder: stream_core::QueryBuilder<R>) {
     run_at(builder, 1_700_000_000_000);
 }
 

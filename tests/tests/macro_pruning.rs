@@ -32,12 +32,16 @@ fn land_orders(dir: &Path) {
     );
 }
 
-fn start(builder: stream_core::QueryBuilder, checkpoint: &Path) -> stream_core::StreamingQuery {
-    builder
+fn start<R: stream_core::OutputRow>(
+    builder: stream_core::QueryBuilder<R>,
+    checkpoint: &Path,
+) -> stream_core::StreamingQuery {
+    let query = builder
         .manager(&StreamingQueryManager::new())
         .checkpoint_location(checkpoint)
         .start()
-        .expect("query starts")
+        .expect("query starts");
+    query.as_ref().clone()
 }
 
 /// The pipeline's input schemas as the checkpoint recorded them: `name: type` per column.

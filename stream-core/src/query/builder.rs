@@ -1,9 +1,11 @@
 //! `QueryBuilder`: what a query reads, runs, writes, and how often.
 
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::handle::QueryInner;
+use super::typed::{OutputRow, Untyped};
 use super::{StreamingQuery, StreamingQueryManager};
 use crate::checkpoint::{Checkpoint, PlanRecord};
 use crate::clock::{Clock, SystemClock};
@@ -44,8 +46,14 @@ const DEFAULT_SHUFFLE_PARTITIONS: usize = 8;
 ///     .checkpoint_location("/tmp/checkpoints/numbers_to_console");
 /// # let _ = builder;
 /// ```
+///
+/// `R` is the type of the output rows: [`Untyped`] for a builder put together by hand
+/// and for `stream!` blocks writing to sinks other than memory (`start()` returns a
+/// [`StreamingQuery`]), or a row struct, which `stream!` sets when it writes to a memory
+/// sink and [`QueryBuilder::output_row`] sets by hand (`start()` returns a
+/// [`crate::TypedQuery`], which reads the memory sink's rows as `Vec<R>`).
 #[must_use = "a query builder does nothing until `start()`"]
-pub struct QueryBuilder {
+pub struct QueryBuilder<R: OutputRow = Untyped> {
     name: Option<String>,
     sources: Vec<Box<dyn Source>>,
     pipeline: Option<Box<dyn Pipeline>>,
@@ -59,9 +67,10 @@ pub struct QueryBuilder {
     min_batches_to_retain: u64,
     manager: Option<StreamingQueryManager>,
     faults: Faults,
+    row: PhantomData<fn() -> R>,
 }
 
-impl Default for QueryBuilder {
+impl<R: OutputRow> Default for QueryBuilder<R> {
     fn default() -> Self {
         QueryBuilder {
             name: None,
@@ -77,11 +86,59 @@ impl Default for QueryBuilder {
             min_batches_to_retain: DEFAULT_MIN_BATCHES_TO_RETAIN,
             manager: None,
             faults: Faults::default(),
+            row: PhantomData,
         }
     }
 }
 
-impl QueryBuilder {
+impl<R: OutputRow> QueryBuilder<R> {
+    /// Gives the output rows the type `T`: `start()` then returns a
+    /// [`crate::TypedQuery<T>`] whose `rows()` reads the memory sink as `Vec<T>`.
+    /// `stream!` calls it with the block's output row struct.
+    pub fn output_row<T: crate::types::TypedRow>(self) -> QueryBuilder<T> {
+        self.retype()
+    }
+
+    /// Forgets the output row type: `start()` returns a plain [`StreamingQuery`]. For a
+    /// function that returns the builder of a `stream!` block writing to a memory sink
+    /// as a plain `QueryBuilder` (or write its return type as
+    /// `QueryBuilder<impl TypedRow>` and keep `rows()`).
+    ///
+    /// ```
+    /// use stream_core::{MemoryStream, QueryBuilder, stream};
+    ///
+    /// fn job(input: &MemoryStream) -> QueryBuilder {
+    ///     stream! {
+    ///         schema N { n: i64 }
+    ///         read(memory, stream = {input}, schema = N).write(memory, name = "doc_untyped")
+    ///     }
+    ///     .untyped()
+    /// }
+    /// # let _ = job;
+    /// ```
+    pub fn untyped(self) -> QueryBuilder<Untyped> {
+        self.retype()
+    }
+
+    fn retype<T: OutputRow>(self) -> QueryBuilder<T> {
+        QueryBuilder {
+            name: self.name,
+            sources: self.sources,
+            pipeline: self.pipeline,
+            sink: self.sink,
+            output_mode: self.output_mode,
+            trigger: self.trigger,
+            checkpoint: self.checkpoint,
+            clock: self.clock,
+            parallelism: self.parallelism,
+            shuffle_partitions: self.shuffle_partitions,
+            min_batches_to_retain: self.min_batches_to_retain,
+            manager: self.manager,
+            faults: self.faults,
+            row: PhantomData,
+        }
+    }
+
     /// Names the query (shown in progress records and logs).
     pub fn query_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -167,7 +224,13 @@ impl QueryBuilder {
     /// Checks the query, opens (or creates) its checkpoint, decides where to resume and
     /// starts the query's thread. Every checkpoint error is returned here, before
     /// anything is written.
-    pub fn start(self) -> Result<StreamingQuery> {
+    pub fn start(self) -> Result<R::Query> {
+        let table = self.sink.as_ref().and_then(|s| s.memory_table());
+        let query = self.start_untyped()?;
+        Ok(R::query(query, table))
+    }
+
+    fn start_untyped(self) -> Result<StreamingQuery> {
         let QueryBuilder {
             name,
             mut sources,
@@ -182,6 +245,7 @@ impl QueryBuilder {
             min_batches_to_retain,
             manager,
             faults,
+            row: _,
         } = self;
         let pipeline = pipeline
             .ok_or_else(|| StreamError::InvalidQuery("no pipeline: call `.pipeline(..)`".into()))?;

@@ -93,6 +93,10 @@ impl Sink for MemorySink {
             .put(batch.batch_id, batch.batches.clone(), replace_all);
         Ok(())
     }
+
+    fn memory_table(&self) -> Option<MemoryTable> {
+        Some(self.table.clone())
+    }
 }
 
 /// The first half of the record batches; a single batch is cut in half by rows.

@@ -102,4 +102,10 @@ pub trait Sink: Send {
 
     /// The query is stopping.
     fn close(&mut self) {}
+
+    /// The in-memory table the sink writes, for a sink that keeps its output in memory
+    /// (the memory sink): what [`crate::TypedQuery::rows`] reads. `None` by default.
+    fn memory_table(&self) -> Option<MemoryTable> {
+        None
+    }
 }

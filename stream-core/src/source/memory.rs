@@ -7,6 +7,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
 
 use super::{ReadLimit, Source};
+use crate::types::TypedRow;
 use crate::{Offset, Result, StreamError};
 
 /// An in-memory, replayable source: a cheaply clonable handle that tests push batches
@@ -67,6 +68,28 @@ impl MemoryStream {
             schema,
             batches: Arc::new(Mutex::new(Vec::new())),
         }
+    }
+
+    /// A new, empty stream of `T`'s rows (`T` a `#[derive(Schema)]` struct).
+    ///
+    /// ```
+    /// use stream_core::{MemoryStream, Schema};
+    ///
+    /// #[derive(Schema)]
+    /// struct Click { user: String }
+    ///
+    /// let clicks = MemoryStream::of::<Click>();
+    /// clicks.add_rows(&[Click { user: "ann".into() }]).unwrap();
+    /// assert_eq!(clicks.len(), 1);
+    /// ```
+    pub fn of<T: TypedRow>() -> Self {
+        MemoryStream::new(T::arrow_schema())
+    }
+
+    /// Appends `rows` as one batch and returns the new offset (see
+    /// [`MemoryStream::add_batch`]).
+    pub fn add_rows<T: TypedRow>(&self, rows: &[T]) -> Result<u64> {
+        self.add_batch(T::to_batch(rows)?)
     }
 
     /// Appends `batch` and returns the new offset (the number of batches held).

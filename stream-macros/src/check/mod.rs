@@ -3,7 +3,9 @@
 
 pub(crate) mod expr;
 pub(crate) mod functions;
+pub(crate) mod fuse;
 pub(crate) mod prune;
+pub(crate) mod rows;
 
 use std::collections::HashMap;
 
@@ -14,6 +16,7 @@ use crate::ops;
 use crate::parse::{Block, Chain, Head, Item, Op, OptionArg, OptionValue, SchemaDecl, TriggerSpec};
 use crate::types::ColType;
 pub(crate) use expr::{LitValue, TExpr, TKind};
+pub(crate) use rows::{MapFn, NamedSchema, RowDef, RowKind};
 
 /// A column of a stream's schema.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +43,13 @@ pub(crate) enum TypedOp {
     Project {
         exprs: Vec<(String, TExpr)>,
         schema: Schema,
+    },
+    /// `map` / `flat_map`: `functions[function]` from rows of `input` to rows of
+    /// `output`.
+    Map {
+        function: usize,
+        input: Schema,
+        output: Schema,
     },
 }
 
@@ -110,6 +120,13 @@ pub(crate) struct Plan {
     pub(crate) sink: SinkPlan,
     pub(crate) settings: Settings,
     pub(crate) captures: Vec<Capture>,
+    /// The row structs: map inputs and outputs, and the output row.
+    pub(crate) rows: Vec<RowDef>,
+    /// The `map` / `flat_map` functions.
+    pub(crate) functions: Vec<MapFn>,
+    /// The struct the output rows are read back as (`rows[output_row]`): only for a
+    /// memory sink, the one sink whose rows a query hands back.
+    pub(crate) output_row: Option<usize>,
 }
 
 /// The checker's state while it walks the block.
@@ -120,6 +137,10 @@ pub(crate) struct Checker {
     streams: HashMap<String, Option<StreamState>>,
     sources: Vec<SourcePlan>,
     pub(crate) captures: Vec<Capture>,
+    /// The block's schemas in declaration order, with where they come from.
+    pub(crate) named: Vec<NamedSchema>,
+    pub(crate) rows: Vec<RowDef>,
+    pub(crate) functions: Vec<MapFn>,
 }
 
 impl Checker {
@@ -150,6 +171,13 @@ impl Checker {
                     },
                 });
             }
+        }
+        if !self.named.iter().any(|n| n.name == decl.name) {
+            self.named.push(NamedSchema {
+                name: decl.name.clone(),
+                schema: schema.clone(),
+                derived: decl.derived.as_ref().map(|d| d.path.clone()),
+            });
         }
         if self.schemas.insert(decl.name.to_string(), schema).is_some() {
             self.cx.error(
@@ -265,6 +293,9 @@ impl Checker {
                 (Op::WithColumn(name, e), Some(s)) => ops::with_column::check(self, s, name, e),
                 (Op::WithColumnRenamed(from, to), Some(s)) => ops::rename::check(self, s, from, to),
                 (Op::Drop(cols), Some(s)) => ops::drop::check(self, s, cols),
+                (Op::Map { flat, output, f }, Some(s)) => {
+                    ops::map::check(self, s, *flat, output, f)
+                }
                 (Op::Union(other), current) => {
                     let other_stream = self.head(&Head::Stream(other.clone()));
                     match (current, other_stream) {
@@ -392,6 +423,9 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         streams: HashMap::new(),
         sources: Vec::new(),
         captures: Vec::new(),
+        named: Vec::new(),
+        rows: Vec::new(),
+        functions: Vec::new(),
     };
     // schemas first, so a schema may be declared after the stream that uses it
     for item in &block.items {
@@ -431,6 +465,8 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
     let (Some((sink, _)), Some(output)) = (sink, output) else {
         return (None, checker.cx);
     };
+    let output_row =
+        matches!(sink, SinkPlan::Memory { .. }).then(|| checker.row_for(&output.schema, "Row"));
     // sources that no branch of the written stream reads (a `let` never used) are left out
     let mut used: Vec<usize> = output.branches.iter().map(|b| b.source).collect();
     used.sort_unstable();
@@ -451,6 +487,9 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         sink,
         settings,
         captures: checker.captures,
+        rows: checker.rows,
+        functions: checker.functions,
+        output_row,
     };
     (Some(plan), checker.cx)
 }

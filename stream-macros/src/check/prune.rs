@@ -113,6 +113,9 @@ fn branch_needs(ops: &[TypedOp]) -> Vec<Need> {
                 s.extend(columns(&exprs[j].1));
             }
             Some(s)
+        } else if let TypedOp::Map { input, .. } = &ops[i] {
+            // the function takes whole rows: every column of its input
+            Some((0..input.len()).collect())
         } else {
             None
         };
@@ -250,6 +253,15 @@ fn rewrite(
                 continue;
             }
             schema = projected.clone();
+        } else if let TypedOp::Map { input, output, .. } = &op {
+            // reads its columns by name and needs all of them, so nothing before it was
+            // left out; after it, the columns are the function's output row's
+            if map.is_some() || schema != *input {
+                return None;
+            }
+            schema = output.clone();
+            out.push(op);
+            continue;
         } else {
             // an operator this pass does not know: it and what follows stay as they
             // are, which is right only if nothing was renumbered before it

@@ -3,8 +3,9 @@
 
 pub(crate) mod expr;
 pub(crate) mod functions;
+pub(crate) mod rows;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::check::{Branch, Plan, Schema, SinkPlan, SourceKind, TExpr, TKind, TypedOp};
@@ -84,6 +85,22 @@ fn describe(plan: &Plan) -> String {
                         .collect();
                     out.push_str(&format!(" project [{}]", items.join(", ")));
                 }
+                TypedOp::Map { function, .. } => {
+                    if let Some(m) = plan.functions.get(*function) {
+                        let f = &m.f;
+                        let kind = if m.flat { "flat_map" } else { "map" };
+                        let columns: Vec<&str> = plan
+                            .rows
+                            .get(m.output)
+                            .map(|r| r.schema.iter().map(|c| c.name.as_str()).collect())
+                            .unwrap_or_default();
+                        out.push_str(&format!(
+                            " {kind}([{}], {})",
+                            columns.join(", "),
+                            quote!(#f)
+                        ));
+                    }
+                }
             }
         }
         out.push(';');
@@ -109,7 +126,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     let mut schemas: Vec<TokenStream> = Vec::new();
     let mut branch_fns = Vec::new();
     for (i, branch) in plan.branches.iter().enumerate() {
-        branch_fns.push(branch_fn(i, branch, &mut schemas));
+        branch_fns.push(branch_fn(i, branch, plan, &mut schemas));
     }
     let schema_count = schemas.len();
     let inputs: Vec<TokenStream> = plan.sources.iter().map(|s| schema_ref(&s.schema)).collect();
@@ -157,21 +174,63 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     let sink = sink_expr(&plan.sink);
     let settings = settings(plan);
 
+    // the map functions: type parameters of the pipeline struct, bounded by their rows
+    let row_types: Vec<TokenStream> = plan.rows.iter().map(rows::row_type).collect();
+    let row_decls = rows::declarations(&plan.rows);
+    let output_row = plan
+        .output_row
+        .and_then(|i| row_types.get(i))
+        .map(|row| quote!(.output_row::<#row>()));
+    let fn_params: Vec<syn::Ident> = (0..plan.functions.len())
+        .map(|i| format_ident!("__F{}", i))
+        .collect();
+    let fn_fields: Vec<syn::Ident> = (0..plan.functions.len())
+        .map(|i| format_ident!("__f{}", i))
+        .collect();
+    let unit = quote!(());
+    let row_of = |i: usize| row_types.get(i).unwrap_or(&unit);
+    let fn_bounds: Vec<TokenStream> = plan
+        .functions
+        .iter()
+        .zip(&fn_params)
+        .map(|(m, p)| {
+            let bound = crate::ops::map::bound(m, row_of(m.input), row_of(m.output));
+            quote!(#p: #bound)
+        })
+        .collect();
+    let fn_lets = plan.functions.iter().zip(&fn_fields).map(|(m, field)| {
+        let make = crate::ops::map::construct(m, row_of(m.input), row_of(m.output));
+        quote!(let #field = #make;)
+    });
+    let generics = if fn_params.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(<#(#fn_params),*>)
+    };
+    let where_clause = if fn_bounds.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(where #(#fn_bounds),*)
+    };
+
     quote! {
         {
+            #row_decls
+
             #[allow(non_camel_case_types)]
-            struct __StreamPipeline {
+            struct __StreamPipeline #generics {
                 __schemas: ::std::vec::Vec<::stream_core::__private::arrow_schema::SchemaRef>,
                 __inputs: ::std::vec::Vec<::stream_core::__private::arrow_schema::SchemaRef>,
                 __output: ::stream_core::__private::arrow_schema::SchemaRef,
                 #(#cap_fields: #cap_types,)*
+                #(#fn_fields: #fn_params,)*
             }
 
-            impl __StreamPipeline {
+            impl #generics __StreamPipeline #generics #where_clause {
                 #(#branch_fns)*
             }
 
-            impl ::stream_core::Pipeline for __StreamPipeline {
+            impl #generics ::stream_core::Pipeline for __StreamPipeline #generics #where_clause {
                 fn info(&self) -> ::stream_core::PipelineInfo {
                     ::stream_core::PipelineInfo {
                         name: ::std::string::String::from(#pipeline_name),
@@ -199,14 +258,17 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             }
 
             #(#cap_lets)*
+            #(#fn_lets)*
             let __schemas: [::stream_core::__private::arrow_schema::SchemaRef; #schema_count] = [#(#schemas),*];
             let __pipeline = __StreamPipeline {
                 __schemas: ::std::vec::Vec::from(__schemas),
                 __inputs: ::std::vec![#(#inputs),*],
                 __output: #output,
                 #(#cap_fields,)*
+                #(#fn_fields,)*
             };
             ::stream_core::StreamingQuery::builder()
+                #output_row
                 #(.source(#sources))*
                 .pipeline(__pipeline)
                 .sink(#sink)
@@ -216,7 +278,12 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
 }
 
 /// `fn __branch_i(&self, batch) -> Result<RecordBatch>`: the operators of one branch.
-fn branch_fn(i: usize, branch: &Branch, schemas: &mut Vec<TokenStream>) -> TokenStream {
+fn branch_fn(
+    i: usize,
+    branch: &Branch,
+    plan: &Plan,
+    schemas: &mut Vec<TokenStream>,
+) -> TokenStream {
     let name = format_ident!("__branch_{}", i);
     let steps = branch.ops.iter().map(|op| {
         let body = match op {
@@ -225,6 +292,14 @@ fn branch_fn(i: usize, branch: &Branch, schemas: &mut Vec<TokenStream>) -> Token
                 schemas.push(schema_ref(schema));
                 crate::ops::select::emit(exprs, schemas.len() - 1)
             }
+            TypedOp::Map { function, .. } => match plan.functions.get(*function) {
+                Some(m) => {
+                    let row =
+                        |i: usize| plan.rows.get(i).map_or_else(|| quote!(()), rows::row_type);
+                    crate::ops::map::emit(*function, m, &row(m.input), &row(m.output))
+                }
+                None => quote!(__batch),
+            },
         };
         quote! {
             let __n = __batch.num_rows();
@@ -344,13 +419,15 @@ fn settings(plan: &Plan) -> TokenStream {
 }
 
 /// What the expansion is when the block has errors: the errors, and a builder of the
-/// right type so the code around the macro shows no follow-on errors.
-pub(crate) fn placeholder(errors: TokenStream) -> TokenStream {
-    let _ = Span::call_site();
+/// right type so the code around the macro shows no follow-on errors. `typed` when the
+/// block writes to a memory sink (a good expansion's builder has an output row then).
+pub(crate) fn placeholder(errors: TokenStream, typed: bool) -> TokenStream {
+    let row = typed.then(|| quote!(.output_row::<::stream_core::__private::PlaceholderRow>()));
     quote! {
         {
             #errors
             ::stream_core::StreamingQuery::builder()
+                #row
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod drop;
 pub(crate) mod filter;
+pub(crate) mod map;
 pub(crate) mod options;
 pub(crate) mod rename;
 pub(crate) mod select;

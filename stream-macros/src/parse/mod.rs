@@ -60,6 +60,21 @@ pub(crate) struct DerivedSchema {
 }
 
 impl Block {
+    /// Whether a chain of the block writes to a memory sink.
+    pub(crate) fn writes_memory(&self) -> bool {
+        self.items.iter().any(|item| {
+            let chain = match item {
+                Item::Let(l) => &l.chain,
+                Item::Query(c) => c,
+                Item::Schema(_) => return false,
+            };
+            chain
+                .ops
+                .iter()
+                .any(|call| matches!(&call.op, ops::Op::Write(kind, _) if kind == "memory"))
+        })
+    }
+
     /// The first schema taken from a struct whose fields are not in the block yet.
     pub(crate) fn pending_derived(&self) -> Option<(&Ident, &syn::Path)> {
         self.items.iter().find_map(|item| match item {

@@ -21,6 +21,13 @@ pub(crate) enum Op {
     WithColumn(Ident, Expr),
     WithColumnRenamed(Ident, Ident),
     Drop(Vec<Ident>),
+    /// `map(Out, f)` (`flat: false`) or `flat_map(Out, f)`: a Rust closure or fn over
+    /// the rows, returning rows of schema `Out` (one, or an iterator of them).
+    Map {
+        flat: bool,
+        output: Ident,
+        f: syn::Expr,
+    },
     Union(Ident),
     Write(Ident, Vec<OptionArg>),
     OutputMode(Ident),
@@ -53,6 +60,8 @@ pub(crate) const OPERATORS: &[&str] = &[
     "with_column",
     "with_column_renamed",
     "drop",
+    "map",
+    "flat_map",
     "union",
     "write",
     "output_mode",
@@ -70,6 +79,10 @@ fn usage(op: &str) -> &'static str {
         "with_column" => "with_column(total, amount * qty)",
         "with_column_renamed" => "with_column_renamed(old_name, new_name)",
         "drop" => "drop(column, other_column)",
+        "map" => "map(Enriched, |row| Enriched { user: row.user, total: row.amount * 2.0 })",
+        "flat_map" => {
+            "flat_map(Word, |line| line.text.split(' ').map(|w| Word { word: w.to_string() }).collect::<Vec<_>>())"
+        }
         "union" => "union(other_stream)",
         "write" => "write(console, num_rows = 20)",
         "output_mode" => "output_mode(append)",
@@ -171,6 +184,15 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
                 .into_iter()
                 .collect(),
         ),
+        "map" | "flat_map" => {
+            let output: Ident = content.parse()?;
+            content.parse::<syn::Token![,]>()?;
+            Op::Map {
+                flat: name == "flat_map",
+                output,
+                f: content.parse()?,
+            }
+        }
         "union" => Op::Union(content.parse()?),
         "write" => {
             let (kind, options) = parse_kind_and_options(content)?;

@@ -289,3 +289,30 @@ fn derive_schema_and_callback() {
         })
     );
 }
+
+#[test]
+fn op_map() {
+    // the closure goes through a helper whose `Fn` bound types its row; the pipeline
+    // struct holds it as a type parameter, and the branch maps rows of the inline
+    // schema's struct to rows of the output schema's struct
+    insta::assert_snapshot!(expand(quote! {
+        schema Click { user: string, amount: Option<f64> }
+        schema Doubled { user: string, doubled: f64 }
+        read(memory, stream = {input}, schema = Click)
+            .map(Doubled, |c| Doubled { user: c.user, doubled: c.amount.unwrap_or(0.0) * 2.0 })
+            .write(memory, name = "doubled")
+    }));
+}
+
+#[test]
+fn op_flat_map() {
+    // after a projection no block schema fits: the input row is a generated struct
+    insta::assert_snapshot!(expand(quote! {
+        schema Line { id: i64, text: Option<string> }
+        schema Word { word: string }
+        read(memory, stream = {input}, schema = Line)
+            .select(text)
+            .flat_map(Word, |l| l.text.into_iter().map(|t| Word { word: t }))
+            .write(console)
+    }));
+}

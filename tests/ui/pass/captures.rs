@@ -5,7 +5,7 @@ fn main() {
     let min = 10.0;
     let country = String::from("DE");
     let factor = 3;
-    let _query: stream_core::QueryBuilder = stream! {
+    let _query: stream_core::QueryBuilder<_> = stream! {
         schema Order { user: string, amount: Option<f64>, qty: i64, country: Option<string> }
         read(json, path = "landing/", schema = Order)
             .filter(amount > {min} && country == {country.as_str()})

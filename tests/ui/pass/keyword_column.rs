@@ -2,7 +2,7 @@
 use stream_core::stream;
 
 fn main() {
-    let _query: stream_core::QueryBuilder = stream! {
+    let _query: stream_core::QueryBuilder<_> = stream! {
         schema Event { type: string, amount: f64 }
         read(json, path = "landing/", schema = Event)
             .filter(amount > 0.0)

@@ -2,7 +2,7 @@
 use stream_core::stream;
 
 fn main() {
-    let _query: stream_core::QueryBuilder = stream! {
+    let _query: stream_core::QueryBuilder<_> = stream! {
         schema Order { user: string, amount: f64 }
         let eu = read(json, path = "eu/", schema = Order);
         let us = read(json, path = "us/", schema = Order).filter(amount > 0.0);

@@ -9,7 +9,7 @@ fn main() {
         Field::new("user", DataType::Utf8, false),
         Field::new("amount", DataType::Float64, true),
     ])));
-    let _query: stream_core::QueryBuilder = stream! {
+    let _query: stream_core::QueryBuilder<_> = stream! {
         schema Order { user: string, amount: Option<f64> }
         read(memory, stream = {input}, schema = Order)
             .write(console)

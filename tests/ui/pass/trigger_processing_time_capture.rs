@@ -5,7 +5,7 @@ use stream_core::stream;
 
 fn main() {
     let every = Duration::from_millis(250);
-    let _query: stream_core::QueryBuilder = stream! {
+    let _query: stream_core::QueryBuilder<_> = stream! {
         schema Order { user: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
             .write(console)

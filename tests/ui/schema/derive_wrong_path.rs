@@ -10,7 +10,7 @@ mod model {
 mod jobs {
     use crate::model::Event;
 
-    pub fn job() -> stream_core::QueryBuilder {
+    pub fn job() -> stream_core::QueryBuilder<impl stream_core::OutputRow> {
         let _ = std::mem::size_of::<Event>();
         stream_core::stream! {
             schema Event = crate::jobs::Event;

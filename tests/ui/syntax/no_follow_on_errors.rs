@@ -7,7 +7,8 @@ fn main() {
         schema Order { user: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
             .filter(amount > "ten")
-            .write(console)
+            .write(memory, name = "orders")
     };
-    let _handle: stream_core::Result<stream_core::StreamingQuery> = query.start();
+    let handle: stream_core::Result<stream_core::TypedQuery<_>> = query.start();
+    let _rows = handle.and_then(|q| q.rows());
 }

@@ -1,0 +1,121 @@
+//! The row structs of an expansion (see `check::rows`): declared with their
+//! `TypedRow` impl, and named where the code uses them.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+use crate::check::{Column, RowDef, RowKind};
+use crate::derive;
+use crate::types::DslType;
+
+/// The module the made-up row structs are declared in.
+const MODULE: &str = "__stream_rows";
+
+/// The type of `def`'s rows, as code in the expansion names it.
+pub(crate) fn row_type(def: &RowDef) -> TokenStream {
+    match &def.kind {
+        RowKind::Inline(name) => quote!(#name),
+        RowKind::Derived(path) => quote!(#path),
+        RowKind::Generated(name) => {
+            let module = syn::Ident::new(MODULE, Span::call_site());
+            quote!(#module::#name)
+        }
+    }
+}
+
+/// The declarations of the structs the expansion owns: inline schemas in the block (a
+/// closure there names them), made-up ones in a module of their own (no user name is
+/// shadowed by them).
+pub(crate) fn declarations(rows: &[RowDef]) -> TokenStream {
+    let mut inline = TokenStream::new();
+    let mut generated = TokenStream::new();
+    for def in rows {
+        match &def.kind {
+            RowKind::Inline(name) => inline.extend(declare(name, &def.schema)),
+            RowKind::Generated(name) => generated.extend(declare(name, &def.schema)),
+            RowKind::Derived(_) => {}
+        }
+    }
+    if !generated.is_empty() {
+        let module = syn::Ident::new(MODULE, Span::call_site());
+        inline.extend(quote! {
+            #[allow(non_snake_case, dead_code)]
+            mod #module {
+                #generated
+            }
+        });
+    }
+    inline
+}
+
+/// `pub struct Name { pub col: Type, .. }` with `Clone`, `Debug`, `PartialEq`, and its
+/// `TypedRow` impl.
+fn declare(name: &syn::Ident, schema: &[Column]) -> TokenStream {
+    let columns: Vec<derive::Column> = schema
+        .iter()
+        .map(|c| {
+            let value = value_type(c.ty.ty);
+            derive::Column {
+                field: field_ident(&c.name),
+                name: syn::Ident::new(&c.name, Span::call_site()),
+                dsl: TokenStream::new(),
+                value: syn::parse2(value).unwrap_or_else(|_| syn::parse_quote!(())),
+                nullable: c.ty.nullable,
+            }
+        })
+        .collect();
+    let fields = columns.iter().map(|c| {
+        let (field, value) = (&c.field, &c.value);
+        if c.nullable {
+            quote!(pub #field: ::core::option::Option<#value>)
+        } else {
+            quote!(pub #field: #value)
+        }
+    });
+    let typed_row = derive::typed_row(name, &columns);
+    // on the schema's name: rustc's notes about the struct point at its declaration
+    quote_spanned! {name.span()=>
+        /// A row of the stream (made by `stream!`).
+        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
+        #[allow(dead_code, non_camel_case_types)]
+        pub struct #name {
+            #(#fields,)*
+        }
+        #typed_row
+    }
+}
+
+/// The Rust type of one value of a column type.
+fn value_type(ty: DslType) -> TokenStream {
+    let types = quote!(::stream_core::types);
+    match ty {
+        DslType::Date => quote!(#types::Date32),
+        DslType::TimestampMs => quote!(#types::TimestampMs),
+        DslType::TimestampUs => quote!(#types::TimestampUs),
+        other => other.native(),
+    }
+}
+
+/// The struct field of column `name`: raw for a keyword (`r#type`); the few words that
+/// cannot be raw get a trailing `_` (`self_`).
+fn field_ident(name: &str) -> syn::Ident {
+    match name {
+        "self" | "Self" | "super" | "crate" | "_" => {
+            syn::Ident::new(&format!("{name}_"), Span::call_site())
+        }
+        _ if syn::parse_str::<syn::Ident>(name).is_ok() => syn::Ident::new(name, Span::call_site()),
+        _ => syn::Ident::new_raw(name, Span::call_site()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_become_raw_fields_and_the_rest_stay() {
+        assert_eq!(field_ident("user").to_string(), "user");
+        assert_eq!(field_ident("type").to_string(), "r#type");
+        assert_eq!(field_ident("self").to_string(), "self_");
+    }
+}
