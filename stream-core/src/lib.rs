@@ -49,6 +49,7 @@ pub mod progress;
 pub mod query;
 pub mod sink;
 pub mod source;
+pub mod state;
 mod trigger;
 pub mod types;
 
