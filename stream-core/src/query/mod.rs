@@ -4,6 +4,7 @@ mod builder;
 mod handle;
 mod manager;
 
+pub(crate) use builder::DEFAULT_MIN_BATCHES_TO_RETAIN;
 pub use builder::QueryBuilder;
 pub(crate) use handle::QueryInner;
 pub use handle::StreamingQuery;
