@@ -49,6 +49,20 @@ pub enum StreamError {
         /// What differs.
         reason: String,
     },
+    /// The state of a stateful operator was written with other key or value columns
+    /// than the query's: reading it with the new ones would misread it.
+    #[error(
+        "the state of operator `{operator}` in `{path}` was written with other columns: {message}; \
+         state cannot be carried over to changed columns: use a new checkpoint location"
+    )]
+    StateSchemaMismatch {
+        /// The operator whose state it is.
+        operator: String,
+        /// The file that records the state's schema (`state/<operator>/_metadata/schema`).
+        path: PathBuf,
+        /// Each column that differs: added, removed, of another type or nullability.
+        message: String,
+    },
     /// An I/O operation on a named path failed.
     #[error("i/o error on `{path}`: {source}")]
     Io {

@@ -35,6 +35,10 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+// `#[derive(Schema)]` names `::stream_core`: lets the unit tests use it on their own rows
+#[cfg(test)]
+extern crate self as stream_core;
+
 pub mod checkpoint;
 pub mod clock;
 mod engine;
@@ -50,6 +54,7 @@ pub mod query;
 mod rows;
 pub mod sink;
 pub mod source;
+pub mod state;
 mod trigger;
 pub mod types;
 

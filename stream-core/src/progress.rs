@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::state::StateOperatorMetrics;
+
 /// What happened in one micro-batch: Spark's `StreamingQueryProgress`.
 ///
 /// Serialises to the same JSON shape as Spark (camelCase names, `eventTime` left out
@@ -43,7 +45,8 @@ pub struct StreamingQueryProgress {
     /// Event-time statistics (`watermark`, `min`, `max`, `avg`); empty without a watermark.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub event_time: BTreeMap<String, String>,
-    /// One entry per stateful operator.
+    /// One entry per stateful operator; always present, empty for a stateless query (Spark
+    /// prints `"stateOperators" : [ ]` then).
     pub state_operators: Vec<StateOperatorProgress>,
     /// One entry per source.
     pub sources: Vec<SourceProgress>,
@@ -65,30 +68,25 @@ impl StreamingQueryProgress {
 
 /// Progress of one stateful operator in a batch: Spark's `StateOperatorProgress`.
 ///
+/// The operator's name, then its [`StateOperatorMetrics`] (summed over its partitions)
+/// under Spark's JSON names and in Spark's order.
+///
 /// ```
 /// # use stream_core::StateOperatorProgress;
 /// let s = StateOperatorProgress { operator_name: "stateStoreSave".into(), ..Default::default() };
-/// assert!(serde_json::to_string(&s).unwrap().contains("\"numRowsDroppedByWatermark\":0"));
+/// let json = serde_json::to_string(&s).unwrap();
+/// assert!(json.starts_with(r#"{"operatorName":"stateStoreSave","numRowsTotal":0,"#));
+/// assert!(json.contains("\"numRowsDroppedByWatermark\":0"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateOperatorProgress {
     /// The operator (`stateStoreSave`, `dedupe`, ...).
     pub operator_name: String,
-    /// Rows in the state after the batch.
-    pub num_rows_total: u64,
-    /// Rows written in the batch.
-    pub num_rows_updated: u64,
-    /// Rows removed in the batch.
-    pub num_rows_removed: u64,
-    /// Bytes of memory the state uses.
-    pub memory_used_bytes: u64,
-    /// Input rows dropped as late.
-    pub num_rows_dropped_by_watermark: u64,
-    /// Shuffle partitions of the operator.
-    pub num_shuffle_partitions: u64,
-    /// State store instances of the operator.
-    pub num_state_store_instances: u64,
+    /// Its numbers: rows in the state, updated and removed, memory, commit time, rows
+    /// dropped as late, shuffle partitions and state store instances.
+    #[serde(flatten)]
+    pub metrics: StateOperatorMetrics,
 }
 
 /// Progress of one source in a batch: Spark's `SourceProgress`.

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) mod atomic;
 mod log;
 
+pub(crate) use log::parse_versioned;
 pub use log::{FORMAT_VERSION, MetadataLog};
 
 use crate::{Offset, PipelineInfo, Result, StreamError};

@@ -18,7 +18,7 @@ use crate::source::{Source, SourceContext};
 use crate::{OutputMode, Result, StreamError, Trigger};
 
 /// Spark keeps the last 100 batches of its logs (`minBatchesToRetain`).
-const DEFAULT_MIN_BATCHES_TO_RETAIN: u64 = 100;
+pub(crate) const DEFAULT_MIN_BATCHES_TO_RETAIN: u64 = 100;
 
 /// Shuffle partitions when the checkpoint does not fix them already.
 const DEFAULT_SHUFFLE_PARTITIONS: usize = 8;

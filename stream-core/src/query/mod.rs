@@ -5,6 +5,7 @@ mod handle;
 mod manager;
 mod typed;
 
+pub(crate) use builder::DEFAULT_MIN_BATCHES_TO_RETAIN;
 pub use builder::QueryBuilder;
 pub(crate) use handle::QueryInner;
 pub use handle::StreamingQuery;

@@ -1,0 +1,187 @@
+//! Rows ⇄ the sections of a state file, as Arrow IPC streams.
+//!
+//! A row of the state is a pair of one key and one value. Both are [`TypedRow`]s whose
+//! column names may clash, so a file keeps them as two struct columns:
+//!
+//! ```text
+//! upserts / snapshot rows:  key: Struct<key columns>, value: Struct<value columns>
+//! removed keys:             key: Struct<key columns>
+//! ```
+//!
+//! A delta file holds two sections (upserts, then removed keys), a snapshot one (every
+//! row). Each section is one Arrow IPC stream: its schema, then its batches.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StructArray};
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use super::file;
+use crate::types::TypedRow;
+use crate::{Result, StreamError};
+
+/// Rows per IPC batch of a snapshot, so that a large state is never cloned whole.
+const SNAPSHOT_CHUNK_ROWS: usize = 16 * 1024;
+
+/// The rows one delta file records.
+#[derive(Debug)]
+pub(crate) struct Delta<K, V> {
+    /// Keys inserted or updated, with their new values.
+    pub(crate) upserts: Vec<(K, V)>,
+    /// Keys removed.
+    pub(crate) removed: Vec<K>,
+}
+
+fn struct_field(name: &str, schema: &Schema) -> Field {
+    Field::new(name, DataType::Struct(schema.fields().clone()), false)
+}
+
+fn pair_schema<K: TypedRow, V: TypedRow>() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        struct_field("key", &K::arrow_schema()),
+        struct_field("value", &V::arrow_schema()),
+    ]))
+}
+
+fn key_schema<K: TypedRow>() -> SchemaRef {
+    Arc::new(Schema::new(vec![struct_field("key", &K::arrow_schema())]))
+}
+
+fn column(batch: RecordBatch) -> ArrayRef {
+    Arc::new(StructArray::from(batch))
+}
+
+fn pair_batch<K: TypedRow, V: TypedRow>(keys: &[K], values: &[V]) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        pair_schema::<K, V>(),
+        vec![column(K::to_batch(keys)?), column(V::to_batch(values)?)],
+    )?)
+}
+
+fn ipc(schema: &Schema, batches: impl IntoIterator<Item = Result<RecordBatch>>) -> Result<Vec<u8>> {
+    let mut writer = StreamWriter::try_new(Vec::new(), schema)?;
+    for batch in batches {
+        writer.write(&batch?)?;
+    }
+    writer.finish()?;
+    Ok(writer.into_inner()?)
+}
+
+/// The bytes of a delta file recording `upserts` and `removed`.
+pub(crate) fn delta_bytes<K: TypedRow, V: TypedRow>(
+    upsert_keys: &[K],
+    upsert_values: &[V],
+    removed: &[K],
+) -> Result<Vec<u8>> {
+    let upserts = ipc(
+        &pair_schema::<K, V>(),
+        [pair_batch(upsert_keys, upsert_values)],
+    )?;
+    let removed = ipc(
+        &key_schema::<K>(),
+        [K::to_batch(removed)
+            .and_then(|keys| Ok(RecordBatch::try_new(key_schema::<K>(), vec![column(keys)])?))],
+    )?;
+    Ok(file::encode(&[&upserts, &removed]))
+}
+
+/// The bytes of a snapshot file holding every row of `map`, written in chunks of
+/// [`SNAPSHOT_CHUNK_ROWS`] rows.
+pub(crate) fn snapshot_bytes<K: TypedRow + Clone, V: TypedRow + Clone>(
+    map: &HashMap<K, V>,
+) -> Result<Vec<u8>> {
+    let mut entries = map.iter();
+    let chunks = std::iter::from_fn(|| {
+        let (keys, values): (Vec<K>, Vec<V>) = entries
+            .by_ref()
+            .take(SNAPSHOT_CHUNK_ROWS)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .unzip();
+        (!keys.is_empty()).then(|| pair_batch(&keys, &values))
+    });
+    let rows = ipc(&pair_schema::<K, V>(), chunks)?;
+    Ok(file::encode(&[&rows]))
+}
+
+/// The rows recorded by the delta file `path`.
+pub(crate) fn read_delta<K: TypedRow, V: TypedRow>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Delta<K, V>> {
+    let sections = file::decode(path, bytes, 2)?;
+    let upserts = read_pairs(path, sections[0])?;
+    let mut removed = Vec::new();
+    for batch in read_ipc(path, sections[1], &key_schema::<K>(), "removed keys")? {
+        removed.extend(rows_of::<K>(path, &batch, 0)?);
+    }
+    Ok(Delta { upserts, removed })
+}
+
+/// The rows of the snapshot file `path`.
+pub(crate) fn read_snapshot<K: TypedRow, V: TypedRow>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Vec<(K, V)>> {
+    let sections = file::decode(path, bytes, 1)?;
+    read_pairs(path, sections[0])
+}
+
+fn read_pairs<K: TypedRow, V: TypedRow>(path: &Path, section: &[u8]) -> Result<Vec<(K, V)>> {
+    let mut rows = Vec::new();
+    for batch in read_ipc(path, section, &pair_schema::<K, V>(), "rows")? {
+        let keys = rows_of::<K>(path, &batch, 0)?;
+        let values = rows_of::<V>(path, &batch, 1)?;
+        rows.extend(keys.into_iter().zip(values));
+    }
+    Ok(rows)
+}
+
+/// The batches of the IPC stream `section`, whose schema must be `expected`.
+fn read_ipc(
+    path: &Path,
+    section: &[u8],
+    expected: &Schema,
+    what: &str,
+) -> Result<Vec<RecordBatch>> {
+    let unreadable = |e: arrow_schema::ArrowError| {
+        StreamError::corrupt(path, format!("{what} cannot be read: {e}"))
+    };
+    let reader = StreamReader::try_new(section, None).map_err(unreadable)?;
+    if reader.schema().fields() != expected.fields() {
+        return Err(StreamError::corrupt(
+            path,
+            format!(
+                "{what} have columns {} but the state's are {}",
+                reader.schema(),
+                expected
+            ),
+        ));
+    }
+    reader.collect::<Result<Vec<_>, _>>().map_err(unreadable)
+}
+
+/// The rows of struct column `index` of `batch`.
+fn rows_of<T: TypedRow>(path: &Path, batch: &RecordBatch, index: usize) -> Result<Vec<T>> {
+    let Some(array) = batch.column(index).as_struct_opt() else {
+        return Err(StreamError::corrupt(
+            path,
+            "a key or value column is not a struct",
+        ));
+    };
+    if array.null_count() > 0 {
+        return Err(StreamError::corrupt(path, "holds a null key or value"));
+    }
+    let (fields, columns, _) = array.clone().into_parts();
+    let rows = RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(array.len())),
+    )?;
+    T::from_batch(&rows)
+        .map_err(|e| StreamError::corrupt(path, format!("rows cannot be decoded: {e}")))
+}

@@ -1,0 +1,611 @@
+//! [`StateStore`]: one operator partition's keyed state, in memory, versioned on disk.
+
+use std::collections::HashMap;
+use std::fs;
+use std::hash::Hash;
+use std::mem::size_of;
+use std::path::Path;
+use std::time::Instant;
+
+use super::codec;
+use super::conf::StateStoreConf;
+use super::heap_size::HeapSize;
+use super::layout::{FileKind, StateDir};
+use super::metrics::StateOperatorMetrics;
+use super::retention;
+use super::schema;
+use crate::checkpoint::atomic::{create_dir_synced, sync_dir, write_atomic};
+use crate::types::TypedRow;
+use crate::{Result, StreamError};
+
+/// The state of one stateful operator in one shuffle partition: a `HashMap<K, V>` that
+/// remembers what changed since its last commit and persists each version to the
+/// checkpoint.
+///
+/// Version `N` is the state after batch `N`. A query loads the version of its last
+/// committed batch with [`StateStore::load`], mutates the map while it runs batch
+/// `N + 1` and then calls [`StateStore::commit`]`(N + 1)`, which writes the version's
+/// delta file (and every [`StateStoreConf::snapshot_interval`] versions a snapshot),
+/// removes the files retention no longer needs and returns the batch's
+/// [`StateOperatorMetrics`]. See the [module](crate::state) for the files.
+///
+/// ```
+/// use stream_core::Schema;
+/// use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+///
+/// #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)]
+/// struct Key { user: String }
+/// impl HeapSize for Key { fn heap_size(&self) -> usize { self.user.heap_size() } }
+///
+/// #[derive(Schema, Clone, Debug, PartialEq)]
+/// struct Count { n: i64 }
+/// impl HeapSize for Count {}
+///
+/// # fn main() -> stream_core::Result<()> {
+/// let checkpoint = tempfile::tempdir().unwrap();
+/// // a new query: nothing committed yet
+/// let mut store: StateStore<Key, Count> =
+///     StateStore::load(checkpoint.path(), "0", 0, None, StateStoreConf::default())?;
+/// for user in ["ann", "bob", "ann"] {
+///     store.get_or_insert_with(Key { user: user.into() }, || Count { n: 0 }).n += 1;
+/// }
+/// let metrics = store.commit(0)?; // batch 0
+/// assert_eq!((metrics.num_rows_total, metrics.num_rows_updated), (2, 2));
+///
+/// // after a restart: the version of the last committed batch
+/// let store: StateStore<Key, Count> =
+///     StateStore::load(checkpoint.path(), "0", 0, Some(0), StateStoreConf::default())?;
+/// assert_eq!(store.get(&Key { user: "ann".into() }), Some(&Count { n: 2 }));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct StateStore<K, V> {
+    dir: StateDir,
+    conf: StateStoreConf,
+    pub(super) map: HashMap<K, V>,
+    /// The keys touched since the last commit, each with whether it was in the state
+    /// at the last commit.
+    changes: HashMap<K, bool>,
+    /// Heap bytes of the keys and values of the entries whose key is not in `changes`
+    /// (touched entries are counted again at commit).
+    pub(super) heap_bytes: usize,
+    /// The version the map holds: the last committed or loaded one.
+    version: Option<u64>,
+    /// The newest snapshot at or below `version`.
+    last_snapshot: Option<u64>,
+    /// Whether `_metadata/schema` is known to be written.
+    schema_recorded: bool,
+}
+
+fn entry_heap<K: HeapSize, V: HeapSize>(k: &K, v: &V) -> usize {
+    k.heap_size() + v.heap_size()
+}
+
+impl<K, V> StateStore<K, V>
+where
+    K: TypedRow + HeapSize + Hash + Eq + Clone,
+    V: TypedRow + HeapSize + Clone,
+{
+    /// Opens the state of `operator` in `partition` of the checkpoint `checkpoint` at
+    /// `version`: the state after that batch, or empty for `None` (no batch committed
+    /// yet).
+    ///
+    /// Version `v` is rebuilt from the newest snapshot at or below `v` and the deltas
+    /// after it up to `v` (from delta 0 without such a snapshot). The operator's
+    /// recorded key and value schemas must be `K`'s and `V`'s. Errors, each naming its
+    /// file:
+    /// - a missing delta in the chain, a bad checksum, a truncated or unparsable file:
+    ///   [`StreamError::CorruptCheckpoint`];
+    /// - a version line this build does not know: [`StreamError::UnsupportedCheckpointVersion`];
+    /// - other columns than recorded: [`StreamError::StateSchemaMismatch`], naming each
+    ///   column that was added, removed or changed;
+    /// - `None` while the folder holds state of a version above 0 (files of version 0
+    ///   may be there from a first batch that did not commit; it is run again):
+    ///   [`StreamError::CorruptCheckpoint`], never an empty state behind the user's back.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// let checkpoint = tempfile::tempdir().unwrap();
+    /// let store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 3, None, StateStoreConf::default()).unwrap();
+    /// assert!(store.is_empty() && store.version().is_none());
+    /// let err = StateStore::<Key, Count>::load(checkpoint.path(), "0", 3, Some(4), StateStoreConf::default()).unwrap_err();
+    /// assert!(err.to_string().contains("0.delta`: is missing"), "{err}");
+    /// ```
+    pub fn load(
+        checkpoint: impl AsRef<Path>,
+        operator: &str,
+        partition: usize,
+        version: Option<u64>,
+        conf: StateStoreConf,
+    ) -> Result<Self> {
+        conf.validate()?;
+        let dir = StateDir::new(checkpoint.as_ref(), operator, partition)?;
+        let files = dir.list()?;
+        let schema_recorded = schema::check(&dir, &K::arrow_schema(), &V::arrow_schema())?;
+        if !schema_recorded && let Some((v, kind)) = files.all().next() {
+            return Err(StreamError::corrupt(
+                dir.schema_path(),
+                format!(
+                    "is missing while `{}` holds state",
+                    dir.path(v, kind).display()
+                ),
+            ));
+        }
+        let mut store = StateStore {
+            dir,
+            conf,
+            map: HashMap::new(),
+            changes: HashMap::new(),
+            heap_bytes: 0,
+            version,
+            last_snapshot: None,
+            schema_recorded,
+        };
+        let Some(version) = version else {
+            if let Some((v, kind)) = files.all().find(|&(v, _)| v > 0) {
+                return Err(StreamError::corrupt(
+                    store.dir.path(v, kind),
+                    "holds state of a later batch but the query has no committed batch",
+                ));
+            }
+            return Ok(store);
+        };
+        let base = files.snapshot_at_or_below(version);
+        if let Some(s) = base {
+            let path = store.dir.path(s, FileKind::Snapshot);
+            for (k, v) in codec::read_snapshot::<K, V>(&path, &read(&path)?)? {
+                if store.map.insert(k, v).is_some() {
+                    return Err(StreamError::corrupt(&path, "holds a key twice"));
+                }
+            }
+        }
+        let first = base.map_or(0, |s| s + 1);
+        for d in first..=version {
+            let path = store.dir.path(d, FileKind::Delta);
+            if !files.deltas.contains(&d) {
+                let from = match base {
+                    Some(s) => format!("snapshot {s} and the deltas {first}..={version}"),
+                    None => {
+                        format!("the deltas 0..={version} (there is no snapshot at or below it)")
+                    }
+                };
+                return Err(StreamError::corrupt(
+                    &path,
+                    format!("is missing: state version {version} is rebuilt from {from}"),
+                ));
+            }
+            let delta = codec::read_delta::<K, V>(&path, &read(&path)?)?;
+            for key in delta.removed {
+                store.map.remove(&key);
+            }
+            store.map.extend(delta.upserts);
+        }
+        store.last_snapshot = base;
+        store.heap_bytes = store.map.iter().map(|(k, v)| entry_heap(k, v)).sum();
+        Ok(store)
+    }
+
+    /// Writes version `version` — the state after batch `version` — and returns the
+    /// batch's metrics. `version` must follow the loaded or last committed one (0 for a
+    /// store loaded with `None`).
+    ///
+    /// Writes the delta file (the rows upserted and the keys removed since the last
+    /// commit); when [`StateStoreConf::snapshot_interval`] deltas have been committed
+    /// since the last snapshot, a snapshot too. Files of the same version left by an
+    /// earlier run (a batch re-run after a crash) are replaced, files of later versions
+    /// (an abandoned run) removed, and files no longer needed for the last
+    /// [`StateStoreConf::min_versions_to_retain`] versions deleted. Every write is
+    /// atomic (temp file, fsync, rename, fsync of the folder), so once this returns the
+    /// version survives a crash.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.put(Key { user: "ann".into() }, Count { n: 1 });
+    /// store.commit(0).unwrap();
+    /// assert!(checkpoint.path().join("state/0/0/0.delta").exists());
+    /// assert!(store.commit(5).is_err(), "version 1 comes next");
+    /// ```
+    pub fn commit(&mut self, version: u64) -> Result<StateOperatorMetrics> {
+        let start = Instant::now();
+        let next = self.version.map_or(0, |v| v + 1);
+        if version != next {
+            return Err(StreamError::InvalidQuery(format!(
+                "state of operator `{}` partition {} holds version {} and can commit version {next}, not {version}",
+                self.dir.operator,
+                self.dir.partition,
+                self.version
+                    .map_or_else(|| "none".to_string(), |v| v.to_string()),
+            )));
+        }
+        let mut upsert_keys = Vec::new();
+        let mut upsert_values = Vec::new();
+        let mut removed = Vec::new();
+        for (key, &existed) in &self.changes {
+            match self.map.get(key) {
+                Some(value) => {
+                    upsert_keys.push(key.clone());
+                    upsert_values.push(value.clone());
+                }
+                None if existed => removed.push(key.clone()),
+                None => {}
+            }
+        }
+        if !self.schema_recorded {
+            schema::write(&self.dir, &K::arrow_schema(), &V::arrow_schema())?;
+            self.schema_recorded = true;
+        }
+        let dir = self.dir.dir().to_path_buf();
+        create_dir_synced(&dir)?;
+        let snapshot_due = match self.last_snapshot {
+            Some(s) => version - s >= self.conf.snapshot_interval,
+            None => version + 1 >= self.conf.snapshot_interval,
+        };
+        let snapshot_path = self.dir.path(version, FileKind::Snapshot);
+        if !snapshot_due && remove_if_exists(&snapshot_path)? {
+            // an earlier run's snapshot of this version must not outlive its delta
+            sync_dir(&dir)?;
+        }
+        let delta = codec::delta_bytes(&upsert_keys, &upsert_values, &removed)?;
+        write_atomic(&self.dir.path(version, FileKind::Delta), &delta, true)?;
+        if snapshot_due {
+            write_atomic(&snapshot_path, &codec::snapshot_bytes(&self.map)?, true)?;
+            self.last_snapshot = Some(version);
+        }
+        self.clean_up(version)?;
+
+        for key in self.changes.keys() {
+            if let Some((stored, value)) = self.map.get_key_value(key) {
+                self.heap_bytes += entry_heap(stored, value);
+            }
+        }
+        self.changes.clear();
+        self.version = Some(version);
+        Ok(StateOperatorMetrics {
+            num_rows_total: self.map.len() as u64,
+            num_rows_updated: upsert_keys.len() as u64,
+            num_rows_removed: removed.len() as u64,
+            memory_used_bytes: self.memory_used_bytes() as u64,
+            commit_time_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            num_shuffle_partitions: 1,
+            num_state_store_instances: 1,
+            ..StateOperatorMetrics::default()
+        })
+    }
+
+    /// Deletes files of versions after `version` and those retention no longer needs.
+    fn clean_up(&self, version: u64) -> Result<()> {
+        let files = self.dir.list()?;
+        let later = files.all().filter(|&(v, _)| v > version);
+        let old = retention::obsolete(&files, version, self.conf.min_versions_to_retain);
+        let mut removed_any = false;
+        for (v, kind) in later.chain(old) {
+            removed_any |= remove_if_exists(&self.dir.path(v, kind))?;
+        }
+        if removed_any {
+            sync_dir(self.dir.dir())?;
+        }
+        Ok(())
+    }
+
+    /// The estimate behind `memoryUsedBytes`: the table's slots, each holding a key, a
+    /// value and hashbrown's one control byte, plus the heap bytes the keys and values
+    /// own ([`HeapSize`]). Exact for committed entries; entries touched since the last
+    /// commit are counted again at the next commit.
+    fn memory_used_bytes(&self) -> usize {
+        let slot = size_of::<K>() + size_of::<V>() + 1;
+        self.map.capacity() * slot + self.heap_bytes
+    }
+
+    /// Records that `key` is about to change (once per key between commits).
+    fn touch(&mut self, key: &K) {
+        if self.changes.contains_key(key) {
+            return;
+        }
+        // the stored key's heap, not the caller's copy's: their capacities may differ
+        let existed = match self.map.get_key_value(key) {
+            Some((stored, value)) => {
+                self.heap_bytes -= entry_heap(stored, value);
+                true
+            }
+            None => false,
+        };
+        self.changes.insert(key.clone(), existed);
+    }
+
+    /// The value of `key`.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.put(Key { user: "ann".into() }, Count { n: 1 });
+    /// assert_eq!(store.get(&Key { user: "ann".into() }).map(|c| c.n), Some(1));
+    /// assert!(store.get(&Key { user: "bob".into() }).is_none());
+    /// ```
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key)
+    }
+
+    /// Whether `key` has a value.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Seen { first_ms: i64 }
+    /// # impl HeapSize for Seen {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// // deduplication: a key seen before is dropped
+    /// let mut seen = StateStore::<Key, Seen>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// let k = Key { user: "ann".into() };
+    /// assert!(!seen.contains_key(&k));
+    /// seen.put(k.clone(), Seen { first_ms: 5 });
+    /// assert!(seen.contains_key(&k));
+    /// ```
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// The value of `key`, to change in place; the key is recorded as updated (even if
+    /// the value is left as it was).
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.put(Key { user: "ann".into() }, Count { n: 1 });
+    /// if let Some(c) = store.get_mut(&Key { user: "ann".into() }) { c.n += 1; }
+    /// assert_eq!(store.get(&Key { user: "ann".into() }).unwrap().n, 2);
+    /// ```
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        if !self.map.contains_key(key) {
+            return None;
+        }
+        self.touch(key);
+        self.map.get_mut(key)
+    }
+
+    /// The value of `key`, inserting `default()` first if it has none: an aggregation's
+    /// accumulator for a group. The key is recorded as updated.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// for _ in 0..3 {
+    ///     store.get_or_insert_with(Key { user: "ann".into() }, || Count { n: 0 }).n += 1;
+    /// }
+    /// assert_eq!(store.get(&Key { user: "ann".into() }).unwrap().n, 3);
+    /// ```
+    pub fn get_or_insert_with(&mut self, key: K, default: impl FnOnce() -> V) -> &mut V {
+        self.touch(&key);
+        self.map.entry(key).or_insert_with(default)
+    }
+
+    /// Sets the value of `key`, returning the previous one.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// assert_eq!(store.put(Key { user: "ann".into() }, Count { n: 1 }), None);
+    /// assert_eq!(store.put(Key { user: "ann".into() }, Count { n: 2 }), Some(Count { n: 1 }));
+    /// ```
+    pub fn put(&mut self, key: K, value: V) -> Option<V> {
+        self.touch(&key);
+        self.map.insert(key, value)
+    }
+
+    /// Removes `key`, returning its value.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.put(Key { user: "ann".into() }, Count { n: 1 });
+    /// assert_eq!(store.remove(&Key { user: "ann".into() }), Some(Count { n: 1 }));
+    /// assert!(store.is_empty());
+    /// ```
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        if !self.map.contains_key(key) {
+            return None;
+        }
+        self.touch(key);
+        self.map.remove(key)
+    }
+
+    /// Removes every entry for which `evict` returns true and returns them: what an
+    /// append-mode aggregation emits and drops once the watermark passes a window's end.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # use stream_core::types::TimestampMs;
+    /// #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)]
+    /// struct Window { end: TimestampMs }
+    /// # impl HeapSize for Window {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Window, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.put(Window { end: TimestampMs(10_000) }, Count { n: 3 });
+    /// store.put(Window { end: TimestampMs(20_000) }, Count { n: 1 });
+    /// let watermark_ms = 15_000;
+    /// let closed = store.remove_where(|w, _| w.end.0 <= watermark_ms);
+    /// assert_eq!(closed, vec![(Window { end: TimestampMs(10_000) }, Count { n: 3 })]);
+    /// assert_eq!(store.len(), 1);
+    /// ```
+    pub fn remove_where(&mut self, mut evict: impl FnMut(&K, &V) -> bool) -> Vec<(K, V)> {
+        let evicted: Vec<(K, V)> = self.map.extract_if(|k, v| evict(k, v)).collect();
+        for (key, value) in &evicted {
+            if !self.changes.contains_key(key) {
+                self.heap_bytes -= entry_heap(key, value);
+                self.changes.insert(key.clone(), true);
+            }
+        }
+        evicted
+    }
+
+    /// Keeps only the entries for which `keep` returns true; returns how many went.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Seen { last_ms: i64 }
+    /// # impl HeapSize for Seen {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut seen = StateStore::<Key, Seen>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// seen.put(Key { user: "ann".into() }, Seen { last_ms: 1_000 });
+    /// seen.put(Key { user: "bob".into() }, Seen { last_ms: 9_000 });
+    /// assert_eq!(seen.retain(|_, s| s.last_ms > 5_000), 1);
+    /// assert_eq!(seen.len(), 1);
+    /// ```
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
+        self.remove_where(|k, v| !keep(k, v)).len()
+    }
+
+    /// Every entry, in no particular order.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.put(Key { user: "ann".into() }, Count { n: 2 });
+    /// store.put(Key { user: "bob".into() }, Count { n: 3 });
+    /// // complete mode: the whole result table
+    /// assert_eq!(store.iter().map(|(_, c)| c.n).sum::<i64>(), 5);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.map.iter()
+    }
+
+    /// The number of keys.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.put(Key { user: "ann".into() }, Count { n: 2 });
+    /// assert_eq!(store.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the state has no keys.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// assert!(store.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The version the store holds: the last one loaded or committed (`None` before the
+    /// first commit of a new query).
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// assert_eq!(store.version(), None);
+    /// store.commit(0).unwrap();
+    /// assert_eq!(store.version(), Some(0));
+    /// ```
+    pub fn version(&self) -> Option<u64> {
+        self.version
+    }
+
+    /// The partition's folder, `<checkpoint>/state/<operator>/<partition>`.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let store = StateStore::<Key, Count>::load(checkpoint.path(), "agg", 2, None, StateStoreConf::default()).unwrap();
+    /// assert_eq!(store.dir(), checkpoint.path().join("state/agg/2"));
+    /// ```
+    pub fn dir(&self) -> &Path {
+        self.dir.dir()
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| StreamError::io(path, e))
+}
+
+/// Removes `path`; whether it was there.
+fn remove_if_exists(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(StreamError::io(path, e)),
+    }
+}
