@@ -721,6 +721,17 @@ pub fn date_trunc<T: ArrowTimestampType>(
     utc(a.unary(|v| trunc_value(v, unit, per_second)))
 }
 
+/// The rows of `batch` at `indices`, in that order.
+pub fn take_rows(batch: &RecordBatch, indices: Vec<u32>) -> Result<RecordBatch> {
+    let indices = arrow_array::UInt32Array::from(indices);
+    Ok(arrow_select::take::take_record_batch(batch, &indices)?)
+}
+
+/// The rows of `batch` where `keep` is true.
+pub fn keep_rows(batch: &RecordBatch, keep: Vec<bool>) -> Result<RecordBatch> {
+    filter(batch, &BooleanArray::from(keep))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

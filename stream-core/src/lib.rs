@@ -46,6 +46,7 @@ mod error;
 pub mod fault;
 #[doc(hidden)]
 pub mod kernels;
+mod metrics;
 mod offset;
 mod output_mode;
 pub mod pipeline;
@@ -55,6 +56,7 @@ mod rows;
 pub mod sink;
 pub mod source;
 pub mod state;
+mod stateful;
 mod trigger;
 pub mod types;
 
@@ -62,9 +64,12 @@ pub use checkpoint::MetadataLog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, StreamError};
 pub use fault::FaultPoint;
+pub use metrics::{BatchMetrics, EventTimeStats, WatermarkPolicy};
 pub use offset::Offset;
 pub use output_mode::OutputMode;
-pub use pipeline::{InputChunk, MapPipeline, Pipeline, PipelineInfo, TaskContext, TaskOutput};
+pub use pipeline::{
+    InputChunk, MapPipeline, Pipeline, PipelineInfo, StateContext, TaskContext, TaskOutput,
+};
 pub use progress::{
     QueryProgressEvent, QueryStartedEvent, QueryTerminatedEvent, SinkProgress, SourceProgress,
     StateOperatorProgress, StreamingQueryListener, StreamingQueryProgress, StreamingQueryStatus,
@@ -86,6 +91,9 @@ pub use trigger::Trigger;
 pub mod __private {
     pub use crate::kernels;
     pub use crate::rows::{FlatMapFn, PlaceholderRow};
+    pub use crate::stateful::{
+        KeyPart, StableHasher, from_ms, partition_of, to_ms, windows, zip_batches,
+    };
     pub use arrow_array;
     pub use arrow_schema;
     pub use arrow_select;

@@ -13,12 +13,14 @@
 //! concatenated in order, its output is the same rows in the same order for any number of
 //! partitions.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 use crate::Result;
+use crate::metrics::{BatchMetrics, WatermarkPolicy};
 
 /// Static facts about a pipeline, fixed when it is compiled.
 #[derive(Clone, Debug)]
@@ -35,6 +37,12 @@ pub struct PipelineInfo {
     /// A fingerprint of the plan; a checkpoint written by a pipeline with another
     /// fingerprint is refused. Generated code puts a hash of its plan here.
     pub fingerprint: String,
+    /// Whether the pipeline keeps state across batches (aggregations, deduplication).
+    /// The engine runs a batch without input for a stateful pipeline when the watermark
+    /// has moved, so that windows close and state is evicted.
+    pub stateful: bool,
+    /// How the watermark is chosen when the pipeline has several watermark operators.
+    pub watermark_policy: WatermarkPolicy,
 }
 
 /// A slice of input for one task, tagged with where it comes from.
@@ -69,10 +77,29 @@ pub struct TaskContext {
     pub num_partitions: usize,
     /// The number of shuffle partitions an [`TaskOutput::Exchange`] must have.
     pub shuffle_partitions: usize,
-    /// The event-time watermark in effect for this batch (ms since the epoch).
+    /// The event-time watermark in effect for this batch (ms since the epoch): what
+    /// stateful operators emit and evict by (Spark's watermark for eviction).
     pub watermark_ms: i64,
+    /// The watermark input rows are dropped as late against: the previous batch's
+    /// (Spark's watermark for late events).
+    pub late_watermark_ms: i64,
+    /// Where the task reports event times and state figures.
+    pub metrics: Arc<BatchMetrics>,
+    /// Where stateful operators keep their state.
+    pub state: Arc<StateContext>,
     /// The batch's timestamp (ms), which `current_timestamp()` returns for the whole batch.
     pub batch_timestamp_ms: i64,
+}
+
+/// Where and how stateful operators keep their state: one store per operator and
+/// shuffle partition under the checkpoint's `state` folder.
+#[derive(Clone, Debug)]
+pub struct StateContext {
+    /// The checkpoint folder.
+    pub dir: PathBuf,
+    /// How many versions of each store stay recoverable (the query's
+    /// `min_batches_to_retain`).
+    pub min_versions_to_retain: u64,
 }
 
 /// A compiled pipeline. Tasks of one stage run in parallel, so `run_task` takes `&self`.
@@ -100,6 +127,8 @@ pub struct TaskContext {
 ///     output_schema: schema,
 ///     stages: 1,
 ///     fingerprint: "identity-v1".into(),
+///     stateful: false,
+///     watermark_policy: Default::default(),
 /// });
 /// assert_eq!(p.info().stages, 1);
 /// ```
@@ -156,6 +185,8 @@ impl MapPipeline {
                 input_schemas: vec![input],
                 output_schema: output,
                 stages: 1,
+                stateful: false,
+                watermark_policy: WatermarkPolicy::Min,
             },
             f: Box::new(f),
         }

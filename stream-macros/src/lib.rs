@@ -12,6 +12,7 @@ mod diag;
 mod expand;
 mod ops;
 mod parse;
+mod schema_file;
 mod types;
 
 #[cfg(test)]

@@ -128,6 +128,8 @@ impl Pipeline for CountPerUser {
             output_schema: counts_schema(),
             stages: 2,
             fingerprint: "count_per_user-v1".into(),
+            stateful: false,
+            watermark_policy: Default::default(),
         }
     }
 

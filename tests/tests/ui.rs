@@ -16,6 +16,7 @@ fn ui() {
         "functions",
         "schema",
         "sinks_and_options",
+        "stateful",
     ] {
         t.compile_fail(format!("ui/{category}/*.rs"));
     }

@@ -136,6 +136,10 @@ struct MetadataRecord {
 pub(crate) struct BatchMetadata {
     pub(crate) batch_watermark_ms: i64,
     pub(crate) batch_timestamp_ms: i64,
+    /// The watermark late input is dropped against: the previous batch's (absent in
+    /// checkpoints of stateless queries written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) late_watermark_ms: Option<i64>,
     /// Settings that affect results, fixed for the life of the checkpoint.
     #[serde(default)]
     pub(crate) conf: BTreeMap<String, String>,

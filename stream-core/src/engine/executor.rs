@@ -1,11 +1,13 @@
 //! Runs a pipeline's stages over one micro-batch's input on all cores.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
 
-use crate::pipeline::{InputChunk, Pipeline, PipelineInfo, TaskContext, TaskOutput};
+use crate::metrics::BatchMetrics;
+use crate::pipeline::{InputChunk, Pipeline, PipelineInfo, StateContext, TaskContext, TaskOutput};
 use crate::{Result, StreamError};
 
 /// Below this many rows a source's input is not split further: a task has a fixed cost.
@@ -18,7 +20,10 @@ pub(crate) struct BatchFacts {
     pub(crate) parallelism: usize,
     pub(crate) shuffle_partitions: usize,
     pub(crate) watermark_ms: i64,
+    pub(crate) late_watermark_ms: i64,
     pub(crate) batch_timestamp_ms: i64,
+    pub(crate) metrics: Arc<BatchMetrics>,
+    pub(crate) state: Arc<StateContext>,
 }
 
 /// Splits each source's rows into at most `parallelism` contiguous ranges, one task per
@@ -87,7 +92,10 @@ pub(crate) fn execute(
                     num_partitions,
                     shuffle_partitions: facts.shuffle_partitions,
                     watermark_ms: facts.watermark_ms,
+                    late_watermark_ms: facts.late_watermark_ms,
                     batch_timestamp_ms: facts.batch_timestamp_ms,
+                    metrics: facts.metrics.clone(),
+                    state: facts.state.clone(),
                 };
                 run_task(pipeline, &ctx, chunks)
             })

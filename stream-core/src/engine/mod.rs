@@ -17,7 +17,8 @@ use arrow_array::RecordBatch;
 use crate::checkpoint::{BatchMetadata, Checkpoint, CommitRecord, OffsetSeq};
 use crate::clock::Clock;
 use crate::fault::{FaultPoint, Faults};
-use crate::pipeline::{Pipeline, PipelineInfo};
+use crate::metrics::{BatchMetrics, next_watermark};
+use crate::pipeline::{Pipeline, PipelineInfo, StateContext};
 use crate::progress::{SinkProgress, SourceProgress, StreamingQueryProgress, format_timestamp};
 use crate::query::QueryInner;
 use crate::sink::{Sink, SinkBatch};
@@ -48,6 +49,11 @@ pub(crate) struct MicroBatchExecution {
     pub(crate) min_batches_to_retain: u64,
     pub(crate) faults: Arc<Faults>,
     pub(crate) resume: ResumePoint,
+    /// Where stateful operators keep their state.
+    pub(crate) state: Arc<StateContext>,
+    /// Each watermark operator's own watermark (Spark keeps them in memory only: after
+    /// a restart they start again from the query's watermark).
+    pub(crate) operator_watermarks: BTreeMap<usize, i64>,
 }
 
 /// Timings of one trigger, for the progress record.
@@ -123,7 +129,12 @@ impl MicroBatchExecution {
             None => {
                 let clock = self.clock.clone();
                 let latest = timings.time(&*clock, "latestOffset", || self.latest_offsets())?;
-                if latest == self.resume.committed {
+                // a stateful query runs a batch without input when the watermark moved,
+                // so that windows it closes are emitted and their state evicted
+                let no_data_batch = self.info.stateful
+                    && self.resume.next_batch_id > 0
+                    && self.resume.watermark_ms > self.resume.last_batch_watermark_ms;
+                if latest == self.resume.committed && !no_data_batch {
                     self.query
                         .set_status("Waiting for data to arrive", false, false);
                     self.query.mark_caught_up(caught_up_request);
@@ -133,6 +144,7 @@ impl MicroBatchExecution {
                 let seq = OffsetSeq {
                     metadata: BatchMetadata {
                         batch_watermark_ms: self.resume.watermark_ms,
+                        late_watermark_ms: Some(self.resume.last_batch_watermark_ms),
                         batch_timestamp_ms: trigger_ms,
                         conf: self.resume.conf.clone(),
                     },
@@ -184,12 +196,19 @@ impl MicroBatchExecution {
             .map(|b| b.iter().map(|b| b.num_rows() as u64).sum())
             .collect();
         timings.0.insert("queryPlanning".into(), 0);
+        let metrics = Arc::new(BatchMetrics::default());
         let facts = BatchFacts {
             batch_id,
             parallelism: self.parallelism,
             shuffle_partitions: self.resume.shuffle_partitions,
             watermark_ms: seq.metadata.batch_watermark_ms,
+            late_watermark_ms: seq
+                .metadata
+                .late_watermark_ms
+                .unwrap_or(seq.metadata.batch_watermark_ms),
             batch_timestamp_ms: seq.metadata.batch_timestamp_ms,
+            metrics: metrics.clone(),
+            state: self.state.clone(),
         };
         let output = timings.time(&*clock, "addBatch", || -> Result<Vec<RecordBatch>> {
             let output = executor::execute(&*self.pipeline, &self.info, &facts, inputs)?;
@@ -203,8 +222,18 @@ impl MicroBatchExecution {
             self.sink.add_batch(batch)?;
             Ok(output)
         })?;
+        let event_times = metrics.event_times();
+        self.resume.watermark_ms = next_watermark(
+            seq.metadata
+                .batch_watermark_ms
+                .max(self.resume.watermark_ms),
+            &mut self.operator_watermarks,
+            &event_times,
+            self.info.watermark_policy,
+        );
         self.faults.check(FaultPoint::BeforeCommit, batch_id)?;
         timings.time(&*clock, "commitOffsets", || self.commit(batch_id, seq))?;
+        self.resume.last_batch_watermark_ms = seq.metadata.batch_watermark_ms;
         let starts = std::mem::replace(&mut self.resume.committed, seq.offsets.clone());
         self.resume.next_batch_id = batch_id + 1;
         let num_output_rows: usize = output.iter().map(RecordBatch::num_rows).sum();
@@ -223,6 +252,8 @@ impl MicroBatchExecution {
             rows_per_source,
             num_output_rows,
             timings,
+            watermark_ms: seq.metadata.batch_watermark_ms,
+            metrics: &metrics,
         });
         self.query.report_progress(progress);
         Ok(())
@@ -273,7 +304,8 @@ impl MicroBatchExecution {
         Ok(())
     }
 
-    fn progress(&self, f: ProgressFacts) -> StreamingQueryProgress {
+    fn progress(&self, f: ProgressFacts<'_>) -> StreamingQueryProgress {
+        let event_time = self.event_time_progress(&f);
         let processing_secs = (f.end_ms - f.trigger_ms).max(1) as f64 / 1000.0;
         let input_secs = f
             .last_trigger_ms
@@ -309,8 +341,8 @@ impl MicroBatchExecution {
             input_rows_per_second: per_sec(total, input_secs),
             processed_rows_per_second: per_sec(total, Some(processing_secs)),
             duration_ms: f.timings.0,
-            event_time: BTreeMap::new(),
-            state_operators: Vec::new(),
+            event_time,
+            state_operators: f.metrics.state_operators(),
             sources,
             sink: SinkProgress {
                 description: self.sink.description(),
@@ -318,6 +350,35 @@ impl MicroBatchExecution {
                 metrics: BTreeMap::new(),
             },
         }
+    }
+
+    /// Spark's `eventTime` map: the batch's watermark, and the min, max and average event
+    /// time when the batch had some; empty for a query without a watermark.
+    fn event_time_progress(&self, f: &ProgressFacts<'_>) -> BTreeMap<String, String> {
+        let seen = f.metrics.event_times();
+        let mut out = BTreeMap::new();
+        if seen.is_empty() && self.operator_watermarks.is_empty() && !self.info.stateful {
+            return out;
+        }
+        let mut all: Option<crate::metrics::EventTimeStats> = None;
+        for (stats, _) in seen.values() {
+            all = Some(match all {
+                None => *stats,
+                Some(a) => crate::metrics::EventTimeStats {
+                    min: a.min.min(stats.min),
+                    max: a.max.max(stats.max),
+                    sum: a.sum + stats.sum,
+                    count: a.count + stats.count,
+                },
+            });
+        }
+        if let Some(a) = all.filter(|a| a.count > 0) {
+            out.insert("min".to_string(), format_timestamp(a.min));
+            out.insert("max".to_string(), format_timestamp(a.max));
+            out.insert("avg".to_string(), format_timestamp(a.avg()));
+        }
+        out.insert("watermark".to_string(), format_timestamp(f.watermark_ms));
+        out
     }
 
     /// Runs the query to its end and records how it ended. A panic in a source, the sink
@@ -348,7 +409,7 @@ impl MicroBatchExecution {
     }
 }
 
-struct ProgressFacts {
+struct ProgressFacts<'a> {
     batch_id: u64,
     trigger_ms: i64,
     end_ms: i64,
@@ -359,4 +420,6 @@ struct ProgressFacts {
     rows_per_source: Vec<u64>,
     num_output_rows: usize,
     timings: Timings,
+    watermark_ms: i64,
+    metrics: &'a BatchMetrics,
 }

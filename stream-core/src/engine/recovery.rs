@@ -18,6 +18,9 @@ pub(crate) struct ResumePoint {
     pub(crate) pending: Option<(u64, OffsetSeq)>,
     /// The watermark for the next batch.
     pub(crate) watermark_ms: i64,
+    /// The watermark the last committed batch ran with: the next batch drops late input
+    /// against it.
+    pub(crate) last_batch_watermark_ms: i64,
     /// Settings fixed by the checkpoint.
     pub(crate) conf: BTreeMap<String, String>,
     /// Shuffle partitions in effect (from `conf`).
@@ -48,6 +51,7 @@ pub(crate) fn recover(
             committed: vec![None; sources],
             pending: None,
             watermark_ms: 0,
+            last_batch_watermark_ms: 0,
             shuffle_partitions,
             conf: fresh_conf,
         });
@@ -74,23 +78,29 @@ pub(crate) fn recover(
         Some(c) if c == n => Ok(ResumePoint {
             next_batch_id: n + 1,
             watermark_ms: checkpoint.read_commit(n)?.next_batch_watermark_ms,
+            last_batch_watermark_ms: seq.metadata.batch_watermark_ms,
             committed: seq.offsets,
             pending: None,
             shuffle_partitions: shuffle,
             conf,
         }),
-        Some(c) if c + 1 == n => Ok(ResumePoint {
-            next_batch_id: n,
-            committed: checkpoint.read_offsets(c, sources)?.offsets,
-            watermark_ms: seq.metadata.batch_watermark_ms,
-            pending: Some((n, seq)),
-            shuffle_partitions: shuffle,
-            conf,
-        }),
+        Some(c) if c + 1 == n => {
+            let previous = checkpoint.read_offsets(c, sources)?;
+            Ok(ResumePoint {
+                next_batch_id: n,
+                committed: previous.offsets,
+                last_batch_watermark_ms: previous.metadata.batch_watermark_ms,
+                watermark_ms: seq.metadata.batch_watermark_ms,
+                pending: Some((n, seq)),
+                shuffle_partitions: shuffle,
+                conf,
+            })
+        }
         None if n == 0 => Ok(ResumePoint {
             next_batch_id: 0,
             committed: vec![None; sources],
             watermark_ms: seq.metadata.batch_watermark_ms,
+            last_batch_watermark_ms: 0,
             pending: Some((0, seq)),
             shuffle_partitions: shuffle,
             conf,

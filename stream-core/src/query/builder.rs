@@ -311,7 +311,13 @@ impl<R: OutputRow> QueryBuilder<R> {
             name: inner.name.clone(),
             timestamp: format_timestamp(clock.now_ms()),
         });
+        let state = Arc::new(crate::pipeline::StateContext {
+            dir: checkpoint.dir().to_path_buf(),
+            min_versions_to_retain: min_batches_to_retain,
+        });
         let execution = MicroBatchExecution {
+            state,
+            operator_watermarks: std::collections::BTreeMap::new(),
             query: inner.clone(),
             sources,
             pipeline,

@@ -182,7 +182,7 @@ impl Checker {
         }
     }
 
-    fn column(&mut self, ident: &syn::Ident, schema: &Schema) -> Option<TExpr> {
+    pub(crate) fn column(&mut self, ident: &syn::Ident, schema: &Schema) -> Option<TExpr> {
         let name = ident.to_string();
         match schema.iter().position(|c| c.name == name) {
             Some(index) => Some(TExpr {

@@ -16,7 +16,7 @@ use crate::ops;
 use crate::parse::{Block, Chain, Head, Item, Op, OptionArg, OptionValue, SchemaDecl, TriggerSpec};
 use crate::types::ColType;
 pub(crate) use expr::{LitValue, TExpr, TKind};
-pub(crate) use rows::{MapFn, NamedSchema, RowDef, RowKind};
+pub(crate) use rows::{MapFn, NamedSchema, RowDef, RowKind, RowRole};
 
 /// A column of a stream's schema.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +51,18 @@ pub(crate) enum TypedOp {
         input: Schema,
         output: Schema,
     },
+    /// `with_watermark`: reports the event times of `column` (in its unit, `unit_per_ms`
+    /// per millisecond) as watermark operator `id`.
+    Watermark {
+        column: usize,
+        delay_ms: i64,
+        unit_per_ms: i64,
+        id: usize,
+    },
+    /// `group_by(..).agg(..)`: the end of the branches' first stage.
+    Aggregate(Box<crate::ops::aggregate::AggPlan>),
+    /// `drop_duplicates(..)`: the end of the branches' first stage.
+    Dedup(Box<crate::ops::dedup::DedupPlan>),
 }
 
 /// The rows of one source on their way to the sink.
@@ -65,6 +77,29 @@ pub(crate) struct Branch {
 pub(crate) struct StreamState {
     pub(crate) branches: Vec<Branch>,
     pub(crate) schema: Schema,
+    /// The column `with_watermark` made the event time, while it is in the stream.
+    pub(crate) event_time: Option<EventTime>,
+    /// The stateful operator the stream went through, if any.
+    pub(crate) stateful: Option<StatefulSeen>,
+}
+
+/// A watermarked event-time column.
+#[derive(Clone, Debug)]
+pub(crate) struct EventTime {
+    pub(crate) column: String,
+    pub(crate) delay_ms: i64,
+}
+
+/// What the output-mode rules need to know of a stateful operator.
+#[derive(Clone, Debug)]
+pub(crate) struct StatefulSeen {
+    /// `agg` or `drop_duplicates`.
+    pub(crate) op: &'static str,
+    pub(crate) span: Span,
+    pub(crate) aggregation: bool,
+    /// A grouping key carries the watermark (a window over the event-time column, or
+    /// the column itself), so groups can be closed and evicted.
+    pub(crate) watermarked_key: bool,
 }
 
 /// A source of the query.
@@ -124,6 +159,11 @@ pub(crate) struct Plan {
     pub(crate) rows: Vec<RowDef>,
     /// The `map` / `flat_map` functions.
     pub(crate) functions: Vec<MapFn>,
+    /// The schema files the block read: the expansion includes them, so that cargo
+    /// rebuilds the crate when one changes.
+    pub(crate) schema_files: Vec<std::path::PathBuf>,
+    /// Warnings (the span and the text): state that can only grow.
+    pub(crate) warnings: Vec<(Span, String)>,
     /// The struct the output rows are read back as (`rows[output_row]`): only for a
     /// memory sink, the one sink whose rows a query hands back.
     pub(crate) output_row: Option<usize>,
@@ -141,9 +181,23 @@ pub(crate) struct Checker {
     pub(crate) named: Vec<NamedSchema>,
     pub(crate) rows: Vec<RowDef>,
     pub(crate) functions: Vec<MapFn>,
+    /// The schema files read (`schema X = file(..)`), for the expansion to depend on.
+    schema_files: Vec<std::path::PathBuf>,
+    /// Schemas whose declaration failed (already reported): naming one is no new error.
+    broken_schemas: Vec<String>,
+    /// How many `with_watermark` operators the block has.
+    watermarks: usize,
+    /// How many stateful operators the block has.
+    pub(crate) stateful_ops: usize,
 }
 
 impl Checker {
+    /// The id of the next `with_watermark` operator.
+    pub(crate) fn next_watermark_id(&mut self) -> usize {
+        self.watermarks += 1;
+        self.watermarks - 1
+    }
+
     /// Records a captured value and returns its index.
     pub(crate) fn capture(&mut self, block: syn::ExprBlock, ty: crate::types::DslType) -> usize {
         self.captures.push(Capture { block, ty });
@@ -152,7 +206,24 @@ impl Checker {
 
     fn schema_decl(&mut self, decl: &SchemaDecl) {
         let mut schema = Schema::new();
-        for field in &decl.fields {
+        let loaded;
+        let fields = match &decl.file {
+            Some(file) => match crate::schema_file::load(&file.value(), file.span()) {
+                Ok(l) => {
+                    self.schema_files.push(l.path);
+                    loaded = l.fields;
+                    &loaded
+                }
+                Err(e) => {
+                    self.cx.error(file.span(), e.message, e.help);
+                    // known, so that its uses add no `no schema` errors; checked no further
+                    self.broken_schemas.push(decl.name.to_string());
+                    return;
+                }
+            },
+            None => &decl.fields,
+        };
+        for field in fields {
             let name = field.name.to_string();
             if schema.iter().any(|c| c.name == name) {
                 self.cx.error(
@@ -193,6 +264,9 @@ impl Checker {
         if let Some(s) = self.schemas.get(&ident.to_string()) {
             return Some(s.clone());
         }
+        if self.broken_schemas.contains(&ident.to_string()) {
+            return None;
+        }
         let help = match crate::diag::did_you_mean(
             &ident.to_string(),
             self.schemas.keys().map(String::as_str),
@@ -216,6 +290,8 @@ impl Checker {
                 ops: Vec::new(),
             }],
             schema,
+            event_time: None,
+            stateful: None,
         }
     }
 
@@ -251,7 +327,18 @@ impl Checker {
         let mut stream = self.head(&chain.head);
         let mut ok = stream.is_some();
         let mut written = false;
+        let mut group: Option<(&[crate::parse::SelectItem], Span)> = None;
         for call in &chain.ops {
+            if let Some((_, span)) = group
+                && !matches!(call.op, Op::Agg(_))
+            {
+                self.cx.error(
+                    span,
+                    "`group_by` without `agg`",
+                    "follow it with the aggregates: `.group_by(country).agg(count() as n)`",
+                );
+                return None;
+            }
             let settle = matches!(
                 call.op,
                 Op::OutputMode(_) | Op::Trigger(_) | Op::Checkpoint(_) | Op::QueryName(_)
@@ -296,9 +383,40 @@ impl Checker {
                 (Op::Map { flat, output, f }, Some(s)) => {
                     ops::map::check(self, s, *flat, output, f)
                 }
+                (Op::WithWatermark(column, delay), Some(s)) => {
+                    ops::watermark::check(self, s, column, delay)
+                }
+                (Op::GroupBy(keys), Some(s)) => {
+                    group = Some((keys, call.name.span()));
+                    Some(s)
+                }
+                (Op::Agg(aggs), Some(s)) => match group.take() {
+                    Some((keys, span)) => {
+                        ops::aggregate::check(self, s, keys, span, aggs, call.name.span())
+                    }
+                    None => {
+                        self.cx.error(
+                            call.name.span(),
+                            "`agg` without `group_by`",
+                            "group the rows first: `.group_by(country).agg(count() as n)`",
+                        );
+                        None
+                    }
+                },
+                (Op::DropDuplicates { within, cols }, Some(s)) => {
+                    ops::dedup::check(self, s, *within, cols, &call.name)
+                }
                 (Op::Union(other), current) => {
                     let other_stream = self.head(&Head::Stream(other.clone()));
                     match (current, other_stream) {
+                        (Some(s), Some(o)) if s.stateful.is_some() || o.stateful.is_some() => {
+                            self.cx.error(
+                                other.span(),
+                                "a union with a stream after an aggregation or `drop_duplicates` is not supported yet",
+                                "union the inputs first, then aggregate or drop duplicates",
+                            );
+                            None
+                        }
                         (Some(s), Some(o)) => ops::union::check(self, s, o, other),
                         _ => None,
                     }
@@ -426,6 +544,10 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         named: Vec::new(),
         rows: Vec::new(),
         functions: Vec::new(),
+        schema_files: Vec::new(),
+        broken_schemas: Vec::new(),
+        watermarks: 0,
+        stateful_ops: 0,
     };
     // schemas first, so a schema may be declared after the stream that uses it
     for item in &block.items {
@@ -451,6 +573,17 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
                 }
             }
         }
+    }
+    if let Some((plan, kind)) = &sink {
+        ops::sink::check_mode(&mut checker, plan, *kind, settings.output_mode.as_ref());
+    }
+    let mut warnings = Vec::new();
+    if let (Some(out), Some(_)) = (&output, &sink) {
+        warnings = ops::settings::mode_rules(
+            &mut checker,
+            out.stateful.as_ref(),
+            settings.output_mode.as_ref(),
+        );
     }
     if sink.is_none() && !checker.cx.has_errors() {
         checker.cx.error(
@@ -489,7 +622,9 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         captures: checker.captures,
         rows: checker.rows,
         functions: checker.functions,
+        schema_files: checker.schema_files,
         output_row,
+        warnings,
     };
     (Some(plan), checker.cx)
 }

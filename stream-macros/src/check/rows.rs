@@ -25,6 +25,19 @@ pub(crate) struct NamedSchema {
 pub(crate) struct RowDef {
     pub(crate) schema: Schema,
     pub(crate) kind: RowKind,
+    pub(crate) role: RowRole,
+}
+
+/// What else a row struct is besides a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RowRole {
+    /// Only a row.
+    Plain,
+    /// A group or deduplication key: compared and hashed as Spark groups values, with a
+    /// stable hash that picks its shuffle partition; kept in a state store.
+    Key,
+    /// A value kept in a state store (an accumulator).
+    State,
 }
 
 /// Where a row struct comes from.
@@ -58,6 +71,7 @@ impl Checker {
         let def = RowDef {
             schema: named.schema.clone(),
             kind,
+            role: RowRole::Plain,
         };
         Some(self.add_row(def))
     }
@@ -95,7 +109,19 @@ impl Checker {
         self.add_row(RowDef {
             schema: schema.clone(),
             kind: RowKind::Generated(Ident::new(&name, Span::call_site())),
+            role: RowRole::Plain,
         })
+    }
+
+    /// A struct made up for an operator's own use (never a block schema's), named
+    /// `name`, which must be unique.
+    pub(crate) fn internal_row(&mut self, schema: Schema, name: String, role: RowRole) -> usize {
+        self.rows.push(RowDef {
+            schema,
+            kind: RowKind::Generated(Ident::new(&name, Span::call_site())),
+            role,
+        });
+        self.rows.len() - 1
     }
 
     fn add_row(&mut self, def: RowDef) -> usize {

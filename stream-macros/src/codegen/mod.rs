@@ -4,6 +4,7 @@
 pub(crate) mod expr;
 pub(crate) mod functions;
 pub(crate) mod rows;
+pub(crate) mod stateful;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -85,6 +86,44 @@ fn describe(plan: &Plan) -> String {
                         .collect();
                     out.push_str(&format!(" project [{}]", items.join(", ")));
                 }
+                TypedOp::Watermark {
+                    column, delay_ms, ..
+                } => {
+                    out.push_str(&format!(" watermark(#{column}, {delay_ms} ms)"));
+                }
+                TypedOp::Aggregate(a) => {
+                    let keys: Vec<String> = a
+                        .key_schema
+                        .iter()
+                        .map(|c| format!("{}: {}", c.name, c.ty))
+                        .collect();
+                    let aggs: Vec<String> = a
+                        .aggs
+                        .iter()
+                        .map(|g| format!("{:?}({:?}) as {}", g.func, g.arg, g.name))
+                        .collect();
+                    out.push_str(&format!(
+                        " aggregate#{} window {:?} keys [{}] aggs [{}] inputs [{}]",
+                        a.id,
+                        a.window.map(|w| (w.size, w.slide, w.start)),
+                        keys.join(", "),
+                        aggs.join(", "),
+                        a.input
+                            .iter()
+                            .map(|(n, e)| format!("{} as {n}", expr(e)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                TypedOp::Dedup(d) => {
+                    let keys: Vec<&str> = d.keys.iter().map(|(n, _)| n.as_str()).collect();
+                    out.push_str(&format!(
+                        " dedup#{} within {} [{}]",
+                        d.id,
+                        d.within,
+                        keys.join(", ")
+                    ));
+                }
                 TypedOp::Map { function, .. } => {
                     if let Some(m) = plan.functions.get(*function) {
                         let f = &m.f;
@@ -122,12 +161,104 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         _ => "stream".to_string(),
     };
 
+    let arms: Vec<TokenStream> = (0..plan.sources.len())
+        .map(|s| {
+            let calls = plan
+            .branches
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.source == s)
+            .map(|(i, _)| {
+                let f = format_ident!("__branch_{}", i);
+                quote!(__out.push(self.#f(__ctx, ::core::clone::Clone::clone(&__chunk.batch))?);)
+            });
+            quote!(#s => { #(#calls)* })
+        })
+        .collect();
+
     // schemas: one per projection, then the inputs, then the output
     let mut schemas: Vec<TokenStream> = Vec::new();
     let mut branch_fns = Vec::new();
+    let stateful = stateful::split(plan);
     for (i, branch) in plan.branches.iter().enumerate() {
-        branch_fns.push(branch_fn(i, branch, plan, &mut schemas));
+        let mut prefix = branch.clone();
+        if let Some(s) = &stateful {
+            prefix.ops = s.prefix(branch);
+        }
+        branch_fns.push(branch_fn(
+            &format_ident!("__branch_{}", i),
+            &prefix,
+            plan,
+            &mut schemas,
+        ));
     }
+    let mut stateful_fields = Vec::new();
+    let mut stateful_inits = Vec::new();
+    let mut stages = 1usize;
+    let mut run_task = quote! {
+        let mut __out = ::std::vec::Vec::with_capacity(input.len());
+        for __chunk in input {
+            match __chunk.input {
+                #(#arms)*
+                _ => {}
+            }
+        }
+        ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__out))
+    };
+    if let Some(s) = &stateful {
+        stages = 2;
+        let post = Branch {
+            source: 0,
+            ops: s.post.clone(),
+        };
+        branch_fns.push(branch_fn(
+            &format_ident!("__post"),
+            &post,
+            plan,
+            &mut schemas,
+        ));
+        let (map_body, reduce_body, (field, ty)) = s.emit(plan);
+        stateful_fields.push(quote!(#field: #ty));
+        stateful_inits.push(quote!(#field: ::core::default::Default::default()));
+        branch_fns.push(quote! {
+            #[allow(unused_variables, unused_mut, clippy::all)]
+            fn __stateful_map(
+                &self,
+                __ctx: &::stream_core::TaskContext,
+                __batches: ::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch>,
+            ) -> ::stream_core::Result<::stream_core::TaskOutput> {
+                #map_body
+            }
+
+            #[allow(unused_variables, unused_mut, clippy::all)]
+            fn __stateful_reduce(
+                &self,
+                __ctx: &::stream_core::TaskContext,
+                input: ::std::vec::Vec<::stream_core::InputChunk>,
+            ) -> ::stream_core::Result<::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch>> {
+                #reduce_body
+            }
+        });
+        run_task = quote! {
+            if __ctx.stage == 0 {
+                let mut __out = ::std::vec::Vec::with_capacity(input.len());
+                for __chunk in input {
+                    match __chunk.input {
+                        #(#arms)*
+                        _ => {}
+                    }
+                }
+                return self.__stateful_map(__ctx, __out);
+            }
+            let mut __rows = ::std::vec::Vec::new();
+            for __batch in self.__stateful_reduce(__ctx, input)? {
+                __rows.push(self.__post(__ctx, __batch)?);
+            }
+            ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__rows))
+        };
+    }
+    let is_stateful = stateful.is_some();
+    let policy = quote!(::stream_core::WatermarkPolicy::Min);
     let schema_count = schemas.len();
     let inputs: Vec<TokenStream> = plan.sources.iter().map(|s| schema_ref(&s.schema)).collect();
     let output = schema_ref(&plan.output);
@@ -151,19 +282,6 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 quote_spanned!(span=> let #name: #native = #block;)
             }
         }
-    });
-
-    let arms = (0..plan.sources.len()).map(|s| {
-        let calls = plan
-            .branches
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.source == s)
-            .map(|(i, _)| {
-                let f = format_ident!("__branch_{}", i);
-                quote!(__out.push(self.#f(__ctx, ::core::clone::Clone::clone(&__chunk.batch))?);)
-            });
-        quote!(#s => { #(#calls)* })
     });
 
     let sources = plan
@@ -213,8 +331,27 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         quote!(where #(#fn_bounds),*)
     };
 
+    let tracked = plan.schema_files.iter().map(|p| {
+        let p = p.to_string_lossy();
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#p);
+        )
+    });
+
+    // a proc macro cannot warn on stable Rust: a deprecated item used on the span warns
+    let warnings = plan.warnings.iter().map(|(span, text)| {
+        quote_spanned! {*span=>
+            #[deprecated(note = #text)]
+            #[allow(non_upper_case_globals)]
+            const unbounded_state: () = ();
+            let _ = unbounded_state;
+        }
+    });
+
     quote! {
         {
+            #(#warnings)*
+            #(#tracked)*
             #row_decls
 
             #[allow(non_camel_case_types)]
@@ -224,6 +361,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 __output: ::stream_core::__private::arrow_schema::SchemaRef,
                 #(#cap_fields: #cap_types,)*
                 #(#fn_fields: #fn_params,)*
+                #(#stateful_fields,)*
             }
 
             impl #generics __StreamPipeline #generics #where_clause {
@@ -236,8 +374,10 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                         name: ::std::string::String::from(#pipeline_name),
                         input_schemas: ::core::clone::Clone::clone(&self.__inputs),
                         output_schema: ::core::clone::Clone::clone(&self.__output),
-                        stages: 1,
+                        stages: #stages,
                         fingerprint: ::std::string::String::from(#fingerprint),
+                        stateful: #is_stateful,
+                        watermark_policy: #policy,
                     }
                 }
 
@@ -246,14 +386,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                     __ctx: &::stream_core::TaskContext,
                     input: ::std::vec::Vec<::stream_core::InputChunk>,
                 ) -> ::stream_core::Result<::stream_core::TaskOutput> {
-                    let mut __out = ::std::vec::Vec::with_capacity(input.len());
-                    for __chunk in input {
-                        match __chunk.input {
-                            #(#arms)*
-                            _ => {}
-                        }
-                    }
-                    ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__out))
+                    #run_task
                 }
             }
 
@@ -266,6 +399,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 __output: #output,
                 #(#cap_fields,)*
                 #(#fn_fields,)*
+                #(#stateful_inits,)*
             };
             ::stream_core::StreamingQuery::builder()
                 #output_row
@@ -277,14 +411,14 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     }
 }
 
-/// `fn __branch_i(&self, batch) -> Result<RecordBatch>`: the operators of one branch.
+/// `fn name(&self, batch) -> Result<RecordBatch>`: the operators of one branch (or what
+/// follows a stateful operator).
 fn branch_fn(
-    i: usize,
+    name: &syn::Ident,
     branch: &Branch,
     plan: &Plan,
     schemas: &mut Vec<TokenStream>,
 ) -> TokenStream {
-    let name = format_ident!("__branch_{}", i);
     let steps = branch.ops.iter().map(|op| {
         let body = match op {
             TypedOp::Filter { pred } => crate::ops::filter::emit(pred),
@@ -300,6 +434,14 @@ fn branch_fn(
                 }
                 None => quote!(__batch),
             },
+            TypedOp::Watermark {
+                column,
+                delay_ms,
+                unit_per_ms,
+                id,
+            } => stateful::watermark(plan, branch, *column, *delay_ms, *unit_per_ms, *id),
+            // a branch function never holds one: `stateful::split` ends the branch there
+            TypedOp::Aggregate(_) | TypedOp::Dedup(_) => quote!(__batch),
         };
         quote! {
             let __n = __batch.num_rows();

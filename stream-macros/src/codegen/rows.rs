@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
-use crate::check::{Column, RowDef, RowKind};
+use crate::check::{Column, RowDef, RowKind, RowRole};
 use crate::derive;
 use crate::types::DslType;
 
@@ -31,8 +31,10 @@ pub(crate) fn declarations(rows: &[RowDef]) -> TokenStream {
     let mut generated = TokenStream::new();
     for def in rows {
         match &def.kind {
-            RowKind::Inline(name) => inline.extend(declare(name, &def.schema)),
-            RowKind::Generated(name) => generated.extend(declare(name, &def.schema)),
+            RowKind::Inline(name) => inline.extend(declare(name, &def.schema, def.role)),
+            RowKind::Generated(name) => {
+                generated.extend(declare(name, &def.schema, def.role));
+            }
             RowKind::Derived(_) => {}
         }
     }
@@ -49,8 +51,8 @@ pub(crate) fn declarations(rows: &[RowDef]) -> TokenStream {
 }
 
 /// `pub struct Name { pub col: Type, .. }` with `Clone`, `Debug`, `PartialEq`, and its
-/// `TypedRow` impl.
-fn declare(name: &syn::Ident, schema: &[Column]) -> TokenStream {
+/// `TypedRow` impl; a key or a state value also gets what a state store needs.
+fn declare(name: &syn::Ident, schema: &[Column], role: RowRole) -> TokenStream {
     let columns: Vec<derive::Column> = schema
         .iter()
         .map(|c| {
@@ -73,15 +75,76 @@ fn declare(name: &syn::Ident, schema: &[Column]) -> TokenStream {
         }
     });
     let typed_row = derive::typed_row(name, &columns);
+    let field_names: Vec<&syn::Ident> = columns.iter().map(|c| &c.field).collect();
+    let heap_size = quote! {
+        impl ::stream_core::state::HeapSize for #name {
+            fn heap_size(&self) -> usize {
+                0 #(+ ::stream_core::state::HeapSize::heap_size(&self.#field_names))*
+            }
+        }
+    };
+    let (derives, extra) = match role {
+        RowRole::Plain => (
+            quote!(
+                ::core::clone::Clone,
+                ::core::fmt::Debug,
+                ::core::cmp::PartialEq
+            ),
+            TokenStream::new(),
+        ),
+        RowRole::State => (
+            quote!(
+                ::core::clone::Clone,
+                ::core::fmt::Debug,
+                ::core::cmp::PartialEq,
+                ::core::default::Default
+            ),
+            heap_size,
+        ),
+        RowRole::Key => {
+            let part = quote!(::stream_core::__private::KeyPart);
+            (
+                quote!(
+                    ::core::clone::Clone,
+                    ::core::fmt::Debug,
+                    ::core::default::Default
+                ),
+                quote! {
+                    impl ::core::cmp::PartialEq for #name {
+                        fn eq(&self, other: &Self) -> bool {
+                            true #(&& #part::key_eq(&self.#field_names, &other.#field_names))*
+                        }
+                    }
+                    impl ::core::cmp::Eq for #name {}
+                    impl ::core::hash::Hash for #name {
+                        fn hash<H: ::core::hash::Hasher>(&self, state: &mut H) {
+                            #(#part::key_hash(&self.#field_names, state);)*
+                        }
+                    }
+                    impl #name {
+                        /// The hash that picks the key's shuffle partition: the same in
+                        /// every process.
+                        pub fn __stable_hash(&self) -> u64 {
+                            let mut hasher = ::stream_core::__private::StableHasher::default();
+                            ::core::hash::Hash::hash(self, &mut hasher);
+                            ::core::hash::Hasher::finish(&hasher)
+                        }
+                    }
+                    #heap_size
+                },
+            )
+        }
+    };
     // on the schema's name: rustc's notes about the struct point at its declaration
     quote_spanned! {name.span()=>
         /// A row of the stream (made by `stream!`).
-        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq)]
+        #[derive(#derives)]
         #[allow(dead_code, non_camel_case_types)]
         pub struct #name {
             #(#fields,)*
         }
         #typed_row
+        #extra
     }
 }
 
@@ -98,7 +161,7 @@ fn value_type(ty: DslType) -> TokenStream {
 
 /// The struct field of column `name`: raw for a keyword (`r#type`); the few words that
 /// cannot be raw get a trailing `_` (`self_`).
-fn field_ident(name: &str) -> syn::Ident {
+pub(crate) fn field_ident(name: &str) -> syn::Ident {
     match name {
         "self" | "Self" | "super" | "crate" | "_" => {
             syn::Ident::new(&format!("{name}_"), Span::call_site())

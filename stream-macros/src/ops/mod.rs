@@ -1,6 +1,8 @@
 //! One file per operator: what it takes, its type rule, and (for the operators that run
 //! on batches) its code.
 
+pub(crate) mod aggregate;
+pub(crate) mod dedup;
 pub(crate) mod drop;
 pub(crate) mod filter;
 pub(crate) mod map;
@@ -11,6 +13,7 @@ pub(crate) mod settings;
 pub(crate) mod sink;
 pub(crate) mod source;
 pub(crate) mod union;
+pub(crate) mod watermark;
 pub(crate) mod with_column;
 
 use crate::check::{Column, Schema, StreamState, TExpr, TKind, TypedOp};

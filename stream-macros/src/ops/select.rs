@@ -65,8 +65,18 @@ pub(crate) fn unique(cx: &mut Checker, exprs: &[(String, TExpr)], items: &[Selec
     ok
 }
 
-/// Adds a projection computing `exprs`; its schema is their names and types.
-pub(crate) fn project(stream: StreamState, exprs: Vec<(String, TExpr)>) -> StreamState {
+/// Adds a projection computing `exprs`; its schema is their names and types. The
+/// watermarked event-time column stays the event time where it is passed on as it is
+/// (under its name or another), as Spark keeps the watermark on the attribute.
+pub(crate) fn project(mut stream: StreamState, exprs: Vec<(String, TExpr)>) -> StreamState {
+    stream.event_time = stream.event_time.take().and_then(|mut et| {
+        let input = stream.schema.iter().position(|c| c.name == et.column)?;
+        let (name, _) = exprs
+            .iter()
+            .find(|(_, e)| matches!(e.kind, TKind::Column { index, .. } if index == input))?;
+        et.column = name.clone();
+        Some(et)
+    });
     let schema: Vec<Column> = exprs
         .iter()
         .map(|(name, e)| Column {

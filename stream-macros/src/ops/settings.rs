@@ -1,7 +1,9 @@
 //! `.output_mode(..)`, `.trigger(..)`: checked names; `checkpoint` and `query_name` are
 //! taken as given.
 
-use crate::check::{Checker, Settings};
+use proc_macro2::Span;
+
+use crate::check::{Checker, Settings, StatefulSeen};
 use crate::parse::{OptionValue, TriggerSpec};
 
 pub(crate) fn output_mode(cx: &mut Checker, mode: &syn::Ident, settings: &mut Settings) {
@@ -83,6 +85,52 @@ pub(crate) fn interval_ms(text: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(per)
+}
+
+/// Spark's output-mode rules for stateful queries (its `UnsupportedOperationChecker`),
+/// as compile errors on the mode or the operator; returns the warnings about state that
+/// can only grow.
+pub(crate) fn mode_rules(
+    cx: &mut Checker,
+    stateful: Option<&StatefulSeen>,
+    mode: Option<&syn::Ident>,
+) -> Vec<(Span, String)> {
+    let name = mode.map_or_else(|| "append".to_string(), ToString::to_string);
+    let mut warnings = Vec::new();
+    let aggregation = stateful.filter(|s| s.aggregation);
+    match (name.as_str(), aggregation) {
+        ("complete", None) => cx.cx.error(
+            mode.map_or_else(Span::call_site, syn::Ident::span),
+            "complete mode needs an aggregation",
+            "complete mode writes the whole result table every batch: aggregate (`.group_by(..).agg(..)`), or use `.output_mode(append)`",
+        ),
+        ("append", Some(agg)) if !agg.watermarked_key => {
+            let (span, which) = match mode {
+                Some(m) => (m.span(), "append mode"),
+                None => (agg.span, "append mode (the default)"),
+            };
+            cx.cx.error(
+                span,
+                format!("{which} needs a watermark on a grouping key of the aggregation"),
+                "a group is written once, when the watermark closes it: add `.with_watermark(ts, \"10 minutes\")` before `group_by` and group by `window(ts, ..)`, or use `.output_mode(update)` or `complete`",
+            );
+        }
+        ("update", Some(agg)) if !agg.watermarked_key => warnings.push((
+            agg.span,
+            "the state of this aggregation can only grow: without a watermark on a grouping key no group is ever evicted; add `.with_watermark(ts, \"10 minutes\")` and group by `window(ts, ..)`".to_string(),
+        )),
+        _ => {}
+    }
+    if let Some(s) = stateful.filter(|s| !s.aggregation && !s.watermarked_key) {
+        warnings.push((
+            s.span,
+            format!(
+                "the state of `{}` can only grow: without a watermark on a key column no key is ever evicted; add `.with_watermark(ts, \"10 minutes\")` and make `ts` a key",
+                s.op
+            ),
+        ));
+    }
+    warnings
 }
 
 #[cfg(test)]

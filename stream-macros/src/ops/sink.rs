@@ -4,6 +4,8 @@
 //! - `write(memory, name = "table")`
 //! - `write(foreach_batch, f = {|batch_id, batches| ..})`
 
+use proc_macro2::Span;
+
 use crate::check::{Checker, SinkPlan, option_u64};
 use crate::parse::{OptionArg, OptionValue};
 
@@ -83,4 +85,43 @@ pub(crate) fn check(
             Some(SinkPlan::ForeachBatch { f: f.value.clone() })
         }
     }
+}
+
+/// The output modes a sink takes, as Spark's sinks do: console, memory and
+/// foreach_batch take all three.
+pub(crate) fn modes(sink: &SinkPlan) -> &'static [&'static str] {
+    match sink {
+        SinkPlan::Console { .. } | SinkPlan::Memory { .. } | SinkPlan::ForeachBatch { .. } => {
+            &["append", "update", "complete"]
+        }
+    }
+}
+
+/// The sink's name as written in `write(..)`.
+fn kind_name(sink: &SinkPlan) -> &'static str {
+    match sink {
+        SinkPlan::Console { .. } => "console",
+        SinkPlan::Memory { .. } => "memory",
+        SinkPlan::ForeachBatch { .. } => "foreach_batch",
+    }
+}
+
+/// A sink that cannot take the query's output mode: an error on the mode (or on the sink
+/// when the mode is the default, append).
+pub(crate) fn check_mode(cx: &mut Checker, sink: &SinkPlan, kind: Span, mode: Option<&syn::Ident>) {
+    let name = mode.map_or_else(|| "append".to_string(), ToString::to_string);
+    let takes = modes(sink);
+    if takes.contains(&name.as_str()) {
+        return;
+    }
+    let span = mode.map_or(kind, syn::Ident::span);
+    cx.cx.error(
+        span,
+        format!("the `{}` sink cannot take `{name}` mode", kind_name(sink)),
+        format!(
+            "it takes {}: use `.output_mode({})`, or write to a sink that takes `{name}`",
+            takes.join(", "),
+            takes[0]
+        ),
+    );
 }

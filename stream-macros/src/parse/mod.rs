@@ -5,6 +5,7 @@
 //! item      := schema | let | chain ';'?
 //! schema    := 'schema' Name '{' (field ':' type),* '}'
 //!            | 'schema' Name '=' path ';'?      (a struct with `#[derive(Schema)]`)
+//!            | 'schema' Name '=' 'file' '(' "path" ')' ';'?   (Spark's schema JSON)
 //! fields    := '@fields' Name '{' (field ':' type),* '}'   (internal: the derive's callback)
 //! type      := bool | i32 | i64 | f32 | f64 | string | binary | date
 //!            | timestamp_ms | timestamp_us | Option<type>
@@ -28,6 +29,7 @@ pub(crate) use ops::{Op, OpCall, SelectItem, TriggerSpec};
 mod kw {
     syn::custom_keyword!(schema);
     syn::custom_keyword!(read);
+    syn::custom_keyword!(file);
 }
 
 /// The whole block.
@@ -49,6 +51,8 @@ pub(crate) struct SchemaDecl {
     pub(crate) fields: Vec<FieldDecl>,
     /// The struct of `schema Event = path::to::Event;` (`None` for an inline schema).
     pub(crate) derived: Option<DerivedSchema>,
+    /// The file of `schema Event = file("schemas/event.json");`, read when checking.
+    pub(crate) file: Option<syn::LitStr>,
 }
 
 /// A schema taken from a struct with `#[derive(Schema)]`: its fields come into the block
@@ -240,6 +244,26 @@ impl Parse for SchemaDecl {
         let name: Ident = input.parse()?;
         if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
+            if input.peek(kw::file) && input.peek2(syn::token::Paren) {
+                input.parse::<kw::file>()?;
+                let content;
+                parenthesized!(content in input);
+                let file: syn::LitStr = content.parse().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "`file(..)` takes the path of a schema file, as a string\n\n= help: write `schema Event = file(\"schemas/event.json\");`",
+                    )
+                })?;
+                if input.peek(Token![;]) {
+                    input.parse::<Token![;]>()?;
+                }
+                return Ok(SchemaDecl {
+                    name,
+                    fields: Vec::new(),
+                    derived: None,
+                    file: Some(file),
+                });
+            }
             let path: syn::Path = input.parse()?;
             if let Some(seg) = path.segments.iter().find(|s| !s.arguments.is_empty()) {
                 return Err(syn::Error::new_spanned(
@@ -257,6 +281,7 @@ impl Parse for SchemaDecl {
                     path,
                     injected: false,
                 }),
+                file: None,
             });
         }
         let content;
@@ -266,6 +291,7 @@ impl Parse for SchemaDecl {
             name,
             fields: fields.into_iter().collect(),
             derived: None,
+            file: None,
         })
     }
 }

@@ -29,6 +29,18 @@ pub(crate) enum Op {
         f: syn::Expr,
     },
     Union(Ident),
+    /// `with_watermark(column, "10 minutes")`.
+    WithWatermark(Ident, OptionValue),
+    /// `group_by(keys..)`: must be followed by `agg`.
+    GroupBy(Vec<SelectItem>),
+    /// `agg(aggregates..)`.
+    Agg(Vec<SelectItem>),
+    /// `drop_duplicates(cols..)` (`within: false`) or
+    /// `drop_duplicates_within_watermark(cols..)`.
+    DropDuplicates {
+        within: bool,
+        cols: Vec<Ident>,
+    },
     Write(Ident, Vec<OptionArg>),
     OutputMode(Ident),
     Trigger(TriggerSpec),
@@ -63,6 +75,11 @@ pub(crate) const OPERATORS: &[&str] = &[
     "map",
     "flat_map",
     "union",
+    "with_watermark",
+    "group_by",
+    "agg",
+    "drop_duplicates",
+    "drop_duplicates_within_watermark",
     "write",
     "output_mode",
     "trigger",
@@ -84,6 +101,11 @@ fn usage(op: &str) -> &'static str {
             "flat_map(Word, |line| line.text.split(' ').map(|w| Word { word: w.to_string() }).collect::<Vec<_>>())"
         }
         "union" => "union(other_stream)",
+        "with_watermark" => "with_watermark(ts, \"10 minutes\")",
+        "group_by" => "group_by(window(ts, \"1 minute\"), country)",
+        "agg" => "agg(count() as n, sum(amount) as total)",
+        "drop_duplicates" => "drop_duplicates(user, ts)",
+        "drop_duplicates_within_watermark" => "drop_duplicates_within_watermark(user)",
         "write" => "write(console, num_rows = 20)",
         "output_mode" => "output_mode(append)",
         "trigger" => "trigger(processing_time(\"10 seconds\"))",
@@ -194,6 +216,19 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
             }
         }
         "union" => Op::Union(content.parse()?),
+        "with_watermark" => {
+            let column: Ident = content.parse()?;
+            content.parse::<syn::Token![,]>()?;
+            Op::WithWatermark(column, content.parse()?)
+        }
+        "group_by" => Op::GroupBy(parse_select(content.parse()?)?),
+        "agg" => Op::Agg(parse_select(content.parse()?)?),
+        "drop_duplicates" | "drop_duplicates_within_watermark" => Op::DropDuplicates {
+            within: name == "drop_duplicates_within_watermark",
+            cols: syn::punctuated::Punctuated::<Ident, syn::Token![,]>::parse_terminated(content)?
+                .into_iter()
+                .collect(),
+        },
         "write" => {
             let (kind, options) = parse_kind_and_options(content)?;
             Op::Write(kind, options)

@@ -212,7 +212,39 @@ fn output_mode_update() {
 #[test]
 fn output_mode_complete() {
     insta::assert_snapshot!(expand(quote! {
-        read(rate, rows_per_second = 1).write(console).output_mode(complete)
+        read(rate, rows_per_second = 1)
+            .with_column(parity, value % 2)
+            .group_by(parity)
+            .agg(count() as n)
+            .write(console)
+            .output_mode(complete)
+    }));
+}
+
+#[test]
+fn op_window_aggregation() {
+    // two stages: the map side folds each task's rows into partial aggregates per key
+    // and routes them by the key's stable hash; the reduce side merges them into the
+    // partition's state store and emits the windows the watermark closed
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, country: Option<string>, amount: Option<f64> }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "2 minutes")
+            .group_by(window(ts, "1 minute"), country)
+            .agg(count() as n, sum(amount) as total, avg(amount) as mean, max(amount) as top)
+            .write(console)
+            .output_mode(append)
+    }));
+}
+
+#[test]
+fn op_drop_duplicates() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, user: string }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "2 minutes")
+            .drop_duplicates(user, ts)
+            .write(console)
     }));
 }
 

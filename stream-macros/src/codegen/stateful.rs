@@ -1,0 +1,122 @@
+//! Pipelines with a stateful operator (an aggregation or a deduplication) run in two
+//! stages: stage 0 runs each branch up to the operator and its map side, which routes
+//! rows (or partial aggregates) to shuffle partitions by key; stage 1 runs the reduce side
+//! against the partition's state store, then the operators after it.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::check::{Branch, Plan, TypedOp};
+
+/// The stateful operator of a plan, and what follows it.
+pub(crate) struct Stateful<'a> {
+    op: &'a TypedOp,
+    /// The operators after it (the same on every branch).
+    pub(crate) post: Vec<TypedOp>,
+}
+
+fn is_stateful(op: &TypedOp) -> bool {
+    matches!(op, TypedOp::Aggregate(_) | TypedOp::Dedup(_))
+}
+
+/// The plan's stateful operator, if it has one (the checker allows one).
+pub(crate) fn split(plan: &Plan) -> Option<Stateful<'_>> {
+    let first = plan.branches.first()?;
+    let at = first.ops.iter().position(is_stateful)?;
+    Some(Stateful {
+        op: &first.ops[at],
+        post: first.ops[at + 1..].to_vec(),
+    })
+}
+
+impl Stateful<'_> {
+    /// A branch's operators up to the stateful one; for an aggregation, ending in the
+    /// projection to its input.
+    pub(crate) fn prefix(&self, branch: &Branch) -> Vec<TypedOp> {
+        let at = branch
+            .ops
+            .iter()
+            .position(is_stateful)
+            .unwrap_or(branch.ops.len());
+        let mut ops = branch.ops[..at].to_vec();
+        if let TypedOp::Aggregate(a) = self.op {
+            ops.push(TypedOp::Project {
+                exprs: a.input.clone(),
+                schema: a.input_schema.clone(),
+            });
+        }
+        ops
+    }
+
+    /// The map side's body, the reduce side's body, and the state field (name, type).
+    pub(crate) fn emit(
+        &self,
+        plan: &Plan,
+    ) -> (TokenStream, TokenStream, (syn::Ident, TokenStream)) {
+        let row = |i: usize| {
+            plan.rows
+                .get(i)
+                .map_or_else(|| quote!(()), super::rows::row_type)
+        };
+        let mode = plan
+            .settings
+            .output_mode
+            .as_ref()
+            .map_or_else(|| "append".to_string(), ToString::to_string);
+        match self.op {
+            TypedOp::Aggregate(a) => {
+                let rows = [
+                    row(a.rows[0]),
+                    row(a.rows[1]),
+                    row(a.rows[2]),
+                    row(a.rows[3]),
+                ];
+                use crate::ops::aggregate::emit;
+                (
+                    emit::map_side(a, &rows),
+                    emit::reduce_side(a, &rows, &mode),
+                    emit::state_field(a, &rows),
+                )
+            }
+            TypedOp::Dedup(d) => {
+                let rows = [row(d.rows[0]), row(d.rows[1])];
+                use crate::ops::dedup::emit;
+                (
+                    emit::map_side(d, &rows),
+                    emit::reduce_side(d, &rows),
+                    emit::state_field(d, &rows),
+                )
+            }
+            _ => (
+                quote!(::core::unreachable!()),
+                quote!(::core::unreachable!()),
+                (quote::format_ident!("__state"), quote!(())),
+            ),
+        }
+    }
+}
+
+/// The code of `with_watermark`: report the batch's event times, pass the rows on.
+pub(crate) fn watermark(
+    _plan: &Plan,
+    _branch: &Branch,
+    column: usize,
+    delay_ms: i64,
+    unit_per_ms: i64,
+    id: usize,
+) -> TokenStream {
+    let arrow = if unit_per_ms == 1 {
+        quote!(::stream_core::__private::arrow_array::types::TimestampMillisecondType)
+    } else {
+        quote!(::stream_core::__private::arrow_array::types::TimestampMicrosecondType)
+    };
+    quote! {
+        let __times = ::stream_core::__private::kernels::primitive::<#arrow>(&__batch, #column, "event time")?;
+        if let ::core::option::Option::Some(__stats) = ::stream_core::EventTimeStats::of(
+            __times.iter().map(|__t| __t.map(|__t| ::stream_core::__private::to_ms(__t, #unit_per_ms))),
+        ) {
+            __ctx.metrics.observe_event_times(#id, #delay_ms, __stats);
+        }
+        __batch
+    }
+}

@@ -1,0 +1,911 @@
+//! `group_by(keys..).agg(aggregates..)`: a streaming aggregation, with Spark's semantics
+//! (see the book's "Event time and state" chapter).
+//!
+//! Keys are columns or named expressions, and at most one `window(ts, size[, slide[,
+//! start]])`, which becomes the `window_start` and `window_end` columns (Spark's `window`
+//! struct, flattened). Aggregates: `count()`, `count(e)`, `sum(e)`, `avg(e)`, `min(e)`,
+//! `max(e)`, each named with `as`.
+//!
+//! The checked plan names three row types that codegen declares: the aggregation's
+//! input (the branch's rows projected to the keys' and aggregates' inputs), the group key,
+//! and the accumulator, whose values the state store keeps per key.
+
+use proc_macro2::Span;
+
+use crate::check::{
+    Checker, Column, RowRole, Schema, StatefulSeen, StreamState, TExpr, TKind, TypedOp,
+};
+use crate::parse::{Expr, SelectItem};
+use crate::types::{ColType, DslType};
+
+/// A checked aggregation.
+#[derive(Clone, Debug)]
+pub(crate) struct AggPlan {
+    /// The stateful operator's id (its folder in the checkpoint's `state`).
+    pub(crate) id: usize,
+    /// The projection to the aggregation's input columns, and their schema.
+    pub(crate) input: Vec<(String, TExpr)>,
+    pub(crate) input_schema: Schema,
+    /// The grouping keys, in output order.
+    pub(crate) keys: Vec<KeyItem>,
+    pub(crate) window: Option<WindowSpec>,
+    pub(crate) aggs: Vec<AggItem>,
+    /// Groups are closed and evicted by the watermark (the window is over the watermarked
+    /// column).
+    pub(crate) evict: bool,
+    pub(crate) key_schema: Schema,
+    /// The row structs (indices into the plan's rows): input, key, accumulator, output.
+    pub(crate) rows: [usize; 4],
+}
+
+/// A grouping key.
+#[derive(Clone, Debug)]
+pub(crate) enum KeyItem {
+    /// `window_start`, `window_end`.
+    Window,
+    /// Input column `input`, output as `name`.
+    Column { input: usize, name: String },
+}
+
+/// `window(time, size, slide, start)`, in the time column's unit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WindowSpec {
+    /// The input column of the time.
+    pub(crate) time: usize,
+    pub(crate) size: i64,
+    pub(crate) slide: i64,
+    pub(crate) start: i64,
+    pub(crate) unit_per_ms: i64,
+    pub(crate) unit: DslType,
+}
+
+/// The aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AggFunc {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+/// An aggregate: its function, its argument (an input column; none for `count()`), its
+/// output name.
+#[derive(Clone, Debug)]
+pub(crate) struct AggItem {
+    pub(crate) func: AggFunc,
+    pub(crate) arg: Option<usize>,
+    pub(crate) arg_ty: Option<ColType>,
+    pub(crate) name: String,
+}
+
+/// The aggregate functions of Spark that this version does not compute yet.
+const NOT_YET: &[&str] = &[
+    "first",
+    "last",
+    "approx_count_distinct",
+    "count_distinct",
+    "collect_list",
+    "collect_set",
+    "stddev",
+    "variance",
+];
+
+pub(crate) fn check(
+    cx: &mut Checker,
+    stream: StreamState,
+    keys: &[SelectItem],
+    group_span: Span,
+    aggs: &[SelectItem],
+    agg_span: Span,
+) -> Option<StreamState> {
+    if let Some(seen) = &stream.stateful {
+        let what = if seen.aggregation {
+            "an aggregation of an aggregation"
+        } else {
+            "an aggregation after `drop_duplicates`"
+        };
+        cx.cx.error(
+            group_span,
+            format!("{what} is not supported in a streaming query"),
+            "aggregate once: put every key in one `group_by` and every aggregate in its `agg`",
+        );
+        return None;
+    }
+    let mut input: Vec<(String, TExpr)> = Vec::new();
+    let mut key_items = Vec::new();
+    let mut window = None;
+    let mut key_schema = Schema::new();
+    let mut output = Schema::new();
+    let mut ok = true;
+    let mut watermarked_key = false;
+    for item in keys {
+        if let Expr::Call { name, args } = &item.expr
+            && (name == "window" || name == "session_window")
+        {
+            if name == "session_window" {
+                cx.cx.error(
+                    name.span(),
+                    "`session_window` is not supported yet",
+                    "group by `window(ts, \"10 minutes\")` (tumbling) or `window(ts, \"10 minutes\", \"5 minutes\")` (sliding)",
+                );
+                ok = false;
+                continue;
+            }
+            if window.is_some() {
+                cx.cx.error(
+                    name.span(),
+                    "a `group_by` takes one window",
+                    "keep one `window(..)` among the keys",
+                );
+                ok = false;
+                continue;
+            }
+            match window_spec(cx, &stream, name, args, input.len()) {
+                Some((spec, time)) => {
+                    if let (Some(et), TKind::Column { name, .. }) = (&stream.event_time, &time.kind)
+                        && *name == et.column
+                    {
+                        watermarked_key = true;
+                    }
+                    input.push(("__t".to_string(), time));
+                    let ty = ColType {
+                        ty: spec.unit,
+                        nullable: false,
+                    };
+                    for col in ["window_start", "window_end"] {
+                        key_schema.push(Column {
+                            name: col.into(),
+                            ty,
+                        });
+                        output.push(Column {
+                            name: col.into(),
+                            ty,
+                        });
+                    }
+                    key_items.push(KeyItem::Window);
+                    window = Some(spec);
+                }
+                None => ok = false,
+            }
+            continue;
+        }
+        let Some(typed) = cx.check_expr(&item.expr, &stream.schema, None) else {
+            ok = false;
+            continue;
+        };
+        let name = match (&item.alias, &typed.kind) {
+            (Some(alias), _) => alias.to_string(),
+            (None, TKind::Column { name, .. }) => name.clone(),
+            (None, _) => {
+                cx.cx.error_range(
+                    item.range,
+                    "this key needs a name",
+                    "name it with `as`: `lower(country) as country`",
+                );
+                ok = false;
+                continue;
+            }
+        };
+        let ty = typed.ty;
+        key_items.push(KeyItem::Column {
+            input: input.len(),
+            name: name.clone(),
+        });
+        input.push((format!("__k{}", input.len()), typed));
+        key_schema.push(Column {
+            name: name.clone(),
+            ty,
+        });
+        output.push(Column { name, ty });
+    }
+    if keys.is_empty() {
+        cx.cx.error(
+            group_span,
+            "`group_by` needs at least one key",
+            "group by a column or a window: `group_by(window(ts, \"1 minute\"), country)`",
+        );
+        ok = false;
+    }
+    let mut agg_items = Vec::new();
+    let mut acc_schema = Schema::new();
+    for item in aggs {
+        let Some((func, arg_expr, fname)) = aggregate_call(cx, item) else {
+            ok = false;
+            continue;
+        };
+        let Some(alias) = &item.alias else {
+            cx.cx.error_range(
+                item.range,
+                "this aggregate needs a name",
+                format!("name it with `as`: `{fname}(..) as total`"),
+            );
+            ok = false;
+            continue;
+        };
+        let name = alias.to_string();
+        let (arg, arg_ty) = match arg_expr {
+            Some(e) => match cx.check_expr(e, &stream.schema, None) {
+                Some(typed) => {
+                    let ty = typed.ty;
+                    if !takes(func, ty.ty) {
+                        cx.cx.error(
+                            e.span(),
+                            format!("`{fname}` cannot take `{}`", ty.ty.name()),
+                            match func {
+                                AggFunc::Sum | AggFunc::Avg => "it takes a number",
+                                _ => "it takes a number, a string, a date or a timestamp",
+                            },
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    let index = input.len();
+                    input.push((format!("__a{index}"), typed));
+                    (Some(index), Some(ty))
+                }
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
+            None => (None, None),
+        };
+        let i = agg_items.len();
+        let out_ty = match (func, arg_ty) {
+            (AggFunc::Count, _) => ColType {
+                ty: DslType::I64,
+                nullable: false,
+            },
+            (AggFunc::Sum, Some(t)) => ColType {
+                ty: if t.ty.is_integer() {
+                    DslType::I64
+                } else {
+                    DslType::F64
+                },
+                nullable: true,
+            },
+            (AggFunc::Avg, _) => ColType {
+                ty: DslType::F64,
+                nullable: true,
+            },
+            (_, Some(t)) => ColType {
+                ty: t.ty,
+                nullable: true,
+            },
+            (_, None) => ColType {
+                ty: DslType::I64,
+                nullable: true,
+            },
+        };
+        match func {
+            AggFunc::Avg => {
+                acc_schema.push(Column {
+                    name: format!("__acc{i}_sum"),
+                    ty: ColType {
+                        ty: DslType::F64,
+                        nullable: false,
+                    },
+                });
+                acc_schema.push(Column {
+                    name: format!("__acc{i}_n"),
+                    ty: ColType {
+                        ty: DslType::I64,
+                        nullable: false,
+                    },
+                });
+            }
+            _ => acc_schema.push(Column {
+                name: format!("__acc{i}"),
+                ty: out_ty,
+            }),
+        }
+        if output.iter().any(|c| c.name == name) {
+            cx.cx.error(
+                alias.span(),
+                format!("the output has two columns named `{name}`"),
+                "give the aggregate another name",
+            );
+            ok = false;
+            continue;
+        }
+        output.push(Column {
+            name: name.clone(),
+            ty: out_ty,
+        });
+        agg_items.push(AggItem {
+            func,
+            arg,
+            arg_ty,
+            name,
+        });
+    }
+    if aggs.is_empty() {
+        cx.cx.error(
+            agg_span,
+            "`agg` needs at least one aggregate",
+            "count the rows of each group: `agg(count() as n)`",
+        );
+        ok = false;
+    }
+    if !ok {
+        return None;
+    }
+    let input_schema: Schema = input
+        .iter()
+        .map(|(n, e)| Column {
+            name: n.clone(),
+            ty: e.ty,
+        })
+        .collect();
+    let id = cx.stateful_ops;
+    cx.stateful_ops += 1;
+    let rows = [
+        cx.internal_row(
+            input_schema.clone(),
+            format!("AggInput{id}"),
+            RowRole::Plain,
+        ),
+        cx.internal_row(key_schema.clone(), format!("GroupKey{id}"), RowRole::Key),
+        cx.internal_row(
+            acc_schema.clone(),
+            format!("Accumulator{id}"),
+            RowRole::State,
+        ),
+        cx.internal_row(output.clone(), format!("AggOutput{id}"), RowRole::Plain),
+    ];
+    let plan = AggPlan {
+        rows,
+        id,
+        input,
+        input_schema,
+        keys: key_items,
+        evict: watermarked_key && window.is_some(),
+        window,
+        aggs: agg_items,
+        key_schema,
+    };
+    let mut next = super::push(stream, TypedOp::Aggregate(Box::new(plan)), output);
+    next.event_time = None;
+    next.stateful = Some(StatefulSeen {
+        op: "agg",
+        span: group_span,
+        aggregation: true,
+        watermarked_key,
+    });
+    Some(next)
+}
+
+/// Whether `func` takes an argument of type `ty`.
+fn takes(func: AggFunc, ty: DslType) -> bool {
+    match func {
+        AggFunc::Count => true,
+        AggFunc::Sum | AggFunc::Avg => ty.is_numeric(),
+        AggFunc::Min | AggFunc::Max => !matches!(ty, DslType::Binary),
+    }
+}
+
+/// The function and argument of an aggregate item, or an error on it.
+fn aggregate_call<'a>(
+    cx: &mut Checker,
+    item: &'a SelectItem,
+) -> Option<(AggFunc, Option<&'a Expr>, String)> {
+    let Expr::Call { name, args } = &item.expr else {
+        cx.cx.error_range(
+            item.range,
+            "`agg` takes aggregate functions",
+            "write `count() as n`, `sum(amount) as total`, `avg(amount) as mean`, `min(ts) as first_seen`",
+        );
+        return None;
+    };
+    let fname = name.to_string();
+    let func = match fname.as_str() {
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "avg" | "mean" => AggFunc::Avg,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        other if NOT_YET.contains(&other) => {
+            cx.cx.error(
+                name.span(),
+                format!("the aggregate `{other}` is not supported yet"),
+                "the aggregates are count, sum, avg, min and max",
+            );
+            return None;
+        }
+        other => {
+            let help = match crate::diag::did_you_mean(other, ["count", "sum", "avg", "min", "max"])
+            {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "the aggregates are count, sum, avg, min and max".to_string(),
+            };
+            cx.cx.error(
+                name.span(),
+                format!("`{other}` is not an aggregate function"),
+                help,
+            );
+            return None;
+        }
+    };
+    match (func, args.as_slice()) {
+        (AggFunc::Count, []) => Some((func, None, fname)),
+        (_, [arg]) => Some((func, Some(arg), fname)),
+        _ => {
+            let usage = if func == AggFunc::Count {
+                "`count()` or `count(column)`".to_string()
+            } else {
+                format!("`{fname}(column)`")
+            };
+            cx.cx.error(
+                name.span(),
+                format!("`{fname}` takes one argument"),
+                format!("write {usage}"),
+            );
+            None
+        }
+    }
+}
+
+/// `window(time, "size"[, "slide"[, "start"]])`: the spec and the typed time column.
+fn window_spec(
+    cx: &mut Checker,
+    stream: &StreamState,
+    name: &syn::Ident,
+    args: &[Expr],
+    time_index: usize,
+) -> Option<(WindowSpec, TExpr)> {
+    let usage = "write `window(ts, \"10 minutes\")`, or `window(ts, \"10 minutes\", \"5 minutes\")` for sliding windows";
+    let Some(time_expr) = args.first().filter(|_| (2..=4).contains(&args.len())) else {
+        cx.cx.error(
+            name.span(),
+            "`window` takes a timestamp column and a size (and a slide and a start)",
+            usage,
+        );
+        return None;
+    };
+    let time = cx.check_expr(time_expr, &stream.schema, None)?;
+    let (unit, unit_per_ms) = match time.ty.ty {
+        DslType::TimestampMs => (DslType::TimestampMs, 1),
+        DslType::TimestampUs => (DslType::TimestampUs, 1_000),
+        other => {
+            cx.cx.error(
+                time_expr.span(),
+                format!("`window` needs a timestamp, and this is `{}`", other.name()),
+                "convert it: `window(to_timestamp(ts), \"1 minute\")`",
+            );
+            return None;
+        }
+    };
+    let mut durations = Vec::new();
+    for (i, arg) in args.iter().enumerate().skip(1) {
+        let ms = match arg {
+            Expr::Lit(syn::Lit::Str(s)) => match super::settings::interval_ms(&s.value()) {
+                Some(ms) if ms > 0 || i == 3 => ms,
+                _ => {
+                    cx.cx.error(
+                        s.span(),
+                        format!("cannot read the duration `{}`", s.value()),
+                        "write a number above 0 and a unit: \"30 seconds\", \"10 minutes\", \"1 hour\"",
+                    );
+                    return None;
+                }
+            },
+            other => {
+                cx.cx
+                    .error(other.span(), "a window duration is a string", usage);
+                return None;
+            }
+        };
+        durations.push(
+            i64::try_from(ms)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(unit_per_ms),
+        );
+    }
+    let size = durations[0];
+    let slide = durations.get(1).copied().unwrap_or(size);
+    let start = durations.get(2).copied().unwrap_or(0);
+    if slide > size {
+        cx.cx.error(
+            args[2].span(),
+            "a window's slide is longer than its size",
+            "make the slide at most the size: rows between windows would belong to none",
+        );
+        return None;
+    }
+    if start >= slide {
+        cx.cx.error(
+            args[3].span(),
+            "a window's start offset is not shorter than its slide",
+            "give an offset below the slide",
+        );
+        return None;
+    }
+    Some((
+        WindowSpec {
+            time: time_index,
+            size,
+            slide,
+            start,
+            unit_per_ms,
+            unit,
+        },
+        time,
+    ))
+}
+
+/// The code of an aggregation: the map side (each task's partial aggregates, routed to
+/// shuffle partitions by key) and the reduce side (merged into the partition's state
+/// store, emitted as the output mode says, committed).
+pub(crate) mod emit {
+    use proc_macro2::TokenStream;
+    use quote::{format_ident, quote};
+
+    use super::{AggFunc, AggPlan, KeyItem};
+    use crate::codegen::rows::field_ident;
+
+    fn ident(name: &str) -> syn::Ident {
+        field_ident(name)
+    }
+
+    /// `fn` body: `__batches` (the branches' rows projected to the input) to an exchange.
+    pub(crate) fn map_side(plan: &AggPlan, rows: &[TokenStream; 4]) -> TokenStream {
+        let [input, key, acc, _] = rows;
+        let typed = quote!(::stream_core::types::TypedRow);
+        let p = quote!(::stream_core::__private);
+        let id = plan.id;
+        let key_fields: Vec<TokenStream> = plan
+            .keys
+            .iter()
+            .filter_map(|k| match k {
+                KeyItem::Window => None,
+                KeyItem::Column { input, name } => {
+                    let f = ident(name);
+                    let src = format_ident!("__k{}", input);
+                    Some(quote!(#f: ::core::clone::Clone::clone(&__row.#src)))
+                }
+            })
+            .collect();
+        let updates = plan
+            .aggs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| update(i, a, plan));
+        let body = match plan.window {
+            Some(w) => {
+                let nullable = plan.input_schema[w.time].ty.nullable;
+                let unit = unit_type(w.unit);
+                let time = if nullable {
+                    quote! {
+                        let ::core::option::Option::Some(__t) = __row.__t else { continue; };
+                        let __t = __t.0;
+                    }
+                } else {
+                    quote!(let __t = __row.__t.0;)
+                };
+                let (size, slide, start) = (w.size, w.slide, w.start);
+                let late = if plan.evict {
+                    quote! {
+                        if __we <= __late {
+                            __dropped += 1;
+                            continue;
+                        }
+                    }
+                } else {
+                    TokenStream::new()
+                };
+                quote! {
+                    #time
+                    for (__ws, __we) in #p::windows(__t, #size, #slide, #start) {
+                        #late
+                        let __acc = __partial
+                            .entry(#key {
+                                window_start: #unit(__ws),
+                                window_end: #unit(__we),
+                                #(#key_fields,)*
+                            })
+                            .or_default();
+                        #(#updates)*
+                    }
+                }
+            }
+            None => quote! {
+                let __acc = __partial.entry(#key { #(#key_fields,)* }).or_default();
+                #(#updates)*
+            },
+        };
+        let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
+        quote! {
+            let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);
+            let _ = __late;
+            let mut __dropped: u64 = 0;
+            let mut __partial: ::std::collections::HashMap<#key, #acc> =
+                ::std::collections::HashMap::new();
+            for __batch in &__batches {
+                for __row in <#input as #typed>::from_batch(__batch)? {
+                    #body
+                }
+            }
+            if __dropped > 0 {
+                __ctx.metrics.add_state(
+                    #id,
+                    "stateStoreSave",
+                    &::stream_core::StateOperatorProgress {
+                        operator_name: ::std::string::String::new(),
+                        metrics: ::stream_core::state::StateOperatorMetrics {
+                            num_rows_dropped_by_watermark: __dropped,
+                            ..::core::default::Default::default()
+                        },
+                    },
+                );
+            }
+            let __parts = __ctx.shuffle_partitions.max(1);
+            let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
+                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
+            let mut __accs: ::std::vec::Vec<::std::vec::Vec<#acc>> =
+                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
+            for (__k, __a) in __partial {
+                let __p = #p::partition_of(__k.__stable_hash(), __parts);
+                __keys[__p].push(__k);
+                __accs[__p].push(__a);
+            }
+            let mut __buckets = ::std::vec::Vec::with_capacity(__parts);
+            for (__ks, __as) in __keys.into_iter().zip(__accs) {
+                if __ks.is_empty() {
+                    __buckets.push(::std::vec::Vec::new());
+                    continue;
+                }
+                let __b = #p::zip_batches(
+                    &<#key as #typed>::to_batch(&__ks)?,
+                    &<#acc as #typed>::to_batch(&__as)?,
+                )?;
+                __buckets.push(::std::vec![::stream_core::InputChunk { input: 0, batch: __b }]);
+            }
+            ::core::result::Result::Ok(::stream_core::TaskOutput::Exchange(__buckets))
+        }
+    }
+
+    fn unit_type(unit: crate::types::DslType) -> TokenStream {
+        match unit {
+            crate::types::DslType::TimestampUs => quote!(::stream_core::types::TimestampUs),
+            _ => quote!(::stream_core::types::TimestampMs),
+        }
+    }
+
+    /// Folds one input row's argument into accumulator `i`.
+    fn update(i: usize, a: &super::AggItem, plan: &AggPlan) -> TokenStream {
+        let acc = format_ident!("__acc{}", i);
+        let (arg, nullable) = match a.arg {
+            Some(index) => (
+                format_ident!("__a{}", index),
+                plan.input_schema[index].ty.nullable,
+            ),
+            None => return quote!(__acc.#acc += 1;),
+        };
+        // the value `__v`, present
+        let body = match a.func {
+            AggFunc::Count => quote!(__acc.#acc += 1;),
+            AggFunc::Sum => {
+                if a.arg_ty.is_some_and(|t| t.ty.is_integer()) {
+                    quote!(__acc.#acc = ::core::option::Option::Some(__acc.#acc.unwrap_or(0).wrapping_add(__v as i64));)
+                } else {
+                    quote!(__acc.#acc = ::core::option::Option::Some(__acc.#acc.unwrap_or(0.0) + __v as f64);)
+                }
+            }
+            AggFunc::Avg => {
+                let (sum, n) = (
+                    format_ident!("__acc{}_sum", i),
+                    format_ident!("__acc{}_n", i),
+                );
+                quote! {
+                    __acc.#sum += __v as f64;
+                    __acc.#n += 1;
+                }
+            }
+            AggFunc::Min | AggFunc::Max => {
+                let better = if a.func == AggFunc::Min {
+                    quote!(__v < *__cur)
+                } else {
+                    quote!(__v > *__cur)
+                };
+                quote! {
+                    let __replace = match &__acc.#acc {
+                        ::core::option::Option::Some(__cur) => #better,
+                        ::core::option::Option::None => true,
+                    };
+                    if __replace {
+                        __acc.#acc = ::core::option::Option::Some(::core::clone::Clone::clone(&__v));
+                    }
+                }
+            }
+        };
+        if nullable {
+            quote! {
+                if let ::core::option::Option::Some(__v) = ::core::clone::Clone::clone(&__row.#arg) {
+                    #body
+                }
+            }
+        } else {
+            quote! {
+                {
+                    let __v = ::core::clone::Clone::clone(&__row.#arg);
+                    #body
+                }
+            }
+        }
+    }
+
+    /// Merges accumulator `__from` into `__into` (both `&mut`/owned accumulators).
+    fn merge(plan: &AggPlan) -> TokenStream {
+        let steps = plan.aggs.iter().enumerate().map(|(i, a)| {
+            let acc = format_ident!("__acc{}", i);
+            match a.func {
+                AggFunc::Count => quote!(__into.#acc += __from.#acc;),
+                AggFunc::Sum => {
+                    let add = if a.arg_ty.is_some_and(|t| t.ty.is_integer()) {
+                        quote!(__x.wrapping_add(__y))
+                    } else {
+                        quote!(__x + __y)
+                    };
+                    quote! {
+                        __into.#acc = match (__into.#acc.take(), __from.#acc) {
+                            (::core::option::Option::Some(__x), ::core::option::Option::Some(__y)) => ::core::option::Option::Some(#add),
+                            (__x, ::core::option::Option::None) => __x,
+                            (::core::option::Option::None, __y) => __y,
+                        };
+                    }
+                }
+                AggFunc::Avg => {
+                    let (sum, n) = (format_ident!("__acc{}_sum", i), format_ident!("__acc{}_n", i));
+                    quote! {
+                        __into.#sum += __from.#sum;
+                        __into.#n += __from.#n;
+                    }
+                }
+                AggFunc::Min | AggFunc::Max => {
+                    let better = if a.func == AggFunc::Min {
+                        quote!(__v < *__cur)
+                    } else {
+                        quote!(__v > *__cur)
+                    };
+                    quote! {
+                        if let ::core::option::Option::Some(__v) = __from.#acc {
+                            let __replace = match &__into.#acc {
+                                ::core::option::Option::Some(__cur) => #better,
+                                ::core::option::Option::None => true,
+                            };
+                            if __replace {
+                                __into.#acc = ::core::option::Option::Some(__v);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        quote!(#(#steps)*)
+    }
+
+    /// The output row of a key and its accumulator (`__k`, `__a`, owned).
+    fn finish(plan: &AggPlan, out: &TokenStream) -> TokenStream {
+        let mut fields = Vec::new();
+        for k in &plan.keys {
+            match k {
+                KeyItem::Window => {
+                    fields.push(quote!(window_start: __k.window_start));
+                    fields.push(quote!(window_end: __k.window_end));
+                }
+                KeyItem::Column { name, .. } => {
+                    let f = ident(name);
+                    fields.push(quote!(#f: __k.#f));
+                }
+            }
+        }
+        for (i, a) in plan.aggs.iter().enumerate() {
+            let f = ident(&a.name);
+            let acc = format_ident!("__acc{}", i);
+            fields.push(match a.func {
+                AggFunc::Avg => {
+                    let (sum, n) = (format_ident!("__acc{}_sum", i), format_ident!("__acc{}_n", i));
+                    quote!(#f: if __a.#n == 0 { ::core::option::Option::None } else { ::core::option::Option::Some(__a.#sum / __a.#n as f64) })
+                }
+                _ => quote!(#f: __a.#acc),
+            });
+        }
+        quote!(#out { #(#fields,)* })
+    }
+
+    /// `fn` body: the exchanged partial aggregates of this partition (`input`) merged into
+    /// its state, and the rows the output mode emits.
+    pub(crate) fn reduce_side(plan: &AggPlan, rows: &[TokenStream; 4], mode: &str) -> TokenStream {
+        let [_, key, acc, out] = rows;
+        let typed = quote!(::stream_core::types::TypedRow);
+        let p = quote!(::stream_core::__private);
+        let id = plan.id;
+        let op = id.to_string();
+        let field = format_ident!("__state{}", id);
+        let merge = merge(plan);
+        let finish = finish(plan, out);
+        let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
+        let evict = if plan.evict {
+            quote!(__store.remove_where(|__k, _| __k.window_end.0 <= __wm))
+        } else {
+            quote!(::std::vec::Vec::<(#key, #acc)>::new())
+        };
+        let emit = match mode {
+            "update" => quote! {
+                let __out: ::std::vec::Vec<#out> = __touched
+                    .into_iter()
+                    .filter_map(|__k| {
+                        let __a = ::core::clone::Clone::clone(__store.get(&__k)?);
+                        ::core::option::Option::Some(#finish)
+                    })
+                    .collect();
+                let _ = #evict;
+            },
+            "complete" => quote! {
+                let _ = &__touched;
+                let __out: ::std::vec::Vec<#out> = __store
+                    .iter()
+                    .map(|(__k, __a)| {
+                        let (__k, __a) = (::core::clone::Clone::clone(__k), ::core::clone::Clone::clone(__a));
+                        #finish
+                    })
+                    .collect();
+            },
+            _ => quote! {
+                let _ = &__touched;
+                let __out: ::std::vec::Vec<#out> = #evict
+                    .into_iter()
+                    .map(|(__k, __a)| #finish)
+                    .collect();
+            },
+        };
+        quote! {
+            let __part = __ctx.partition;
+            let __previous = __ctx.batch_id.checked_sub(1);
+            let __taken = self.#field.lock().unwrap_or_else(|__e| __e.into_inner()).remove(&__part);
+            let mut __store = match __taken {
+                ::core::option::Option::Some(__s) if __s.version() == __previous => __s,
+                _ => ::stream_core::state::StateStore::<#key, #acc>::load(
+                    &__ctx.state.dir,
+                    #op,
+                    __part,
+                    __previous,
+                    ::stream_core::state::StateStoreConf {
+                        min_versions_to_retain: __ctx.state.min_versions_to_retain,
+                        ..::core::default::Default::default()
+                    },
+                )?,
+            };
+            let mut __touched: ::std::collections::HashSet<#key> = ::std::collections::HashSet::new();
+            for __chunk in input {
+                let __ks = <#key as #typed>::from_batch(&__chunk.batch)?;
+                let __as = <#acc as #typed>::from_batch(&__chunk.batch)?;
+                for (__k, __from) in __ks.into_iter().zip(__as) {
+                    __touched.insert(::core::clone::Clone::clone(&__k));
+                    let __into = __store.get_or_insert_with(__k, ::core::default::Default::default);
+                    #merge
+                }
+            }
+            let __wm = #p::from_ms(__ctx.watermark_ms, #unit_per_ms);
+            let _ = __wm;
+            #emit
+            let __metrics = __store.commit(__ctx.batch_id)?;
+            __ctx.metrics.add_state(#id, "stateStoreSave", &__metrics.into_progress("stateStoreSave"));
+            self.#field.lock().unwrap_or_else(|__e| __e.into_inner()).insert(__part, __store);
+            ::core::result::Result::Ok(::std::vec![<#out as #typed>::to_batch(&__out)?])
+        }
+    }
+
+    /// The pipeline struct's field holding this operator's stores, one per partition.
+    pub(crate) fn state_field(
+        plan: &AggPlan,
+        rows: &[TokenStream; 4],
+    ) -> (syn::Ident, TokenStream) {
+        let [_, key, acc, _] = rows;
+        (
+            format_ident!("__state{}", plan.id),
+            quote!(::std::sync::Mutex<::std::collections::HashMap<usize, ::stream_core::state::StateStore<#key, #acc>>>),
+        )
+    }
+}
