@@ -134,6 +134,44 @@ pub fn batch_rows(batch: &RecordBatch) -> Vec<String> {
         .collect()
 }
 
+/// The golden file `name` of the golden folder, as lines.
+pub fn golden(name: &str) -> Vec<String> {
+    let dir = golden_input_dir()
+        .parent()
+        .expect("golden folder")
+        .to_path_buf();
+    std::fs::read_to_string(dir.join(name))
+        .unwrap_or_else(|e| panic!("read {name}: {e}"))
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every row of the memory table `table` with its batch id, as the golden files write
+/// them: canonical JSON with `_batch`, sorted.
+pub fn emitted(table: &str) -> Vec<String> {
+    let table = stream_core::MemorySink::new(table).table();
+    let mut rows = Vec::new();
+    for id in table.batch_ids() {
+        for batch in table.batch(id).unwrap_or_default() {
+            for row in batch_rows(&batch) {
+                let mut v: serde_json::Value = serde_json::from_str(&row).unwrap();
+                v["_batch"] = serde_json::json!(id);
+                rows.push(v.to_string());
+            }
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// The golden rows, in the same canonical form.
+pub fn expected_rows(name: &str) -> Vec<String> {
+    let mut rows: Vec<String> = golden(name).iter().map(|l| canonical_json(l)).collect();
+    rows.sort();
+    rows
+}
+
 /// A tokio runtime for tests that drive queries from sync code.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -5,49 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use stream_core::{MemorySink, StreamingQueryProgress, stream};
-use tests::{batch_rows, golden_input_dir, land_golden};
-
-/// The golden file `name` of the golden folder, as lines.
-fn golden(name: &str) -> Vec<String> {
-    let dir = golden_input_dir()
-        .parent()
-        .expect("golden folder")
-        .to_path_buf();
-    std::fs::read_to_string(dir.join(name))
-        .unwrap_or_else(|e| panic!("read {name}: {e}"))
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Every row of the memory table `table` with its batch id, as the golden files write
-/// them: canonical JSON with `_batch`, sorted.
-fn emitted(table: &str) -> Vec<String> {
-    let table = MemorySink::new(table).table();
-    let mut rows = Vec::new();
-    for id in table.batch_ids() {
-        for batch in table.batch(id).unwrap_or_default() {
-            for row in batch_rows(&batch) {
-                let mut v: serde_json::Value = serde_json::from_str(&row).unwrap();
-                v["_batch"] = serde_json::json!(id);
-                rows.push(v.to_string());
-            }
-        }
-    }
-    rows.sort();
-    rows
-}
-
-/// The golden rows, in the same canonical form.
-fn expected_rows(name: &str) -> Vec<String> {
-    let mut rows: Vec<String> = golden(name)
-        .iter()
-        .map(|l| tests::canonical_json(l))
-        .collect();
-    rows.sort();
-    rows
-}
+use stream_core::{StreamingQueryProgress, stream};
+use tests::{emitted, expected_rows, golden, land_golden};
 
 /// Per batch, what the golden progress file records, from our progress records.
 fn progress_facts(progress: &[StreamingQueryProgress]) -> Vec<BTreeMap<&'static str, String>> {
