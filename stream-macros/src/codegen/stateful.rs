@@ -73,7 +73,7 @@ impl Stateful<'_> {
                 ];
                 use crate::ops::aggregate::emit;
                 (
-                    emit::map_side(a, &rows),
+                    emit::map_side(a, &rows, &mode),
                     emit::reduce_side(a, &rows, &mode),
                     emit::state_field(a, &rows),
                 )

@@ -549,7 +549,9 @@ pub(crate) mod emit {
     }
 
     /// `fn` body: `__batches` (the branches' rows projected to the input) to an exchange.
-    pub(crate) fn map_side(plan: &AggPlan, rows: &[TokenStream; 4]) -> TokenStream {
+    /// Late rows are dropped in append and update mode; complete mode keeps every row,
+    /// as Spark's does (its result is the whole table).
+    pub(crate) fn map_side(plan: &AggPlan, rows: &[TokenStream; 4], mode: &str) -> TokenStream {
         let [input, key, acc, _] = rows;
         let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);
@@ -584,7 +586,7 @@ pub(crate) mod emit {
                     quote!(let __t = __row.__t.0;)
                 };
                 let (size, slide, start) = (w.size, w.slide, w.start);
-                let late = if plan.evict {
+                let late = if plan.evict && mode != "complete" {
                     quote! {
                         if __we <= __late {
                             __dropped += 1;
