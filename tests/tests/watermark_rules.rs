@@ -1,0 +1,117 @@
+//! Spark's watermark rules, batch by batch: late input is dropped against the previous
+//! batch's watermark, windows are emitted and evicted against the current one, and a
+//! batch without input follows a batch that moved the watermark.
+
+use stream_core::types::TimestampMs;
+use stream_core::{MemoryStream, Schema, StreamingQueryManager, stream};
+use tests::runtime;
+
+#[derive(Schema, Clone)]
+struct Click {
+    ts: TimestampMs,
+    page: String,
+}
+
+fn at(minute: i64, second: i64) -> TimestampMs {
+    TimestampMs((minute * 60 + second) * 1_000)
+}
+
+fn click(ts: TimestampMs, page: &str) -> Click {
+    Click {
+        ts,
+        page: page.into(),
+    }
+}
+
+/// Per batch: (id, input rows, watermark in seconds, rows written, rows dropped as late,
+/// rows in the state).
+type Facts = (u64, u64, i64, i64, u64, u64);
+
+fn facts(progress: &[stream_core::StreamingQueryProgress]) -> Vec<Facts> {
+    progress
+        .iter()
+        .map(|p| {
+            let wm = p.event_time["watermark"].clone();
+            let secs = chrono_free_seconds(&wm);
+            let s = &p.state_operators[0].metrics;
+            (
+                p.batch_id,
+                p.num_input_rows,
+                secs,
+                p.sink.num_output_rows,
+                s.num_rows_dropped_by_watermark,
+                s.num_rows_total,
+            )
+        })
+        .collect()
+}
+
+/// Seconds since the epoch of `1970-01-01T00:MM:SS.000Z` (the watermarks here).
+fn chrono_free_seconds(text: &str) -> i64 {
+    assert!(text.starts_with("1970-01-01T00:"), "{text}");
+    let m: i64 = text[14..16].parse().unwrap();
+    let s: i64 = text[17..19].parse().unwrap();
+    m * 60 + s
+}
+
+#[test]
+fn late_rows_meet_the_previous_watermark_and_windows_close_on_the_current_one() {
+    let clicks = MemoryStream::of::<Click>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let query = stream! {
+        schema Click = Click;
+        read(memory, stream = {clicks.clone()}, schema = Click)
+            .with_watermark(ts, "1 minute")
+            .group_by(window(ts, "1 minute"), page)
+            .agg(count() as views)
+            .write(memory, name = "watermark_rules_append")
+            .output_mode(append)
+    }
+    .manager(&StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .start()
+    .unwrap();
+    let rt = runtime();
+    let step = |rows: &[Click]| {
+        clicks.add_rows(rows).unwrap();
+        rt.block_on(query.process_all_available()).unwrap();
+    };
+    step(&[
+        click(at(0, 10), "/a"),
+        click(at(0, 50), "/a"),
+        click(at(1, 5), "/b"),
+    ]);
+    step(&[click(at(2, 30), "/a")]);
+    // 00:20 belongs to [00:00, 01:00), which ended before the previous watermark (01:30)
+    step(&[click(at(0, 20), "/a"), click(at(3, 45), "/c")]);
+    // 01:50 is in [01:00, 02:00), which ended before the previous watermark (02:45)
+    step(&[click(at(1, 50), "/b"), click(at(2, 50), "/a")]);
+    rt.block_on(query.stop());
+
+    assert_eq!(
+        facts(&query.recent_progress()),
+        [
+            // batch 0 runs at watermark 0; its max event time 01:05 makes the next 00:05
+            (0, 3, 0, 0, 0, 2),
+            // the watermark moved: a batch without input; nothing ends by 00:05
+            (1, 0, 5, 0, 0, 2),
+            (2, 1, 5, 0, 0, 3),
+            // 02:30 moved it to 01:30: [00:00, 01:00) of /a closes, once
+            (3, 0, 90, 1, 0, 2),
+            // late against 01:30 (the previous batch's): 00:20; the rest is kept
+            (4, 2, 90, 0, 1, 3),
+            // 03:45 moved it to 02:45: [01:00, 02:00) of /b closes
+            (5, 0, 165, 1, 0, 2),
+            // late against 02:45: 01:50 of /b; 02:50 of /a joins [02:00, 03:00)
+            (6, 2, 165, 0, 1, 2),
+        ]
+    );
+    let mut rows: Vec<(i64, String, i64)> = query
+        .rows()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.window_start.0 / 1_000, r.page, r.views))
+        .collect();
+    rows.sort();
+    assert_eq!(rows, [(0, "/a".to_string(), 2), (60, "/b".to_string(), 1)]);
+}
