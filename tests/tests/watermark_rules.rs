@@ -115,3 +115,53 @@ fn late_rows_meet_the_previous_watermark_and_windows_close_on_the_current_one() 
     rows.sort();
     assert_eq!(rows, [(0, "/a".to_string(), 2), (60, "/b".to_string(), 1)]);
 }
+
+/// The watermark after one batch in which input `a` reached 10:00 and input `b` 05:00.
+fn watermark_of_two_inputs(max_policy: bool) -> i64 {
+    let (a, b) = (MemoryStream::of::<Click>(), MemoryStream::of::<Click>());
+    let checkpoint = tempfile::tempdir().unwrap();
+    let builder = if max_policy {
+        stream! {
+            schema Click = Click;
+            let b = read(memory, stream = {b.clone()}, schema = Click).with_watermark(ts, "0 seconds");
+            read(memory, stream = {a.clone()}, schema = Click)
+                .with_watermark(ts, "0 seconds")
+                .union(b)
+                .group_by(window(ts, "1 minute"), page)
+                .agg(count() as views)
+                .write(memory, name = "watermark_policy_max")
+                .watermark_policy(max)
+        }
+        .untyped()
+    } else {
+        stream! {
+            schema Click = Click;
+            let b = read(memory, stream = {b.clone()}, schema = Click).with_watermark(ts, "0 seconds");
+            read(memory, stream = {a.clone()}, schema = Click)
+                .with_watermark(ts, "0 seconds")
+                .union(b)
+                .group_by(window(ts, "1 minute"), page)
+                .agg(count() as views)
+                .write(memory, name = "watermark_policy_min")
+        }
+        .untyped()
+    };
+    let query = builder
+        .manager(&StreamingQueryManager::new())
+        .checkpoint_location(checkpoint.path())
+        .start()
+        .unwrap();
+    a.add_rows(&[click(at(10, 0), "/a")]).unwrap();
+    b.add_rows(&[click(at(5, 0), "/b")]).unwrap();
+    let rt = runtime();
+    rt.block_on(query.process_all_available()).unwrap();
+    rt.block_on(query.stop());
+    let last = query.last_progress().unwrap();
+    chrono_free_seconds(&last.event_time["watermark"])
+}
+
+#[test]
+fn several_watermarks_take_the_slowest_input_or_by_option_the_fastest() {
+    assert_eq!(watermark_of_two_inputs(false), 5 * 60);
+    assert_eq!(watermark_of_two_inputs(true), 10 * 60);
+}

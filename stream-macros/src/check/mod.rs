@@ -142,6 +142,7 @@ pub(crate) enum SinkPlan {
 #[derive(Default)]
 pub(crate) struct Settings {
     pub(crate) output_mode: Option<syn::Ident>,
+    pub(crate) watermark_policy: Option<syn::Ident>,
     pub(crate) trigger: Option<TriggerSpec>,
     pub(crate) checkpoint: Option<OptionValue>,
     pub(crate) query_name: Option<OptionValue>,
@@ -341,13 +342,17 @@ impl Checker {
             }
             let settle = matches!(
                 call.op,
-                Op::OutputMode(_) | Op::Trigger(_) | Op::Checkpoint(_) | Op::QueryName(_)
+                Op::OutputMode(_)
+                    | Op::WatermarkPolicy(_)
+                    | Op::Trigger(_)
+                    | Op::Checkpoint(_)
+                    | Op::QueryName(_)
             );
             if written && !settle {
                 self.cx.error(
                     call.name.span(),
                     format!("`{}` after `write`", call.name),
-                    "transform the stream before `.write(..)`; only output_mode, trigger, checkpoint and query_name may follow it",
+                    "transform the stream before `.write(..)`; only output_mode, watermark_policy, trigger, checkpoint and query_name may follow it",
                 );
                 return None;
             }
@@ -437,6 +442,17 @@ impl Checker {
                     }
                     current
                 }
+                (Op::WatermarkPolicy(policy), current) => {
+                    match policy.to_string().as_str() {
+                        "min" | "max" => settings.watermark_policy = Some(policy.clone()),
+                        other => self.cx.error(
+                            policy.span(),
+                            format!("unknown watermark policy `{other}`"),
+                            "use `min` (the slowest input decides, the default) or `max` (the fastest)",
+                        ),
+                    }
+                    current
+                }
                 (Op::OutputMode(mode), current) => {
                     ops::settings::output_mode(self, mode, settings);
                     current
@@ -470,6 +486,7 @@ impl Checker {
     fn setting_repeated(&mut self, call: &crate::parse::OpCall, settings: &Settings) -> bool {
         let given = match call.op {
             Op::OutputMode(_) => settings.output_mode.is_some(),
+            Op::WatermarkPolicy(_) => settings.watermark_policy.is_some(),
             Op::Trigger(_) => settings.trigger.is_some(),
             Op::Checkpoint(_) => settings.checkpoint.is_some(),
             Op::QueryName(_) => settings.query_name.is_some(),

@@ -258,7 +258,10 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         };
     }
     let is_stateful = stateful.is_some();
-    let policy = quote!(::stream_core::WatermarkPolicy::Min);
+    let policy = match &plan.settings.watermark_policy {
+        Some(p) if p == "max" => quote!(::stream_core::WatermarkPolicy::Max),
+        _ => quote!(::stream_core::WatermarkPolicy::Min),
+    };
     let schema_count = schemas.len();
     let inputs: Vec<TokenStream> = plan.sources.iter().map(|s| schema_ref(&s.schema)).collect();
     let output = schema_ref(&plan.output);

@@ -43,6 +43,8 @@ pub(crate) enum Op {
     },
     Write(Ident, Vec<OptionArg>),
     OutputMode(Ident),
+    /// `watermark_policy(min | max)`: how several watermarks make the query's.
+    WatermarkPolicy(Ident),
     Trigger(TriggerSpec),
     Checkpoint(OptionValue),
     QueryName(OptionValue),
@@ -82,6 +84,7 @@ pub(crate) const OPERATORS: &[&str] = &[
     "drop_duplicates_within_watermark",
     "write",
     "output_mode",
+    "watermark_policy",
     "trigger",
     "checkpoint",
     "query_name",
@@ -108,6 +111,7 @@ fn usage(op: &str) -> &'static str {
         "drop_duplicates_within_watermark" => "drop_duplicates_within_watermark(user)",
         "write" => "write(console, num_rows = 20)",
         "output_mode" => "output_mode(append)",
+        "watermark_policy" => "watermark_policy(min)",
         "trigger" => "trigger(processing_time(\"10 seconds\"))",
         "checkpoint" => "checkpoint(\"checkpoints/q\")",
         "query_name" => "query_name(\"q\")",
@@ -234,6 +238,7 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
             Op::Write(kind, options)
         }
         "output_mode" => Op::OutputMode(content.parse()?),
+        "watermark_policy" => Op::WatermarkPolicy(content.parse()?),
         "trigger" => Op::Trigger(content.parse()?),
         "checkpoint" => Op::Checkpoint(content.parse()?),
         _ => Op::QueryName(content.parse()?),
