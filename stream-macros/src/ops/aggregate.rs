@@ -4,7 +4,9 @@
 //! Keys are columns or named expressions, and at most one `window(ts, size[, slide[,
 //! start]])`, which becomes the `window_start` and `window_end` columns (Spark's `window`
 //! struct, flattened). Aggregates: `count()`, `count(e)`, `sum(e)`, `avg(e)`, `min(e)`,
-//! `max(e)`, each named with `as`.
+//! `max(e)`, `first(e)`, `last(e)` (of the non-null values) and
+//! `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of 4.6 %),
+//! each named with `as`.
 //!
 //! The checked plan names three row types that codegen declares: the aggregation's
 //! input (the branch's rows projected to the keys' and aggregates' inputs), the group key,
@@ -67,6 +69,9 @@ pub(crate) enum AggFunc {
     Avg,
     Min,
     Max,
+    First,
+    Last,
+    ApproxCountDistinct,
 }
 
 /// An aggregate: its function, its argument (an input column; none for `count()`), its
@@ -81,9 +86,6 @@ pub(crate) struct AggItem {
 
 /// The aggregate functions of Spark that this version does not compute yet.
 const NOT_YET: &[&str] = &[
-    "first",
-    "last",
-    "approx_count_distinct",
     "count_distinct",
     "collect_list",
     "collect_set",
@@ -253,7 +255,7 @@ pub(crate) fn check(
         };
         let i = agg_items.len();
         let out_ty = match (func, arg_ty) {
-            (AggFunc::Count, _) => ColType {
+            (AggFunc::Count | AggFunc::ApproxCountDistinct, _) => ColType {
                 ty: DslType::I64,
                 nullable: false,
             },
@@ -279,6 +281,13 @@ pub(crate) fn check(
             },
         };
         match func {
+            AggFunc::ApproxCountDistinct => acc_schema.push(Column {
+                name: format!("__acc{i}"),
+                ty: ColType {
+                    ty: DslType::Binary,
+                    nullable: false,
+                },
+            }),
             AggFunc::Avg => {
                 acc_schema.push(Column {
                     name: format!("__acc{i}_sum"),
@@ -379,7 +388,7 @@ pub(crate) fn check(
 /// Whether `func` takes an argument of type `ty`.
 fn takes(func: AggFunc, ty: DslType) -> bool {
     match func {
-        AggFunc::Count => true,
+        AggFunc::Count | AggFunc::First | AggFunc::Last | AggFunc::ApproxCountDistinct => true,
         AggFunc::Sum | AggFunc::Avg => ty.is_numeric(),
         AggFunc::Min | AggFunc::Max => !matches!(ty, DslType::Binary),
     }
@@ -405,11 +414,14 @@ fn aggregate_call<'a>(
         "avg" | "mean" => AggFunc::Avg,
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
+        "first" => AggFunc::First,
+        "last" => AggFunc::Last,
+        "approx_count_distinct" => AggFunc::ApproxCountDistinct,
         other if NOT_YET.contains(&other) => {
             cx.cx.error(
                 name.span(),
                 format!("the aggregate `{other}` is not supported yet"),
-                "the aggregates are count, sum, avg, min and max",
+                "the aggregates are count, sum, avg, min, max, first, last and approx_count_distinct",
             );
             return None;
         }
@@ -417,7 +429,7 @@ fn aggregate_call<'a>(
             let help = match crate::diag::did_you_mean(other, ["count", "sum", "avg", "min", "max"])
             {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => "the aggregates are count, sum, avg, min and max".to_string(),
+                None => "the aggregates are count, sum, avg, min, max, first, last and approx_count_distinct".to_string(),
             };
             cx.cx.error(
                 name.span(),
@@ -704,6 +716,17 @@ pub(crate) mod emit {
                     __acc.#n += 1;
                 }
             }
+            AggFunc::First => quote! {
+                if __acc.#acc.is_none() {
+                    __acc.#acc = ::core::option::Option::Some(::core::clone::Clone::clone(&__v));
+                }
+            },
+            AggFunc::Last => quote! {
+                __acc.#acc = ::core::option::Option::Some(::core::clone::Clone::clone(&__v));
+            },
+            AggFunc::ApproxCountDistinct => quote! {
+                ::stream_core::__private::hll_add(&mut __acc.#acc, &__v);
+            },
             AggFunc::Min | AggFunc::Max => {
                 let better = if a.func == AggFunc::Min {
                     quote!(__v < *__cur)
@@ -764,6 +787,19 @@ pub(crate) mod emit {
                         __into.#n += __from.#n;
                     }
                 }
+                AggFunc::First => quote! {
+                    if __into.#acc.is_none() {
+                        __into.#acc = __from.#acc;
+                    }
+                },
+                AggFunc::Last => quote! {
+                    if __from.#acc.is_some() {
+                        __into.#acc = __from.#acc;
+                    }
+                },
+                AggFunc::ApproxCountDistinct => quote! {
+                    ::stream_core::__private::hll_merge(&mut __into.#acc, &__from.#acc);
+                },
                 AggFunc::Min | AggFunc::Max => {
                     let better = if a.func == AggFunc::Min {
                         quote!(__v < *__cur)
@@ -809,6 +845,9 @@ pub(crate) mod emit {
                 AggFunc::Avg => {
                     let (sum, n) = (format_ident!("__acc{}_sum", i), format_ident!("__acc{}_n", i));
                     quote!(#f: if __a.#n == 0 { ::core::option::Option::None } else { ::core::option::Option::Some(__a.#sum / __a.#n as f64) })
+                }
+                AggFunc::ApproxCountDistinct => {
+                    quote!(#f: ::stream_core::__private::hll_estimate(&__a.#acc))
                 }
                 _ => quote!(#f: __a.#acc),
             });
