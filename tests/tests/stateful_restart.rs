@@ -125,3 +125,50 @@ fn a_crashed_dedup_resumes_without_loss_or_duplicates() {
         "restart_dedup",
     );
 }
+
+/// A sliding-window average (10-minute windows every 5 minutes): a crash anywhere and a
+/// restart give the rows of one uninterrupted run of the same query.
+#[test]
+fn a_crashed_sliding_window_average_resumes_as_if_never_stopped() {
+    let landing = tempfile::tempdir().unwrap();
+    land_golden(landing.path(), 0..6);
+    let make = |landing: &Path, table: &str| {
+        stream! {
+            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+            read(json, path = {landing}, schema = Event, max_files_per_trigger = 1)
+                .with_watermark(ts, "5 minutes")
+                .group_by(window(ts, "10 minutes", "5 minutes"), page)
+                .agg(avg(amount) as mean, count() as n)
+                .write(memory, name = {table})
+                .output_mode(append)
+                .trigger(available_now)
+        }
+    };
+    let rt = runtime();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let whole = make(landing.path(), "restart_sliding_whole")
+        .manager(&StreamingQueryManager::new())
+        .checkpoint_location(checkpoint.path())
+        .start()
+        .unwrap();
+    rt.block_on(whole.await_termination()).unwrap();
+    let expected = emitted("restart_sliding_whole");
+    assert!(!expected.is_empty());
+    for batch in [1, 3, 5] {
+        for point in POINTS {
+            let checkpoint = tempfile::tempdir().unwrap();
+            let table = format!("restart_sliding_{batch}_{point:?}");
+            crash_and_resume(
+                || make(landing.path(), &table),
+                point,
+                batch,
+                checkpoint.path(),
+            );
+            assert_eq!(
+                emitted(&table),
+                expected,
+                "a crash at {point:?} of batch {batch}"
+            );
+        }
+    }
+}
