@@ -13,12 +13,16 @@ pub(crate) fn check(
     delay: &OptionValue,
 ) -> Option<StreamState> {
     if let Some(stateful) = &stream.stateful {
+        let (what, op) = if stateful.aggregation {
+            ("an aggregation", "group_by")
+        } else {
+            ("`drop_duplicates`", stateful.op)
+        };
         cx.cx.error(
             column.span(),
-            format!("a watermark after `{}`", stateful.op),
+            format!("a watermark after {what}"),
             format!(
-                "put `.with_watermark(..)` before `.{}(..)`: the watermark decides which of its input is late",
-                stateful.op
+                "put `.with_watermark(..)` before `.{op}(..)`: the watermark decides which of its input is late"
             ),
         );
         return None;
