@@ -14,11 +14,13 @@ use arrow_schema::SchemaRef;
 use crate::clock::Clock;
 use crate::{Offset, Result};
 
+mod file;
 #[cfg(feature = "json")]
 mod json_files;
 mod memory;
 mod rate;
 
+pub use file::{CleanSource, FileFormat, FileSource, ParseMode};
 #[cfg(feature = "json")]
 pub use json_files::JsonFileSource;
 pub use memory::MemoryStream;
@@ -39,6 +41,9 @@ pub enum ReadLimit {
     MaxFiles(u64),
     /// At most this many rows.
     MaxRows(u64),
+    /// At most this many bytes of files, but always at least one file (Spark's
+    /// `ReadMaxBytes`, from `max_bytes_per_trigger`).
+    MaxBytes(u64),
 }
 
 /// What the engine gives a source when the query starts.
