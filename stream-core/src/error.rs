@@ -82,6 +82,22 @@ pub enum StreamError {
         /// What the decoder said.
         message: String,
     },
+    /// An input file cannot be read as a whole: a truncated or corrupt compressed stream,
+    /// a Parquet file that is damaged or whose columns do not match the schema, a
+    /// partition folder whose value does not parse into its column's type.
+    ///
+    /// ```
+    /// use stream_core::StreamError;
+    /// let e = StreamError::BadInputFile { path: "in/a.parquet".into(), message: "column `n` is missing".into() };
+    /// assert_eq!(e.to_string(), "cannot read input file `in/a.parquet`: column `n` is missing");
+    /// ```
+    #[error("cannot read input file `{path}`: {message}")]
+    BadInputFile {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong with it, naming the column or folder concerned.
+        message: String,
+    },
     /// An option has a value the engine cannot use.
     #[error("invalid option `{name}`: {message}")]
     InvalidOption {

@@ -1,6 +1,8 @@
 //! Fixtures shared by the end-to-end tests: the event schema of the Spark golden input,
 //! landing folders with controlled modification times, and row comparison helpers.
 
+pub mod files;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -56,6 +56,9 @@ pub(crate) struct MicroBatchExecution {
     pub(crate) operator_watermarks: BTreeMap<usize, i64>,
 }
 
+/// A source's metrics of one read ([`Source::metrics`]).
+type SourceMetrics = BTreeMap<String, String>;
+
 /// Timings of one trigger, for the progress record.
 #[derive(Default)]
 struct Timings(BTreeMap<String, i64>);
@@ -190,7 +193,8 @@ impl MicroBatchExecution {
     ) -> Result<()> {
         let clock = self.clock.clone();
         self.query.set_status("Processing new data", true, true);
-        let inputs = timings.time(&*clock, "getBatch", || self.read_inputs(batch_id, seq))?;
+        let (inputs, source_metrics) =
+            timings.time(&*clock, "getBatch", || self.read_inputs(batch_id, seq))?;
         let rows_per_source: Vec<u64> = inputs
             .iter()
             .map(|b| b.iter().map(|b| b.num_rows() as u64).sum())
@@ -250,6 +254,7 @@ impl MicroBatchExecution {
             ends: seq.offsets.clone(),
             latest,
             rows_per_source,
+            source_metrics,
             num_output_rows,
             timings,
             watermark_ms: seq.metadata.batch_watermark_ms,
@@ -259,15 +264,27 @@ impl MicroBatchExecution {
         Ok(())
     }
 
-    fn read_inputs(&mut self, batch_id: u64, seq: &OffsetSeq) -> Result<Vec<Vec<RecordBatch>>> {
+    /// Reads each source's range of the batch; also returns each source's metrics of
+    /// that read (empty for a source with nothing to read).
+    fn read_inputs(
+        &mut self,
+        batch_id: u64,
+        seq: &OffsetSeq,
+    ) -> Result<(Vec<Vec<RecordBatch>>, Vec<SourceMetrics>)> {
         let mut inputs = Vec::with_capacity(self.sources.len());
+        let mut metrics = Vec::with_capacity(self.sources.len());
         for (i, source) in self.sources.iter_mut().enumerate() {
             let start = self.resume.committed[i].as_ref();
             let batches = match (start, seq.offsets[i].as_ref()) {
                 (_, None) => Vec::new(),
                 (Some(s), Some(e)) if s == e => Vec::new(),
-                (start, Some(end)) => source.read(start, end)?,
+                (start, Some(end)) => {
+                    let batches = source.read(start, end)?;
+                    metrics.push(source.metrics());
+                    batches
+                }
             };
+            metrics.resize_with(i + 1, BTreeMap::new);
             let expected = &self.info.input_schemas[i];
             if let Some(bad) = batches
                 .iter()
@@ -284,7 +301,7 @@ impl MicroBatchExecution {
             }
             inputs.push(batches);
         }
-        Ok(inputs)
+        Ok((inputs, metrics))
     }
 
     fn commit(&mut self, batch_id: u64, seq: &OffsetSeq) -> Result<()> {
@@ -327,7 +344,7 @@ impl MicroBatchExecution {
                 num_input_rows: f.rows_per_source[i],
                 input_rows_per_second: per_sec(f.rows_per_source[i], input_secs),
                 processed_rows_per_second: per_sec(f.rows_per_source[i], Some(processing_secs)),
-                metrics: BTreeMap::new(),
+                metrics: f.source_metrics.get(i).cloned().unwrap_or_default(),
             })
             .collect();
         StreamingQueryProgress {
@@ -418,6 +435,7 @@ struct ProgressFacts<'a> {
     ends: Vec<Option<Offset>>,
     latest: Vec<Option<Offset>>,
     rows_per_source: Vec<u64>,
+    source_metrics: Vec<SourceMetrics>,
     num_output_rows: usize,
     timings: Timings,
     watermark_ms: i64,

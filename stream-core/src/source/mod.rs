@@ -4,6 +4,7 @@
 //! will read to the offset log, then reads exactly that range; after a crash it asks for
 //! the same range again and must get the same rows.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,11 +14,13 @@ use arrow_schema::SchemaRef;
 use crate::clock::Clock;
 use crate::{Offset, Result};
 
+mod file;
 #[cfg(feature = "json")]
 mod json_files;
 mod memory;
 mod rate;
 
+pub use file::{CleanSource, FileFormat, FileSource, ParseMode};
 #[cfg(feature = "json")]
 pub use json_files::JsonFileSource;
 pub use memory::MemoryStream;
@@ -38,6 +41,9 @@ pub enum ReadLimit {
     MaxFiles(u64),
     /// At most this many rows.
     MaxRows(u64),
+    /// At most this many bytes of files, but always at least one file (Spark's
+    /// `ReadMaxBytes`, from `max_bytes_per_trigger`).
+    MaxBytes(u64),
 }
 
 /// What the engine gives a source when the query starts.
@@ -121,6 +127,19 @@ pub trait Source: Send {
     /// The rows in `(start, end]`. Must return the same rows every time it is called with
     /// the same range, also in a new process.
     fn read(&mut self, start: Option<&Offset>, end: &Offset) -> Result<Vec<RecordBatch>>;
+
+    /// Source-specific metrics of the last [`Source::read`], for the `metrics` map of
+    /// the source's progress record (Spark's `SourceProgress.metrics`). The engine asks
+    /// right after each read; a source not read in a batch reports no metrics for it.
+    ///
+    /// ```
+    /// use stream_core::{MemoryStream, Source};
+    /// # let schema = std::sync::Arc::new(arrow_schema::Schema::empty());
+    /// assert!(MemoryStream::new(schema).metrics().is_empty());
+    /// ```
+    fn metrics(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
 
     /// Everything up to `end` is committed and will never be asked for again; the source
     /// may clean up.
