@@ -111,9 +111,11 @@ pub(crate) struct SourcePlan {
 
 /// The kinds of source and their settings.
 pub(crate) enum SourceKind {
-    Json {
+    /// A file source: `format` is `json`, `csv`, `parquet` or `text`.
+    File {
+        format: &'static str,
         path: OptionValue,
-        max_files_per_trigger: Option<u64>,
+        options: Vec<crate::ops::file_source::FileOption>,
     },
     Memory {
         stream: OptionValue,

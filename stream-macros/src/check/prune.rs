@@ -69,7 +69,17 @@ fn pruned(plan: &Plan) -> Option<(Vec<Schema>, Vec<Branch>)> {
         }
         let width = source.schema.len();
         let keep = match union {
-            Some(u) if read && matches!(source.kind, SourceKind::Json { .. }) => {
+            // JSON and Parquet read columns by name; CSV by position, text has one
+            Some(u)
+                if read
+                    && matches!(
+                        source.kind,
+                        SourceKind::File {
+                            format: "json" | "parquet",
+                            ..
+                        }
+                    ) =>
+            {
                 Some(at_least_one(u, width))
             }
             _ => None,

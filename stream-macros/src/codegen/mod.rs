@@ -42,6 +42,11 @@ fn option_value(v: &OptionValue) -> TokenStream {
     }
 }
 
+/// A text option's value (a string, a bare name as its text, or a capture, borrowed).
+pub(crate) fn option_text(v: &OptionValue) -> TokenStream {
+    capture_inner(v)
+}
+
 /// The single expression inside a `{ .. }` capture, to borrow instead of move.
 fn capture_inner(v: &OptionValue) -> TokenStream {
     match v {
@@ -472,16 +477,19 @@ fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
     let schema = quote!(::core::clone::Clone::clone(&__pipeline.__inputs[#i]));
     let span = source.span;
     match &source.kind {
-        SourceKind::Json {
+        SourceKind::File {
+            format,
             path,
-            max_files_per_trigger,
+            options,
         } => {
             let path = capture_inner(path);
-            let limit = max_files_per_trigger.map(|n| {
-                let n = n as usize;
-                quote!(.max_files_per_trigger(#n))
-            });
-            quote_spanned!(span=> ::stream_core::JsonFileSource::new(#path, #schema) #limit)
+            let format = syn::Ident::new(format, span);
+            let calls = options.iter().map(|o| &o.0);
+            if format == "text" {
+                quote_spanned!(span=> ::stream_core::FileSource::text(#path) #(#calls)*)
+            } else {
+                quote_spanned!(span=> ::stream_core::FileSource::#format(#path, #schema) #(#calls)*)
+            }
         }
         SourceKind::Memory { stream } => {
             let inner = capture_inner(stream);

@@ -1,6 +1,7 @@
 //! `read(kind, options..)`: the sources.
 //!
-//! - `read(json, path = "landing/", schema = Event, max_files_per_trigger = 1)`
+//! - `read(json | csv | parquet, path = "landing/", schema = Event, options..)` and
+//!   `read(text, path = "logs/")` (one `value` column): see `file_source.rs`
 //! - `read(memory, stream = {input}, schema = Event)` (a `MemoryStream` from the caller)
 //! - `read(rate, rows_per_second = 10, num_partitions = 2)` (`timestamp`, `value`)
 
@@ -9,15 +10,29 @@ use crate::parse::{OptionValue, ReadCall};
 use crate::types::{ColType, DslType};
 
 /// The source kinds, for errors.
-const KINDS: &[&str] = &["json", "memory", "rate"];
+const KINDS: &[&str] = &["json", "csv", "parquet", "text", "memory", "rate"];
 
 pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
     let kind = &read.kind;
+    let file_known: Vec<&str>;
     let (known, example): (&[&str], &str) = match kind.to_string().as_str() {
-        "json" => (
-            &["path", "schema", "max_files_per_trigger"],
-            "read(json, path = \"landing/\", schema = Event)",
-        ),
+        format @ ("json" | "csv" | "parquet" | "text") => {
+            file_known = super::file_source::LANDING
+                .iter()
+                .copied()
+                .filter(|o| format != "text" || *o != "schema")
+                .chain(super::file_source::format_options(format).iter().copied())
+                .collect();
+            (
+                &file_known,
+                match format {
+                    "text" => "read(text, path = \"logs/\")",
+                    "csv" => "read(csv, path = \"landing/\", schema = Event, header = true)",
+                    "parquet" => "read(parquet, path = \"landing/\", schema = Event)",
+                    _ => "read(json, path = \"landing/\", schema = Event)",
+                },
+            )
+        }
         "memory" => (
             &["stream", "schema"],
             "read(memory, stream = {input}, schema = Event)",
@@ -52,29 +67,33 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
         }
     };
     let (source_kind, schema) = match kind.to_string().as_str() {
-        "json" => {
-            let schema = schema_of(cx);
+        format @ ("json" | "csv" | "parquet" | "text") => {
+            let format: &'static str = match format {
+                "json" => "json",
+                "csv" => "csv",
+                "parquet" => "parquet",
+                _ => "text",
+            };
+            let schema = if format == "text" {
+                Some(vec![Column {
+                    name: "value".into(),
+                    ty: ColType {
+                        ty: DslType::String,
+                        nullable: false,
+                    },
+                }])
+            } else {
+                schema_of(cx)
+            };
             let path = super::options::require(cx, kind, &options, "path", example)
                 .filter(|o| super::options::text(cx, o, "path = \"landing/\""))
                 .map(|o| o.value.clone());
-            let max_files = match options.get("max_files_per_trigger") {
-                Some(o) => match option_u64(&mut cx.cx, o)? {
-                    0 => {
-                        cx.cx.error(
-                            o.value.span(),
-                            "`max_files_per_trigger` must be at least 1",
-                            "take at least one file per batch, or leave the option out",
-                        );
-                        return None;
-                    }
-                    n => Some(n),
-                },
-                None => None,
-            };
+            let file_options = super::file_source::check_options(cx, &options);
             (
-                SourceKind::Json {
+                SourceKind::File {
+                    format,
                     path: path?,
-                    max_files_per_trigger: max_files,
+                    options: file_options?,
                 },
                 schema?,
             )
