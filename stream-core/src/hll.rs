@@ -31,7 +31,8 @@ fn hash<T: KeyPart>(value: &T) -> u64 {
 /// let mut r = Vec::new();
 /// for v in 0..1000i64 { hll_add(&mut r, &(v % 100)); }
 /// let n = hll_estimate(&r);
-/// assert!((90..=110).contains(&n), "{n}");
+/// // an estimate: within a few standard errors (4.6 % each) of the 100 distinct values
+/// assert!((80..=120).contains(&n), "{n}");
 /// ```
 pub fn hll_add<T: KeyPart>(registers: &mut Vec<u8>, value: &T) {
     if registers.len() != M {
