@@ -146,13 +146,15 @@ fn watermark_of_two_inputs(max_policy: bool) -> i64 {
         }
         .untyped()
     };
+    // both inputs' rows before the start, so that one batch sees both (a watermark
+    // operator that has seen no rows yet does not count)
+    a.add_rows(&[click(at(10, 0), "/a")]).unwrap();
+    b.add_rows(&[click(at(5, 0), "/b")]).unwrap();
     let query = builder
         .manager(&StreamingQueryManager::new())
         .checkpoint_location(checkpoint.path())
         .start()
         .unwrap();
-    a.add_rows(&[click(at(10, 0), "/a")]).unwrap();
-    b.add_rows(&[click(at(5, 0), "/b")]).unwrap();
     let rt = runtime();
     rt.block_on(query.process_all_available()).unwrap();
     rt.block_on(query.stop());
