@@ -97,7 +97,8 @@ pub mod __private {
     pub use crate::kernels;
     pub use crate::rows::{FlatMapFn, PlaceholderRow};
     pub use crate::stateful::{
-        KeyPart, StableHasher, from_ms, partition_of, to_ms, windows, zip_batches,
+        KeyPart, StableHasher, StateSlots, commit_store, from_ms, partition_of, take_store, to_ms,
+        windows, zip_batches,
     };
     pub use arrow_array;
     pub use arrow_schema;

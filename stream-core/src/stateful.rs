@@ -194,6 +194,66 @@ pub fn from_ms(ms: i64, unit_per_ms: i64) -> i64 {
     ms.saturating_mul(unit_per_ms)
 }
 
+/// The state stores of one stateful operator, one per shuffle partition, kept in memory
+/// between batches.
+pub type StateSlots<K, V> =
+    std::sync::Mutex<std::collections::HashMap<usize, crate::state::StateStore<K, V>>>;
+
+/// The store of this task's partition at the version before the batch: the one kept in
+/// memory when it is at that version, otherwise loaded from the checkpoint (after a
+/// restart, or after a batch that failed half-way).
+pub fn take_store<K, V>(
+    slots: &StateSlots<K, V>,
+    ctx: &crate::TaskContext,
+    operator: &str,
+) -> Result<crate::state::StateStore<K, V>>
+where
+    K: crate::types::TypedRow + crate::state::HeapSize + std::hash::Hash + Eq + Clone,
+    V: crate::types::TypedRow + crate::state::HeapSize + Clone,
+{
+    let previous = ctx.batch_id.checked_sub(1);
+    let taken = slots
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&ctx.partition);
+    match taken {
+        Some(store) if store.version() == previous => Ok(store),
+        _ => crate::state::StateStore::load(
+            &ctx.state.dir,
+            operator,
+            ctx.partition,
+            previous,
+            crate::state::StateStoreConf {
+                min_versions_to_retain: ctx.state.min_versions_to_retain,
+                ..Default::default()
+            },
+        ),
+    }
+}
+
+/// Commits the batch's version of `store`, reports its figures as stateful operator
+/// `id` named `name`, and keeps it for the next batch.
+pub fn commit_store<K, V>(
+    slots: &StateSlots<K, V>,
+    ctx: &crate::TaskContext,
+    id: usize,
+    name: &str,
+    mut store: crate::state::StateStore<K, V>,
+) -> Result<()>
+where
+    K: crate::types::TypedRow + crate::state::HeapSize + std::hash::Hash + Eq + Clone,
+    V: crate::types::TypedRow + crate::state::HeapSize + Clone,
+{
+    let metrics = store.commit(ctx.batch_id)?;
+    ctx.metrics
+        .add_state(id, name, &metrics.into_progress(name));
+    slots
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(ctx.partition, store);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -902,22 +902,7 @@ pub(crate) mod emit {
             },
         };
         quote! {
-            let __part = __ctx.partition;
-            let __previous = __ctx.batch_id.checked_sub(1);
-            let __taken = self.#field.lock().unwrap_or_else(|__e| __e.into_inner()).remove(&__part);
-            let mut __store = match __taken {
-                ::core::option::Option::Some(__s) if __s.version() == __previous => __s,
-                _ => ::stream_core::state::StateStore::<#key, #acc>::load(
-                    &__ctx.state.dir,
-                    #op,
-                    __part,
-                    __previous,
-                    ::stream_core::state::StateStoreConf {
-                        min_versions_to_retain: __ctx.state.min_versions_to_retain,
-                        ..::core::default::Default::default()
-                    },
-                )?,
-            };
+            let mut __store = ::stream_core::__private::take_store(&self.#field, __ctx, #op)?;
             let mut __touched: ::std::collections::HashSet<#key> = ::std::collections::HashSet::new();
             for __chunk in input {
                 let __ks = <#key as #typed>::from_batch(&__chunk.batch)?;
@@ -931,9 +916,7 @@ pub(crate) mod emit {
             let __wm = #p::from_ms(__ctx.watermark_ms, #unit_per_ms);
             let _ = __wm;
             #emit
-            let __metrics = __store.commit(__ctx.batch_id)?;
-            __ctx.metrics.add_state(#id, "stateStoreSave", &__metrics.into_progress("stateStoreSave"));
-            self.#field.lock().unwrap_or_else(|__e| __e.into_inner()).insert(__part, __store);
+            ::stream_core::__private::commit_store(&self.#field, __ctx, #id, "stateStoreSave", __store)?;
             ::core::result::Result::Ok(::std::vec![<#out as #typed>::to_batch(&__out)?])
         }
     }
@@ -946,7 +929,7 @@ pub(crate) mod emit {
         let [_, key, acc, _] = rows;
         (
             format_ident!("__state{}", plan.id),
-            quote!(::std::sync::Mutex<::std::collections::HashMap<usize, ::stream_core::state::StateStore<#key, #acc>>>),
+            quote!(::stream_core::__private::StateSlots<#key, #acc>),
         )
     }
 }

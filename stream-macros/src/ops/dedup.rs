@@ -265,22 +265,7 @@ pub(crate) mod emit {
             },
         };
         quote! {
-            let __part = __ctx.partition;
-            let __previous = __ctx.batch_id.checked_sub(1);
-            let __taken = self.#field.lock().unwrap_or_else(|__e| __e.into_inner()).remove(&__part);
-            let mut __store = match __taken {
-                ::core::option::Option::Some(__s) if __s.version() == __previous => __s,
-                _ => ::stream_core::state::StateStore::<#key, #value>::load(
-                    &__ctx.state.dir,
-                    #op,
-                    __part,
-                    __previous,
-                    ::stream_core::state::StateStoreConf {
-                        min_versions_to_retain: __ctx.state.min_versions_to_retain,
-                        ..::core::default::Default::default()
-                    },
-                )?,
-            };
+            let mut __store = ::stream_core::__private::take_store(&self.#field, __ctx, #op)?;
             let mut __out = ::std::vec::Vec::with_capacity(input.len());
             for __chunk in input {
                 let __batch = __chunk.batch;
@@ -300,9 +285,7 @@ pub(crate) mod emit {
             let __wm = #p::from_ms(__ctx.watermark_ms, #unit);
             let _ = __wm;
             #evict
-            let __metrics = __store.commit(__ctx.batch_id)?;
-            __ctx.metrics.add_state(#id, "dedupe", &__metrics.into_progress("dedupe"));
-            self.#field.lock().unwrap_or_else(|__e| __e.into_inner()).insert(__part, __store);
+            ::stream_core::__private::commit_store(&self.#field, __ctx, #id, "dedupe", __store)?;
             ::core::result::Result::Ok(__out)
         }
     }
@@ -314,7 +297,7 @@ pub(crate) mod emit {
         let [key, value] = rows;
         (
             format_ident!("__state{}", plan.id),
-            quote!(::std::sync::Mutex<::std::collections::HashMap<usize, ::stream_core::state::StateStore<#key, #value>>>),
+            quote!(::stream_core::__private::StateSlots<#key, #value>),
         )
     }
 }
