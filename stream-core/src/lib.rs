@@ -64,9 +64,11 @@ pub use progress::{
     StateOperatorProgress, StreamingQueryListener, StreamingQueryProgress, StreamingQueryStatus,
 };
 pub use query::{QueryBuilder, StreamingQuery, StreamingQueryManager};
+#[cfg(feature = "delta")]
+pub use sink::DeltaSink;
 pub use sink::{
-    ConsoleOutput, ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable, Sink, SinkBatch,
-    SinkContext,
+    ConsoleOutput, ConsoleSink, FileFormat, FileSink, ForeachBatchSink, MemorySink, MemoryTable,
+    ParquetCompression, Sink, SinkBatch, SinkContext, read_file_sink,
 };
 #[cfg(feature = "json")]
 pub use source::JsonFileSource;

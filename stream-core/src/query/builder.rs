@@ -229,6 +229,7 @@ impl QueryBuilder {
             checkpoint_dir: checkpoint.dir().to_path_buf(),
             output_mode,
             schema: info.output_schema.clone(),
+            clock: clock.clone(),
         })?;
         let manager = manager.unwrap_or_else(StreamingQueryManager::global);
         let inner = Arc::new(QueryInner::new(
