@@ -142,9 +142,10 @@ fn a_table_with_other_columns_is_refused_with_its_path() {
     let table = tempfile::tempdir().unwrap();
     land_golden(landing.path(), 0..1);
     let rt = runtime();
+    let checkpoint = tempfile::tempdir().unwrap();
     let first = query(
         landing.path(),
-        tempfile::tempdir().unwrap().path(),
+        checkpoint.path(),
         table.path(),
         OutputMode::Append,
     )
