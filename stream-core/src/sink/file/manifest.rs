@@ -105,7 +105,7 @@ pub(crate) struct CompactionPolicy {
 
 impl CompactionPolicy {
     fn is_compaction_batch(&self, batch_id: u64) -> bool {
-        (batch_id + 1) % self.interval.max(1) == 0
+        (batch_id + 1).is_multiple_of(self.interval.max(1))
     }
 }
 
