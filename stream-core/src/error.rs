@@ -142,6 +142,15 @@ pub enum StreamError {
         /// What went wrong.
         message: String,
     },
+    /// A file of a sink's output (a data file, or the sink's own manifest or log) could
+    /// not be written, read or understood.
+    #[error("sink file `{path}`: {message}")]
+    SinkFile {
+        /// The file (or table folder) the error is about.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// An error from arrow while processing data.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),

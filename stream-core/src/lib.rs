@@ -44,6 +44,7 @@ pub mod clock;
 mod engine;
 mod error;
 pub mod fault;
+mod features;
 mod hll;
 #[doc(hidden)]
 pub mod kernels;
@@ -78,9 +79,11 @@ pub use progress::{
 pub use query::{
     OutputRow, QueryBuilder, StreamingQuery, StreamingQueryManager, TypedQuery, Untyped,
 };
+#[cfg(feature = "delta")]
+pub use sink::DeltaSink;
 pub use sink::{
-    ConsoleOutput, ConsoleSink, ForeachBatchSink, MemorySink, MemoryTable, Sink, SinkBatch,
-    SinkContext,
+    ConsoleOutput, ConsoleSink, FileSink, FileSinkFormat, ForeachBatchSink, MemorySink,
+    MemoryTable, ParquetCompression, Sink, SinkBatch, SinkContext, read_file_sink,
 };
 #[cfg(feature = "json")]
 pub use source::JsonFileSource;

@@ -2,6 +2,7 @@
 //! landing folders with controlled modification times, and row comparison helpers.
 
 pub mod files;
+pub mod sigkill;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -206,4 +207,71 @@ pub fn run_to_end<R: stream_core::OutputRow>(builder: stream_core::QueryBuilder<
         .block_on(query.as_ref().await_termination())
         .expect("query succeeds");
     query
+}
+
+/// The python of the venv with the independent readers (`deltalake`, `pyarrow`), from
+/// `STREAM_PYTHON` (`scripts/install-python-readers.sh` makes it; `.ci/run` sets it).
+///
+/// Without it: under CI (`CI=true`) the test fails; elsewhere a loud skip message goes
+/// straight to the terminal (past the test harness's capture) and `None` comes back, so
+/// the caller skips only the comparison with the independent reader.
+pub fn python_readers(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("STREAM_PYTHON") {
+        Some(python) if !python.is_empty() => Some(PathBuf::from(python)),
+        _ if std::env::var("CI").as_deref() == Ok("true") => panic!(
+            "{test}: STREAM_PYTHON is not set under CI; run \
+             `export STREAM_PYTHON=\"$(scripts/install-python-readers.sh | tail -n 1)\"` first"
+        ),
+        _ => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!!!!! SKIPPED: {test}: the independent Python readers were not run, \
+                 STREAM_PYTHON is not set; run \
+                 `export STREAM_PYTHON=\"$(scripts/install-python-readers.sh | tail -n 1)\"` !!!!!!!!\n"
+            );
+            None
+        }
+    }
+}
+
+/// What an independent reader saw: the rows as canonical JSON strings (sorted), and for
+/// Delta with an app id, the table's `txn` version of that app id.
+#[derive(Debug)]
+pub struct PythonRead {
+    /// Every row, canonical JSON, sorted.
+    pub rows: Vec<String>,
+    /// `DeltaTable.transaction_version(app_id)`, when asked for.
+    pub txn_version: Option<i64>,
+}
+
+/// Reads a sink's output with `tests/python/read_output.py` (`kind` is `delta` or
+/// `files`); panics with the reader's error output if it fails.
+pub fn python_read(python: &Path, kind: &str, path: &Path, app_id: Option<&str>) -> PythonRead {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("python/read_output.py");
+    let mut command = std::process::Command::new(python);
+    command.arg(&script).arg(kind).arg(path);
+    if let Some(app_id) = app_id {
+        command.arg(app_id);
+    }
+    let output = command.output().expect("run the python reader");
+    assert!(
+        output.status.success(),
+        "the python reader failed on `{}`: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut rows = Vec::new();
+    let mut txn_version = None;
+    for line in String::from_utf8(output.stdout).expect("utf8").lines() {
+        let value: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        match value.get("txnVersion") {
+            Some(version) if value.as_object().is_some_and(|o| o.len() == 1) => {
+                txn_version = version.as_i64();
+            }
+            _ => rows.push(canonical_json(line)),
+        }
+    }
+    rows.sort();
+    PythonRead { rows, txn_version }
 }

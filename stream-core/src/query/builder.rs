@@ -293,6 +293,7 @@ impl<R: OutputRow> QueryBuilder<R> {
             checkpoint_dir: checkpoint.dir().to_path_buf(),
             output_mode,
             schema: info.output_schema.clone(),
+            clock: clock.clone(),
         })?;
         let manager = manager.unwrap_or_else(StreamingQueryManager::global);
         let inner = Arc::new(QueryInner::new(

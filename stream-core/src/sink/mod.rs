@@ -1,18 +1,26 @@
 //! Sinks: where the rows of each micro-batch go.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
+use crate::clock::Clock;
 use crate::fault::Faults;
 use crate::{OutputMode, Result};
 
 mod console;
+#[cfg(feature = "delta")]
+mod delta;
+mod file;
 mod foreach_batch;
 mod memory;
 
 pub use console::{ConsoleOutput, ConsoleSink};
+#[cfg(feature = "delta")]
+pub use delta::DeltaSink;
+pub use file::{FileSink, FileSinkFormat, ParquetCompression, read_file_sink};
 pub use foreach_batch::ForeachBatchSink;
 pub use memory::{MemorySink, MemoryTable};
 
@@ -29,6 +37,9 @@ pub struct SinkContext {
     pub output_mode: OutputMode,
     /// The schema of every batch the sink will get.
     pub schema: SchemaRef,
+    /// The query's clock (a [`crate::ManualClock`] in tests): sinks that record times
+    /// read them here.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The output of one micro-batch, handed to [`Sink::add_batch`].
