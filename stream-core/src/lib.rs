@@ -103,6 +103,7 @@ pub mod __private {
         KeyPart, StableHasher, StateSlots, commit_store, from_ms, partition_of, take_store, to_ms,
         windows, zip_batches,
     };
+    pub use crate::{__delta_sink, __feature_csv, __feature_json, __feature_parquet};
     pub use arrow_array;
     pub use arrow_schema;
     pub use arrow_select;

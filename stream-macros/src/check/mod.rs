@@ -138,6 +138,18 @@ pub(crate) enum SinkPlan {
     ForeachBatch {
         f: OptionValue,
     },
+    /// `write(parquet | json | csv, ..)`: `FileSink` builder calls after `new(path)`.
+    Files {
+        format: syn::Ident,
+        path: OptionValue,
+        calls: Vec<proc_macro2::TokenStream>,
+    },
+    /// `write(delta, ..)`: `DeltaSink` builder calls after `new(path)`.
+    Delta {
+        kind: syn::Ident,
+        path: OptionValue,
+        calls: Vec<proc_macro2::TokenStream>,
+    },
 }
 
 /// `output_mode`, `trigger`, `checkpoint`, `query_name`.
@@ -430,7 +442,8 @@ impl Checker {
                 }
                 (Op::Write(kind, options), current) => {
                     written = true;
-                    match ops::sink::check(self, kind, options) {
+                    let schema = current.as_ref().map(|s| &s.schema);
+                    match ops::sink::check(self, kind, options, schema) {
                         Some(_) if sink.is_some() => {
                             self.cx.error(
                                 kind.span(),

@@ -34,6 +34,10 @@ fn option_value(v: &OptionValue) -> TokenStream {
             let s = n.to_string();
             quote!(#s)
         }
+        OptionValue::List(_, names) => {
+            let names = names.iter().map(ToString::to_string);
+            quote!([#(#names),*])
+        }
         // `{x}` as a call argument would warn (`unused_braces`) on the user's code
         OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
             (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
@@ -530,6 +534,7 @@ fn sink_expr(sink: &SinkPlan) -> TokenStream {
             let f = capture_inner(f);
             quote!(::stream_core::ForeachBatchSink::new(#f))
         }
+        SinkPlan::Files { .. } | SinkPlan::Delta { .. } => crate::ops::file_sink::emit(sink),
     }
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod dedup;
 pub(crate) mod drop;
+pub(crate) mod file_sink;
 pub(crate) mod file_source;
 pub(crate) mod filter;
 pub(crate) mod map;

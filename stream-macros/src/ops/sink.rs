@@ -3,23 +3,40 @@
 //! - `write(console)`, `write(console, num_rows = 20, truncate = false)`
 //! - `write(memory, name = "table")`
 //! - `write(foreach_batch, f = {|batch_id, batches| ..})`
+//! - `write(parquet | json | csv | delta, path = .., ..)`: see [`super::file_sink`]
 
 use proc_macro2::Span;
 
-use crate::check::{Checker, SinkPlan, option_u64};
+use crate::check::{Checker, Schema, SinkPlan, option_u64};
 use crate::parse::{OptionArg, OptionValue};
 
-const KINDS: &[&str] = &["console", "memory", "foreach_batch"];
+const KINDS: &[&str] = &[
+    "console",
+    "memory",
+    "foreach_batch",
+    "parquet",
+    "json",
+    "csv",
+    "delta",
+];
 
+/// Checks `write(kind, options..)` against the stream it writes (`schema`; `None` when
+/// the stream had errors).
 pub(crate) fn check(
     cx: &mut Checker,
     kind: &syn::Ident,
     options: &[OptionArg],
+    schema: Option<&Schema>,
 ) -> Option<SinkPlan> {
     let known: &[&str] = match kind.to_string().as_str() {
         "console" => &["num_rows", "truncate"],
         "memory" => &["name"],
         "foreach_batch" => &["f"],
+        other if super::file_sink::options_of(other).is_some() => {
+            let known = super::file_sink::options_of(other).unwrap_or_default();
+            let options = super::options::by_name(cx, "sink", kind, options, known)?;
+            return super::file_sink::check(cx, kind, &options, schema);
+        }
         other => {
             let help = match crate::diag::did_you_mean(other, KINDS.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -66,7 +83,7 @@ pub(crate) fn check(
                 name: name.value.clone(),
             })
         }
-        _ => {
+        "foreach_batch" => {
             let f = super::options::require(
                 cx,
                 kind,
@@ -84,25 +101,32 @@ pub(crate) fn check(
             }
             Some(SinkPlan::ForeachBatch { f: f.value.clone() })
         }
+        _ => None,
     }
 }
 
 /// The output modes a sink takes, as Spark's sinks do: console, memory and
-/// foreach_batch take all three.
+/// foreach_batch take all three; the file sinks append only (a file once committed is
+/// never rewritten); Delta appends, or overwrites the table per batch in complete mode
+/// (an update would need a merge by key, which Spark's Delta sink does not do either).
 pub(crate) fn modes(sink: &SinkPlan) -> &'static [&'static str] {
     match sink {
         SinkPlan::Console { .. } | SinkPlan::Memory { .. } | SinkPlan::ForeachBatch { .. } => {
             &["append", "update", "complete"]
         }
+        SinkPlan::Files { .. } => &["append"],
+        SinkPlan::Delta { .. } => &["append", "complete"],
     }
 }
 
 /// The sink's name as written in `write(..)`.
-fn kind_name(sink: &SinkPlan) -> &'static str {
+fn kind_name(sink: &SinkPlan) -> String {
     match sink {
-        SinkPlan::Console { .. } => "console",
-        SinkPlan::Memory { .. } => "memory",
-        SinkPlan::ForeachBatch { .. } => "foreach_batch",
+        SinkPlan::Console { .. } => "console".into(),
+        SinkPlan::Memory { .. } => "memory".into(),
+        SinkPlan::ForeachBatch { .. } => "foreach_batch".into(),
+        SinkPlan::Files { format, .. } => format.to_string(),
+        SinkPlan::Delta { .. } => "delta".into(),
     }
 }
 

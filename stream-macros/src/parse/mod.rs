@@ -12,7 +12,7 @@
 //! let       := 'let' name '=' chain ';'
 //! chain     := head ('.' op '(' args ')')*
 //! head      := name | 'read' '(' kind (',' option)* ')'
-//! option    := name '=' (literal | name | '{' rust expression '}')
+//! option    := name '=' (literal | name | '[' name,* ']' | '{' rust expression '}')
 //! ```
 
 mod expr;
@@ -170,6 +170,8 @@ pub(crate) struct OptionArg {
 pub(crate) enum OptionValue {
     Lit(syn::Lit),
     Name(Ident),
+    /// `[a, b]`: column names (`partition_by`).
+    List(syn::token::Bracket, Vec<Ident>),
     Capture(syn::ExprBlock),
 }
 
@@ -178,6 +180,7 @@ impl OptionValue {
         match self {
             OptionValue::Lit(l) => l.span(),
             OptionValue::Name(i) => i.span(),
+            OptionValue::List(bracket, _) => bracket.span.join(),
             OptionValue::Capture(b) => b.block.brace_token.span.join(),
         }
     }
@@ -415,6 +418,12 @@ impl Parse for OptionValue {
         }
         if input.peek(syn::Lit) {
             return input.parse().map(OptionValue::Lit);
+        }
+        if input.peek(syn::token::Bracket) {
+            let content;
+            let bracket = syn::bracketed!(content in input);
+            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+            return Ok(OptionValue::List(bracket, names.into_iter().collect()));
         }
         input.parse().map(OptionValue::Name)
     }

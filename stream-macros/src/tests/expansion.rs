@@ -152,6 +152,42 @@ fn sink_console() {
 }
 
 #[test]
+fn sink_parquet() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { user: string, amount: f64, country: string }
+        read(json, path = "landing/", schema = Order)
+            .write(parquet, path = "out/orders", partition_by = [country],
+                   compression = zstd, max_rows_per_file = 1000, retention = "7 days")
+    }));
+}
+
+#[test]
+fn sink_json_and_csv() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order)
+            .write(json, path = {out_dir}, target_file_size = 1048576, compact_interval = 5)
+    }));
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order)
+            .write(csv, path = "out/orders")
+    }));
+}
+
+#[test]
+fn sink_delta() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { user: string, amount: f64, country: string }
+        read(json, path = "landing/", schema = Order)
+            .group_by(country)
+            .agg(sum(amount) as total)
+            .write(delta, path = "tables/totals", partition_by = country, app_id = "totals")
+            .output_mode(complete)
+    }));
+}
+
+#[test]
 fn sink_memory() {
     insta::assert_snapshot!(expand(quote! {
         read(rate, rows_per_second = 1)

@@ -1,0 +1,9 @@
+use stream_core::stream;
+
+fn main() {
+    let _query = stream! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order, clean_source = archive)
+            .write(console)
+    };
+}

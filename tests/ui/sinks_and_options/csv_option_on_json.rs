@@ -1,0 +1,10 @@
+// CSV options belong to `read(csv, ..)`.
+use stream_core::stream;
+
+fn main() {
+    let _query = stream! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order, header = true)
+            .write(console)
+    };
+}
