@@ -567,19 +567,7 @@ pub(crate) mod emit {
         let [input, key, acc, _] = rows;
         let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);
-        let id = plan.id;
-        let key_fields: Vec<TokenStream> = plan
-            .keys
-            .iter()
-            .filter_map(|k| match k {
-                KeyItem::Window => None,
-                KeyItem::Column { input, name } => {
-                    let f = ident(name);
-                    let src = format_ident!("__k{}", input);
-                    Some(quote!(#f: ::core::clone::Clone::clone(&__row.#src)))
-                }
-            })
-            .collect();
+        let key_fields = key_fields(plan);
         let updates = plan
             .aggs
             .iter()
@@ -629,6 +617,8 @@ pub(crate) mod emit {
             },
         };
         let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
+        let dropped = report_dropped(plan.id);
+        let exchange = exchange(key, acc);
         quote! {
             let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);
             let _ = __late;
@@ -640,6 +630,41 @@ pub(crate) mod emit {
                     #body
                 }
             }
+            #dropped
+            let __parts = __ctx.shuffle_partitions.max(1);
+            let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
+                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
+            let mut __accs: ::std::vec::Vec<::std::vec::Vec<#acc>> =
+                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
+            for (__k, __a) in __partial {
+                let __p = #p::partition_of(__k.__stable_hash(), __parts);
+                __keys[__p].push(__k);
+                __accs[__p].push(__a);
+            }
+            #exchange
+        }
+    }
+
+    /// The fields of the key struct that come from the input row `__row` (the keys that
+    /// are not a window).
+    pub(crate) fn key_fields(plan: &AggPlan) -> Vec<TokenStream> {
+        plan.keys
+            .iter()
+            .filter_map(|k| match k {
+                KeyItem::Window => None,
+                KeyItem::Column { input, name } => {
+                    let f = ident(name);
+                    let src = format_ident!("__k{}", input);
+                    Some(quote!(#f: ::core::clone::Clone::clone(&__row.#src)))
+                }
+            })
+            .collect()
+    }
+
+    /// Reports `__dropped` late rows as stateful operator `id`'s
+    /// `numRowsDroppedByWatermark`.
+    pub(crate) fn report_dropped(id: usize) -> TokenStream {
+        quote! {
             if __dropped > 0 {
                 __ctx.metrics.add_state(
                     #id,
@@ -653,16 +678,15 @@ pub(crate) mod emit {
                     },
                 );
             }
-            let __parts = __ctx.shuffle_partitions.max(1);
-            let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            let mut __accs: ::std::vec::Vec<::std::vec::Vec<#acc>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            for (__k, __a) in __partial {
-                let __p = #p::partition_of(__k.__stable_hash(), __parts);
-                __keys[__p].push(__k);
-                __accs[__p].push(__a);
-            }
+        }
+    }
+
+    /// The map side's result: the keys `__keys[p]` and accumulators `__accs[p]` of each
+    /// shuffle partition `p` (of `__parts`), zipped into one batch per partition.
+    pub(crate) fn exchange(key: &TokenStream, acc: &TokenStream) -> TokenStream {
+        let typed = quote!(::stream_core::types::TypedRow);
+        let p = quote!(::stream_core::__private);
+        quote! {
             let mut __buckets = ::std::vec::Vec::with_capacity(__parts);
             for (__ks, __as) in __keys.into_iter().zip(__accs) {
                 if __ks.is_empty() {
@@ -679,7 +703,8 @@ pub(crate) mod emit {
         }
     }
 
-    fn unit_type(unit: crate::types::DslType) -> TokenStream {
+    /// The Rust type of a window bound of the time column's unit.
+    pub(crate) fn unit_type(unit: crate::types::DslType) -> TokenStream {
         match unit {
             crate::types::DslType::TimestampUs => quote!(::stream_core::types::TimestampUs),
             _ => quote!(::stream_core::types::TimestampMs),
@@ -687,7 +712,7 @@ pub(crate) mod emit {
     }
 
     /// Folds one input row's argument into accumulator `i`.
-    fn update(i: usize, a: &super::AggItem, plan: &AggPlan) -> TokenStream {
+    pub(crate) fn update(i: usize, a: &super::AggItem, plan: &AggPlan) -> TokenStream {
         let acc = format_ident!("__acc{}", i);
         let (arg, nullable) = match a.arg {
             Some(index) => (
@@ -761,7 +786,7 @@ pub(crate) mod emit {
     }
 
     /// Merges accumulator `__from` into `__into` (both `&mut`/owned accumulators).
-    fn merge(plan: &AggPlan) -> TokenStream {
+    pub(crate) fn merge(plan: &AggPlan) -> TokenStream {
         let steps = plan.aggs.iter().enumerate().map(|(i, a)| {
             let acc = format_ident!("__acc{}", i);
             match a.func {
@@ -824,7 +849,7 @@ pub(crate) mod emit {
     }
 
     /// The output row of a key and its accumulator (`__k`, `__a`, owned).
-    fn finish(plan: &AggPlan, out: &TokenStream) -> TokenStream {
+    pub(crate) fn finish(plan: &AggPlan, out: &TokenStream) -> TokenStream {
         let mut fields = Vec::new();
         for k in &plan.keys {
             match k {
