@@ -55,6 +55,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod query;
 mod rows;
+mod session;
 pub mod sink;
 pub mod source;
 pub mod state;
@@ -99,6 +100,7 @@ pub mod __private {
     pub use crate::hll::{hll_add, hll_estimate, hll_merge};
     pub use crate::kernels;
     pub use crate::rows::{FlatMapFn, PlaceholderRow};
+    pub use crate::session::{MergedSession, SessionPart, merge_sessions, session_of};
     pub use crate::stateful::{
         KeyPart, StableHasher, StateSlots, commit_store, from_ms, partition_of, take_store, to_ms,
         windows, zip_batches,

@@ -100,6 +100,8 @@ pub(crate) struct StatefulSeen {
     /// A grouping key carries the watermark (a window over the event-time column, or
     /// the column itself), so groups can be closed and evicted.
     pub(crate) watermarked_key: bool,
+    /// An aggregation grouped by a `session_window`.
+    pub(crate) session_window: bool,
 }
 
 /// A source of the query.

@@ -111,8 +111,13 @@ fn describe(plan: &Plan) -> String {
                         .iter()
                         .map(|g| format!("{:?}({:?}) as {}", g.func, g.arg, g.name))
                         .collect();
+                    // a session window adds its gap; other plans keep their text
+                    let session = a
+                        .session
+                        .map(|s| format!(" session gap {}", s.gap))
+                        .unwrap_or_default();
                     out.push_str(&format!(
-                        " aggregate#{} window {:?} keys [{}] aggs [{}] inputs [{}]",
+                        " aggregate#{} window {:?}{session} keys [{}] aggs [{}] inputs [{}]",
                         a.id,
                         a.window.map(|w| (w.size, w.slide, w.start)),
                         keys.join(", "),

@@ -1,12 +1,13 @@
 //! `group_by(keys..).agg(aggregates..)`: a streaming aggregation, with Spark's semantics
 //! (see the book's "Event time and state" chapter).
 //!
-//! Keys are columns or named expressions, and at most one `window(ts, size[, slide[,
-//! start]])`, which becomes the `window_start` and `window_end` columns (Spark's `window`
-//! struct, flattened). Aggregates: `count()`, `count(e)`, `sum(e)`, `avg(e)`, `min(e)`,
-//! `max(e)`, `first(e)`, `last(e)` (of the non-null values) and
-//! `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of 4.6 %),
-//! each named with `as`.
+//! Keys are columns or named expressions, and at most one window: `window(ts, size[,
+//! slide[, start]])`, which becomes the `window_start` and `window_end` columns (Spark's
+//! `window` struct, flattened), or `session_window(ts, gap)` (see `session_window.rs`),
+//! which becomes `session_start` and `session_end`. Aggregates: `count()`, `count(e)`,
+//! `sum(e)`, `avg(e)`, `min(e)`, `max(e)`, `first(e)`, `last(e)` (of the non-null values)
+//! and `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of
+//! 4.6 %), each named with `as`.
 //!
 //! The checked plan names three row types that codegen declares: the aggregation's
 //! input (the branch's rows projected to the keys' and aggregates' inputs), the group key,
@@ -14,6 +15,7 @@
 
 use proc_macro2::Span;
 
+use super::session_window::SessionSpec;
 use crate::check::{
     Checker, Column, RowRole, Schema, StatefulSeen, StreamState, TExpr, TKind, TypedOp,
 };
@@ -31,9 +33,11 @@ pub(crate) struct AggPlan {
     /// The grouping keys, in output order.
     pub(crate) keys: Vec<KeyItem>,
     pub(crate) window: Option<WindowSpec>,
+    /// A session window among the keys (then `window` is `None`).
+    pub(crate) session: Option<SessionSpec>,
     pub(crate) aggs: Vec<AggItem>,
-    /// Groups are closed and evicted by the watermark (the window is over the watermarked
-    /// column).
+    /// Groups are closed and evicted by the watermark (the window or session window is
+    /// over the watermarked column).
     pub(crate) evict: bool,
     pub(crate) key_schema: Schema,
     /// The row structs (indices into the plan's rows): input, key, accumulator, output.
@@ -45,6 +49,8 @@ pub(crate) struct AggPlan {
 pub(crate) enum KeyItem {
     /// `window_start`, `window_end`.
     Window,
+    /// `session_start`, `session_end`.
+    Session,
     /// Input column `input`, output as `name`.
     Column { input: usize, name: String },
 }
@@ -117,6 +123,7 @@ pub(crate) fn check(
     let mut input: Vec<(String, TExpr)> = Vec::new();
     let mut key_items = Vec::new();
     let mut window = None;
+    let mut session: Option<(SessionSpec, Span)> = None;
     let mut key_schema = Schema::new();
     let mut output = Schema::new();
     let mut ok = true;
@@ -125,51 +132,69 @@ pub(crate) fn check(
         if let Expr::Call { name, args } = &item.expr
             && (name == "window" || name == "session_window")
         {
-            if name == "session_window" {
-                cx.cx.error(
-                    name.span(),
-                    "`session_window` is not supported yet",
-                    "group by `window(ts, \"10 minutes\")` (tumbling) or `window(ts, \"10 minutes\", \"5 minutes\")` (sliding)",
-                );
-                ok = false;
-                continue;
-            }
-            if window.is_some() {
+            if window.is_some() || session.is_some() {
                 cx.cx.error(
                     name.span(),
                     "a `group_by` takes one window",
-                    "keep one `window(..)` among the keys",
+                    "keep one `window(..)` or `session_window(..)` among the keys",
                 );
                 ok = false;
                 continue;
             }
-            match window_spec(cx, &stream, name, args, input.len()) {
-                Some((spec, time)) => {
-                    if let (Some(et), TKind::Column { name, .. }) = (&stream.event_time, &time.kind)
-                        && *name == et.column
-                    {
-                        watermarked_key = true;
-                    }
-                    input.push(("__t".to_string(), time));
-                    let ty = ColType {
-                        ty: spec.unit,
-                        nullable: false,
-                    };
-                    for col in ["window_start", "window_end"] {
-                        key_schema.push(Column {
-                            name: col.into(),
-                            ty,
-                        });
-                        output.push(Column {
-                            name: col.into(),
-                            ty,
-                        });
-                    }
-                    key_items.push(KeyItem::Window);
+            let checked = if name == "session_window" {
+                super::session_window::spec(cx, &stream, name, args, input.len()).map(
+                    |(spec, time)| {
+                        session = Some((spec, name.span()));
+                        (time, spec.unit, KeyItem::Session)
+                    },
+                )
+            } else {
+                window_spec(cx, &stream, name, args, input.len()).map(|(spec, time)| {
                     window = Some(spec);
-                }
-                None => ok = false,
+                    (time, spec.unit, KeyItem::Window)
+                })
+            };
+            let Some((time, unit, item)) = checked else {
+                ok = false;
+                continue;
+            };
+            if let (Some(et), TKind::Column { name, .. }) = (&stream.event_time, &time.kind)
+                && *name == et.column
+            {
+                watermarked_key = true;
             }
+            input.push(("__t".to_string(), time));
+            let ty = ColType {
+                ty: unit,
+                nullable: false,
+            };
+            let columns = match item {
+                KeyItem::Session => ["session_start", "session_end"],
+                _ => ["window_start", "window_end"],
+            };
+            if let Some(col) = columns
+                .iter()
+                .find(|c| output.iter().any(|o| o.name == **c))
+            {
+                cx.cx.error(
+                    name.span(),
+                    format!("the output has two columns named `{col}`"),
+                    "give the other key another name with `as`",
+                );
+                ok = false;
+                continue;
+            }
+            for col in columns {
+                key_schema.push(Column {
+                    name: col.into(),
+                    ty,
+                });
+                output.push(Column {
+                    name: col.into(),
+                    ty,
+                });
+            }
+            key_items.push(item);
             continue;
         }
         let Some(typed) = cx.check_expr(&item.expr, &stream.schema, None) else {
@@ -189,6 +214,15 @@ pub(crate) fn check(
                 continue;
             }
         };
+        if output.iter().any(|c| c.name == name) {
+            cx.cx.error_range(
+                item.range,
+                format!("the output has two columns named `{name}`"),
+                "give this key another name with `as`",
+            );
+            ok = false;
+            continue;
+        }
         let ty = typed.ty;
         key_items.push(KeyItem::Column {
             input: input.len(),
@@ -206,6 +240,19 @@ pub(crate) fn check(
             group_span,
             "`group_by` needs at least one key",
             "group by a column or a window: `group_by(window(ts, \"1 minute\"), country)`",
+        );
+        ok = false;
+    }
+    if let Some((_, span)) = session
+        && !key_items
+            .iter()
+            .any(|k| matches!(k, KeyItem::Column { .. }))
+        && ok
+    {
+        cx.cx.error(
+            span,
+            "a `session_window` needs another grouping key",
+            "sessions are per user, device, ..: group by one as well, as in `group_by(session_window(ts, \"5 minutes\"), user)`",
         );
         ok = false;
     }
@@ -369,8 +416,9 @@ pub(crate) fn check(
         input,
         input_schema,
         keys: key_items,
-        evict: watermarked_key && window.is_some(),
+        evict: watermarked_key && (window.is_some() || session.is_some()),
         window,
+        session: session.map(|(spec, _)| spec),
         aggs: agg_items,
         key_schema,
     };
@@ -381,6 +429,7 @@ pub(crate) fn check(
         span: group_span,
         aggregation: true,
         watermarked_key,
+        session_window: session.is_some(),
     });
     Some(next)
 }
@@ -564,22 +613,13 @@ pub(crate) mod emit {
     /// Late rows are dropped in append and update mode; complete mode keeps every row,
     /// as Spark's does (its result is the whole table).
     pub(crate) fn map_side(plan: &AggPlan, rows: &[TokenStream; 4], mode: &str) -> TokenStream {
+        if let Some(s) = plan.session {
+            return crate::ops::session_window::emit::map_side(plan, s, rows);
+        }
         let [input, key, acc, _] = rows;
         let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);
-        let id = plan.id;
-        let key_fields: Vec<TokenStream> = plan
-            .keys
-            .iter()
-            .filter_map(|k| match k {
-                KeyItem::Window => None,
-                KeyItem::Column { input, name } => {
-                    let f = ident(name);
-                    let src = format_ident!("__k{}", input);
-                    Some(quote!(#f: ::core::clone::Clone::clone(&__row.#src)))
-                }
-            })
-            .collect();
+        let key_fields = key_fields(plan);
         let updates = plan
             .aggs
             .iter()
@@ -629,6 +669,8 @@ pub(crate) mod emit {
             },
         };
         let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
+        let dropped = report_dropped(plan.id);
+        let exchange = exchange(key, acc);
         quote! {
             let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);
             let _ = __late;
@@ -640,6 +682,41 @@ pub(crate) mod emit {
                     #body
                 }
             }
+            #dropped
+            let __parts = __ctx.shuffle_partitions.max(1);
+            let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
+                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
+            let mut __accs: ::std::vec::Vec<::std::vec::Vec<#acc>> =
+                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
+            for (__k, __a) in __partial {
+                let __p = #p::partition_of(__k.__stable_hash(), __parts);
+                __keys[__p].push(__k);
+                __accs[__p].push(__a);
+            }
+            #exchange
+        }
+    }
+
+    /// The fields of the key struct that come from the input row `__row` (the keys that
+    /// are not a window).
+    pub(crate) fn key_fields(plan: &AggPlan) -> Vec<TokenStream> {
+        plan.keys
+            .iter()
+            .filter_map(|k| match k {
+                KeyItem::Window | KeyItem::Session => None,
+                KeyItem::Column { input, name } => {
+                    let f = ident(name);
+                    let src = format_ident!("__k{}", input);
+                    Some(quote!(#f: ::core::clone::Clone::clone(&__row.#src)))
+                }
+            })
+            .collect()
+    }
+
+    /// Reports `__dropped` late rows as stateful operator `id`'s
+    /// `numRowsDroppedByWatermark`.
+    pub(crate) fn report_dropped(id: usize) -> TokenStream {
+        quote! {
             if __dropped > 0 {
                 __ctx.metrics.add_state(
                     #id,
@@ -653,16 +730,15 @@ pub(crate) mod emit {
                     },
                 );
             }
-            let __parts = __ctx.shuffle_partitions.max(1);
-            let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            let mut __accs: ::std::vec::Vec<::std::vec::Vec<#acc>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            for (__k, __a) in __partial {
-                let __p = #p::partition_of(__k.__stable_hash(), __parts);
-                __keys[__p].push(__k);
-                __accs[__p].push(__a);
-            }
+        }
+    }
+
+    /// The map side's result: the keys `__keys[p]` and accumulators `__accs[p]` of each
+    /// shuffle partition `p` (of `__parts`), zipped into one batch per partition.
+    pub(crate) fn exchange(key: &TokenStream, acc: &TokenStream) -> TokenStream {
+        let typed = quote!(::stream_core::types::TypedRow);
+        let p = quote!(::stream_core::__private);
+        quote! {
             let mut __buckets = ::std::vec::Vec::with_capacity(__parts);
             for (__ks, __as) in __keys.into_iter().zip(__accs) {
                 if __ks.is_empty() {
@@ -679,7 +755,8 @@ pub(crate) mod emit {
         }
     }
 
-    fn unit_type(unit: crate::types::DslType) -> TokenStream {
+    /// The Rust type of a window bound of the time column's unit.
+    pub(crate) fn unit_type(unit: crate::types::DslType) -> TokenStream {
         match unit {
             crate::types::DslType::TimestampUs => quote!(::stream_core::types::TimestampUs),
             _ => quote!(::stream_core::types::TimestampMs),
@@ -687,7 +764,7 @@ pub(crate) mod emit {
     }
 
     /// Folds one input row's argument into accumulator `i`.
-    fn update(i: usize, a: &super::AggItem, plan: &AggPlan) -> TokenStream {
+    pub(crate) fn update(i: usize, a: &super::AggItem, plan: &AggPlan) -> TokenStream {
         let acc = format_ident!("__acc{}", i);
         let (arg, nullable) = match a.arg {
             Some(index) => (
@@ -761,7 +838,7 @@ pub(crate) mod emit {
     }
 
     /// Merges accumulator `__from` into `__into` (both `&mut`/owned accumulators).
-    fn merge(plan: &AggPlan) -> TokenStream {
+    pub(crate) fn merge(plan: &AggPlan) -> TokenStream {
         let steps = plan.aggs.iter().enumerate().map(|(i, a)| {
             let acc = format_ident!("__acc{}", i);
             match a.func {
@@ -824,13 +901,17 @@ pub(crate) mod emit {
     }
 
     /// The output row of a key and its accumulator (`__k`, `__a`, owned).
-    fn finish(plan: &AggPlan, out: &TokenStream) -> TokenStream {
+    pub(crate) fn finish(plan: &AggPlan, out: &TokenStream) -> TokenStream {
         let mut fields = Vec::new();
         for k in &plan.keys {
             match k {
                 KeyItem::Window => {
                     fields.push(quote!(window_start: __k.window_start));
                     fields.push(quote!(window_end: __k.window_end));
+                }
+                KeyItem::Session => {
+                    fields.push(quote!(session_start: __k.session_start));
+                    fields.push(quote!(session_end: __k.session_end));
                 }
                 KeyItem::Column { name, .. } => {
                     let f = ident(name);
@@ -858,6 +939,9 @@ pub(crate) mod emit {
     /// `fn` body: the exchanged partial aggregates of this partition (`input`) merged into
     /// its state, and the rows the output mode emits.
     pub(crate) fn reduce_side(plan: &AggPlan, rows: &[TokenStream; 4], mode: &str) -> TokenStream {
+        if let Some(s) = plan.session {
+            return crate::ops::session_window::emit::reduce_side(plan, s, rows, mode);
+        }
         let [_, key, acc, out] = rows;
         let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);

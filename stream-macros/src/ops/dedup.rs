@@ -133,6 +133,7 @@ pub(crate) fn check(
         span: op.span(),
         aggregation: false,
         watermarked_key: within || time_is_key,
+        session_window: false,
     });
     Some(next)
 }

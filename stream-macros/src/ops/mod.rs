@@ -11,6 +11,7 @@ pub(crate) mod map;
 pub(crate) mod options;
 pub(crate) mod rename;
 pub(crate) mod select;
+pub(crate) mod session_window;
 pub(crate) mod settings;
 pub(crate) mod sink;
 pub(crate) mod source;

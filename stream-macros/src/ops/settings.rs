@@ -99,6 +99,11 @@ pub(crate) fn mode_rules(
     let mut warnings = Vec::new();
     let aggregation = stateful.filter(|s| s.aggregation);
     match (name.as_str(), aggregation) {
+        ("update", Some(agg)) if agg.session_window => cx.cx.error(
+            mode.map_or(agg.span, syn::Ident::span),
+            "update mode is not supported with `session_window`",
+            "a session can still grow and merge until the watermark passes its end (Spark refuses this too): use `.output_mode(append)` to write each session once, when it closes, or `.output_mode(complete)`",
+        ),
         ("complete", None) => cx.cx.error(
             mode.map_or_else(Span::call_site, syn::Ident::span),
             "complete mode needs an aggregation",

@@ -274,6 +274,23 @@ fn op_window_aggregation() {
 }
 
 #[test]
+fn op_session_window() {
+    // the map side folds each row into the session it opens, [ts, ts + gap), merges each
+    // user's sessions and routes them by the user alone; the reduce side merges them with
+    // the user's stored sessions (a bridging session replaces the ones it joins) and
+    // emits, then evicts, the sessions whose end the watermark passed
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, user: string, amount: Option<f64> }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "10 minutes")
+            .group_by(session_window(ts, "5 minutes"), user)
+            .agg(count() as n, sum(amount) as total)
+            .write(console)
+            .output_mode(append)
+    }));
+}
+
+#[test]
 fn op_drop_duplicates() {
     insta::assert_snapshot!(expand(quote! {
         schema Event { ts: timestamp_ms, user: string }

@@ -1,4 +1,5 @@
-// Session windows are not supported yet: the error says what is.
+// Spark refuses update mode for session windows: a session can still grow and merge
+// until the watermark passes its end. The error is on the mode.
 use stream_core::stream;
 
 fn main() {
@@ -9,6 +10,6 @@ fn main() {
             .group_by(session_window(ts, "5 minutes"), user)
             .agg(count() as n)
             .write(console)
-            .output_mode(append)
+            .output_mode(update)
     };
 }
