@@ -12,7 +12,7 @@ fn main() {
             delimiter = "||",
             max_file_age = "a while",
             latest_first = 1,
-            clean_source = move,
+            clean_source = shred,
         )
             .write(console)
     };
