@@ -24,7 +24,7 @@ use stream_core::{StreamError, StreamingQueryProgress, stream};
 
 /// Streams every file in `landing` into the Delta table at `table`, until the folder is
 /// drained (`available_now`), and returns the progress of each micro-batch. Processed
-/// files move to `landing/../archive`.
+/// files move to `landing/../archive`, under their whole path (as Spark archives them).
 pub fn landing_zone_to_delta(
     landing: &Path,
     table: &Path,

@@ -38,6 +38,9 @@ fn the_example_streams_the_sample_landing_zone_into_a_delta_table_once() {
     let checkpoint = root.path().join("checkpoint");
     example::write_samples(&landing).unwrap();
     let expected = expected(&landing);
+    // the names of the samples, to find them in the archive
+    let landing_copy = root.path().join("samples");
+    example::write_samples(&landing_copy).unwrap();
     assert_eq!(
         expected.len(),
         9,
