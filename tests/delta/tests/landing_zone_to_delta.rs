@@ -56,13 +56,20 @@ fn the_example_streams_the_sample_landing_zone_into_a_delta_table_once() {
         .map(|v| v.parse::<u64>().unwrap())
         .sum();
     assert_eq!(dropped, 1);
-    // the processed files moved to the archive
+    // the processed files moved to the archive, under their whole path (as Spark)
     assert_eq!(std::fs::read_dir(&landing).unwrap().count(), 0);
+    let archived = root
+        .path()
+        .join("archive")
+        .join(landing.strip_prefix("/").unwrap());
+    let mut names: Vec<String> = std::fs::read_dir(&archived)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
     assert_eq!(
-        std::fs::read_dir(root.path().join("archive"))
-            .unwrap()
-            .count(),
-        3
+        names,
+        ["gateway-000.json", "gateway-001.json", "gateway-002.json"]
     );
     let mut sites: Vec<String> = std::fs::read_dir(&table)
         .unwrap()
