@@ -114,28 +114,10 @@ pub(crate) fn check(
                     }
                 }
             }
-            "retention" => match &o.value {
-                OptionValue::Lit(syn::Lit::Str(s)) => {
-                    match super::settings::interval_ms(&s.value()) {
-                        Some(ms) => quote_spanned!(span=>
-                            .retention(::std::time::Duration::from_millis(#ms))),
-                        None => {
-                            cx.cx.error(
-                                s.span(),
-                                format!("cannot read the retention `{}`", s.value()),
-                                "write a number and a unit: \"7 days\", \"12 hours\"",
-                            );
-                            ok = false;
-                            continue;
-                        }
-                    }
-                }
-                other => {
-                    cx.cx.error(
-                        other.span(),
-                        "`retention` takes a duration as a string",
-                        "write `retention = \"7 days\"`",
-                    );
+            "retention" => match super::options::duration_ms(cx, o, "the retention") {
+                Some(ms) => quote_spanned!(span=>
+                    .retention(::std::time::Duration::from_millis(#ms))),
+                None => {
                     ok = false;
                     continue;
                 }

@@ -97,29 +97,11 @@ pub(crate) fn check_options(
                     continue;
                 }
             },
-            "max_file_age" => match &o.value {
-                OptionValue::Lit(syn::Lit::Str(s)) => {
-                    match super::settings::interval_ms(&s.value()) {
-                        Some(ms) => {
-                            quote_spanned!(span=> .max_file_age(::std::time::Duration::from_millis(#ms)))
-                        }
-                        None => {
-                            cx.cx.error(
-                                s.span(),
-                                format!("cannot read the age `{}`", s.value()),
-                                "write a number and a unit: \"7 days\", \"12 hours\"",
-                            );
-                            ok = false;
-                            continue;
-                        }
-                    }
+            "max_file_age" => match super::options::duration_ms(cx, o, "the age") {
+                Some(ms) => {
+                    quote_spanned!(span=> .max_file_age(::std::time::Duration::from_millis(#ms)))
                 }
-                other => {
-                    cx.cx.error(
-                        other.span(),
-                        "`max_file_age` takes a duration as a string",
-                        "write `max_file_age = \"7 days\"`",
-                    );
+                None => {
                     ok = false;
                     continue;
                 }

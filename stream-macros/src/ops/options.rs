@@ -77,3 +77,29 @@ pub(crate) fn text(cx: &mut Checker, option: &OptionArg, example: &str) -> bool 
     }
     true
 }
+
+/// An option that takes a duration as a string (`max_file_age = "7 days"`, `retention`):
+/// its milliseconds. `what` names the value in the error (`the age`, `the retention`).
+pub(crate) fn duration_ms(cx: &mut Checker, option: &OptionArg, what: &str) -> Option<u64> {
+    match &option.value {
+        crate::parse::OptionValue::Lit(syn::Lit::Str(s)) => {
+            let ms = super::settings::interval_ms(&s.value());
+            if ms.is_none() {
+                cx.cx.error(
+                    s.span(),
+                    format!("cannot read {what} `{}`", s.value()),
+                    "write a number and a unit: \"7 days\", \"12 hours\"",
+                );
+            }
+            ms
+        }
+        other => {
+            cx.cx.error(
+                other.span(),
+                format!("`{}` takes a duration as a string", option.name),
+                format!("write `{} = \"7 days\"`", option.name),
+            );
+            None
+        }
+    }
+}
