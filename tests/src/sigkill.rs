@@ -111,3 +111,48 @@ pub fn kill_and_restart(
     );
     expected
 }
+
+/// The `main` of a SIGKILL child binary (`<name> <landing> <checkpoint> <out>
+/// <continuous|available_now> <sink>`): streams the landing folder's event files, one per
+/// batch with a little work in each (so that the parent's kill lands inside a batch),
+/// into the sink `make_sink(out)` builds; `sink` must be `sink_kind`. Exits 2 on bad
+/// arguments and 1 when the query fails.
+pub fn child_main<S: stream_core::Sink + 'static>(
+    name: &str,
+    sink_kind: &str,
+    make_sink: impl FnOnce(std::path::PathBuf) -> S,
+) {
+    use stream_core::{JsonFileSource, MapPipeline, QueryBuilder, StreamingQuery, Trigger};
+
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 6 || args[5] != sink_kind {
+        eprintln!(
+            "usage: {name} <landing> <checkpoint> <out> <continuous|available_now> {sink_kind}"
+        );
+        std::process::exit(2);
+    }
+    let trigger = if args[4] == "available_now" {
+        Trigger::AvailableNow
+    } else {
+        Trigger::Default
+    };
+    let schema = crate::event_schema();
+    let pipeline = MapPipeline::new("slow_identity", schema.clone(), schema.clone(), |batch| {
+        std::thread::sleep(Duration::from_millis(10));
+        Ok(batch.clone())
+    });
+    let builder: QueryBuilder = StreamingQuery::builder()
+        .source(JsonFileSource::new(&args[1], schema).max_files_per_trigger(1))
+        .pipeline(pipeline)
+        .trigger(trigger)
+        .checkpoint_location(&args[2])
+        .sink(make_sink(std::path::PathBuf::from(&args[3])));
+    let query = builder.start().unwrap_or_else(|e| {
+        eprintln!("{name}: {e}");
+        std::process::exit(1)
+    });
+    if let Err(e) = crate::runtime().block_on(query.await_termination()) {
+        eprintln!("{name}: {e}");
+        std::process::exit(1);
+    }
+}

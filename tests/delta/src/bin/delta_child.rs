@@ -3,53 +3,10 @@
 //!
 //! Usage: `delta_child <landing> <checkpoint> <out> <continuous|available_now> delta`
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use stream_core::{DeltaSink, JsonFileSource, MapPipeline, QueryBuilder, StreamingQuery, Trigger};
-use tests::{event_schema, runtime};
+use stream_core::DeltaSink;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 6 {
-        eprintln!(
-            "usage: delta_child <landing> <checkpoint> <out> <continuous|available_now> delta"
-        );
-        std::process::exit(2);
-    }
-    let (landing, checkpoint, out) = (
-        PathBuf::from(&args[1]),
-        PathBuf::from(&args[2]),
-        PathBuf::from(&args[3]),
-    );
-    let trigger = if args[4] == "available_now" {
-        Trigger::AvailableNow
-    } else {
-        Trigger::Default
-    };
-    // Some work per batch, so that the parent's kill lands inside a batch.
-    let pipeline = MapPipeline::new("slow_identity", event_schema(), event_schema(), |batch| {
-        std::thread::sleep(Duration::from_millis(10));
-        Ok(batch.clone())
+    tests::sigkill::child_main("delta_child", "delta", |out| {
+        DeltaSink::new(out).partition_by(["country"])
     });
-    let builder: QueryBuilder = StreamingQuery::builder()
-        .source(JsonFileSource::new(landing, event_schema()).max_files_per_trigger(1))
-        .pipeline(pipeline)
-        .trigger(trigger)
-        .checkpoint_location(checkpoint);
-    let builder = match args[5].as_str() {
-        "delta" => builder.sink(DeltaSink::new(out).partition_by(["country"])),
-        other => {
-            eprintln!("delta_child: unknown sink `{other}`");
-            std::process::exit(2);
-        }
-    };
-    let query = builder.start().unwrap_or_else(|e| {
-        eprintln!("delta_child: {e}");
-        std::process::exit(1)
-    });
-    if let Err(e) = runtime().block_on(query.await_termination()) {
-        eprintln!("delta_child: {e}");
-        std::process::exit(1);
-    }
 }
