@@ -790,35 +790,17 @@ fn timestamp_arg(cx: &mut Checker, arg: TExpr, function: &str) -> Option<TExpr> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proc_macro2::{TokenStream, TokenTree};
+    use proc_macro2::TokenStream;
     use quote::quote;
 
     /// The messages of the `compile_error!`s the expansion of `select(items)` holds.
     fn errors(items: TokenStream) -> Vec<String> {
-        fn walk(tokens: TokenStream, out: &mut Vec<String>) {
-            for tt in tokens {
-                match tt {
-                    TokenTree::Group(g) => walk(g.stream(), out),
-                    TokenTree::Literal(l) => {
-                        if let Ok(s) = syn::parse_str::<syn::LitStr>(&l.to_string())
-                            && s.value().contains("= help: ")
-                        {
-                            out.push(s.value());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let expansion = crate::expand::stream_inner(quote! {
+        crate::tests::compile_errors(crate::expand::stream_inner(quote! {
             schema S { s: Option<string>, x: f64, i: i64, ts: timestamp_ms, b: bool }
             read(json, path = "in/", schema = S)
                 .select(#items)
                 .write(console)
-        });
-        let mut out = Vec::new();
-        walk(expansion, &mut out);
-        out
+        }))
     }
 
     fn assert_error(items: TokenStream, message: &str, help: &str) {

@@ -507,6 +507,30 @@ fn aggregate_call<'a>(
     }
 }
 
+/// The unit of a window's time column and its ticks per millisecond; an error on the
+/// column for anything but a timestamp (`func` is `window` or `session_window`,
+/// `duration` the example duration of its help line).
+pub(crate) fn time_unit(
+    cx: &mut Checker,
+    func: &str,
+    duration: &str,
+    time_expr: &Expr,
+    time: &TExpr,
+) -> Option<(DslType, i64)> {
+    match time.ty.ty {
+        DslType::TimestampMs => Some((DslType::TimestampMs, 1)),
+        DslType::TimestampUs => Some((DslType::TimestampUs, 1_000)),
+        other => {
+            cx.cx.error(
+                time_expr.span(),
+                format!("`{func}` needs a timestamp, and this is `{}`", other.name()),
+                format!("convert it: `{func}(to_timestamp(ts), {duration})`"),
+            );
+            None
+        }
+    }
+}
+
 /// `window(time, "size"[, "slide"[, "start"]])`: the spec and the typed time column.
 fn window_spec(
     cx: &mut Checker,
@@ -525,18 +549,7 @@ fn window_spec(
         return None;
     };
     let time = cx.check_expr(time_expr, &stream.schema, None)?;
-    let (unit, unit_per_ms) = match time.ty.ty {
-        DslType::TimestampMs => (DslType::TimestampMs, 1),
-        DslType::TimestampUs => (DslType::TimestampUs, 1_000),
-        other => {
-            cx.cx.error(
-                time_expr.span(),
-                format!("`window` needs a timestamp, and this is `{}`", other.name()),
-                "convert it: `window(to_timestamp(ts), \"1 minute\")`",
-            );
-            return None;
-        }
-    };
+    let (unit, unit_per_ms) = time_unit(cx, "window", "\"1 minute\"", time_expr, &time)?;
     let mut durations = Vec::new();
     for (i, arg) in args.iter().enumerate().skip(1) {
         let ms = match arg {

@@ -44,21 +44,8 @@ pub(crate) fn spec(
         return None;
     };
     let time = cx.check_expr(time_expr, &stream.schema, None)?;
-    let (unit, unit_per_ms) = match time.ty.ty {
-        DslType::TimestampMs => (DslType::TimestampMs, 1),
-        DslType::TimestampUs => (DslType::TimestampUs, 1_000),
-        other => {
-            cx.cx.error(
-                time_expr.span(),
-                format!(
-                    "`session_window` needs a timestamp, and this is `{}`",
-                    other.name()
-                ),
-                "convert it: `session_window(to_timestamp(ts), \"5 minutes\")`",
-            );
-            return None;
-        }
-    };
+    let (unit, unit_per_ms) =
+        super::aggregate::time_unit(cx, "session_window", "\"5 minutes\"", time_expr, &time)?;
     let gap_ms = match gap_expr {
         Expr::Lit(syn::Lit::Str(s)) => match super::settings::interval_ms(&s.value()) {
             Some(ms) if ms > 0 => ms,
@@ -317,29 +304,12 @@ pub(crate) mod emit {
 
 #[cfg(test)]
 mod tests {
-    use proc_macro2::{TokenStream, TokenTree};
+    use proc_macro2::TokenStream;
     use quote::quote;
 
     /// The messages of the `compile_error!`s in the expansion of `block`.
     fn errors(block: TokenStream) -> Vec<String> {
-        fn walk(tokens: TokenStream, out: &mut Vec<String>) {
-            for tt in tokens {
-                match tt {
-                    TokenTree::Group(g) => walk(g.stream(), out),
-                    TokenTree::Literal(l) => {
-                        if let Ok(s) = syn::parse_str::<syn::LitStr>(&l.to_string())
-                            && s.value().contains("= help: ")
-                        {
-                            out.push(s.value());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(crate::expand::stream_inner(block), &mut out);
-        out
+        crate::tests::compile_errors(crate::expand::stream_inner(block))
     }
 
     /// The one error of `block` starts with `message`.
