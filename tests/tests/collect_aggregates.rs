@@ -421,3 +421,174 @@ fn a_restart_from_the_checkpoint_collects_every_value_once() {
         }
     }
 }
+
+/// A windowed collect into sink `$kind` (parquet or json at `$out`, or console).
+macro_rules! visits_to {
+    ($input:expr, $checkpoint:expr, $($sink:tt)*) => {
+        stream! {
+            schema Visit = Visit;
+            read(memory, stream = {$input.clone()}, schema = Visit)
+                .with_watermark(ts, "10 seconds")
+                .group_by(window(ts, "1 minute"), page)
+                .agg(collect_list(user) as users, collect_set(user) as distinct_users)
+                .write($($sink)*)
+                .output_mode(append)
+        }
+        .manager(&StreamingQueryManager::new())
+        .checkpoint_location($checkpoint)
+        .start()
+        .unwrap()
+    };
+}
+
+/// The closed windows the sink files under `out` hold, as (start s, page, users, set).
+fn file_rows(out: &Path) -> Vec<(i64, String, Vec<String>, Vec<String>)> {
+    use stream_core::__private::arrow_array::cast::AsArray;
+    use stream_core::__private::arrow_array::types::{Int64Type, TimestampMillisecondType};
+    use stream_core::types::ColumnValue;
+    let mut rows = Vec::new();
+    for batch in stream_core::read_file_sink(out).unwrap() {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let start = column("window_start");
+        // JSON reads back timestamps as it wrote them, which may be another arrow type
+        let starts: Vec<i64> = match start.as_primitive_opt::<TimestampMillisecondType>() {
+            Some(a) => a.values().iter().map(|v| v / 1_000).collect(),
+            None => start
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|v| v / 1_000)
+                .collect(),
+        };
+        let pages = String::from_array(column("page").as_ref(), "page").unwrap();
+        let users = Vec::<String>::from_array(column("users").as_ref(), "users").unwrap();
+        let set = Vec::<String>::from_array(column("distinct_users").as_ref(), "d").unwrap();
+        for i in 0..batch.num_rows() {
+            rows.push((
+                starts[i],
+                pages[i].clone().unwrap(),
+                users[i].clone().unwrap(),
+                set[i].clone().unwrap(),
+            ));
+        }
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn parquet_json_and_console_sinks_take_list_columns() {
+    let visit = |second: i64, page: &str, user: Option<&str>| Visit {
+        ts: TimestampMs(second * 1_000),
+        page: page.into(),
+        user: user.map(String::from),
+    };
+    let steps = [
+        vec![
+            visit(5, "home", Some("bo")),
+            visit(7, "home", None),
+            visit(9, "home", Some("al")),
+        ],
+        vec![visit(100, "home", Some("cy"))],
+        vec![visit(130, "home", None)],
+    ];
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let expected = vec![
+        (0, "home".to_string(), s(&["bo", "al"]), s(&["al", "bo"])),
+        (60, "home".to_string(), s(&["cy"]), s(&["cy"])),
+    ];
+    let rt = runtime();
+    let run = |format: &str, out: &Path| {
+        let input = MemoryStream::of::<Visit>();
+        let checkpoint = tempfile::tempdir().unwrap();
+        macro_rules! steps {
+            ($query:expr) => {{
+                let query = $query;
+                for step in &steps {
+                    input.add_rows(step).unwrap();
+                    rt.block_on(query.process_all_available()).unwrap();
+                }
+                rt.block_on(query.stop());
+                assert!(query.exception().is_none(), "{format}");
+            }};
+        }
+        match format {
+            "parquet" => steps!(visits_to!(
+                input,
+                checkpoint.path(),
+                parquet,
+                path = { out }
+            )),
+            "json" => steps!(visits_to!(input, checkpoint.path(), json, path = { out })),
+            _ => steps!(visits_to!(input, checkpoint.path(), console)),
+        }
+    };
+    for format in ["parquet", "json"] {
+        let out = tempfile::tempdir().unwrap();
+        run(format, out.path());
+        assert_eq!(file_rows(out.path()), expected, "{format}");
+    }
+    run("console", Path::new("unused"));
+}
+
+#[test]
+fn session_windows_collect_the_values_of_the_sessions_they_merge() {
+    let input = MemoryStream::of::<Visit>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let query = stream! {
+        schema Visit = Visit;
+        read(memory, stream = {input.clone()}, schema = Visit)
+            .with_watermark(ts, "10 minutes")
+            .group_by(session_window(ts, "1 minute"), page)
+            .agg(collect_list(user) as users, collect_set(user) as distinct_users)
+            .write(memory, name = "collect_sessions")
+            .output_mode(complete)
+    }
+    .manager(&StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .parallelism(2)
+    .shuffle_partitions(2)
+    .start()
+    .unwrap();
+    let visit = |second: i64, user: Option<&str>| Visit {
+        ts: TimestampMs(second * 1_000),
+        page: "home".into(),
+        user: user.map(String::from),
+    };
+    let rt = runtime();
+    // two sessions, [0, 70) and [100, 160); then a visit at 65 s bridges them
+    input
+        .add_rows(&[
+            visit(0, Some("bo")),
+            visit(10, None),
+            visit(100, Some("al")),
+        ])
+        .unwrap();
+    rt.block_on(query.process_all_available()).unwrap();
+    input.add_rows(&[visit(65, Some("bo"))]).unwrap();
+    rt.block_on(query.process_all_available()).unwrap();
+    rt.block_on(query.stop());
+    let rows: Vec<(i64, i64, Vec<String>, Vec<String>)> = query
+        .rows()
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.session_start.0 / 1_000,
+                r.session_end.0 / 1_000,
+                r.users,
+                r.distinct_users,
+            )
+        })
+        .collect();
+    // the merged session's list: its parts' values in the order of their start times
+    assert_eq!(
+        rows,
+        [(
+            0,
+            160,
+            vec!["bo".to_string(), "bo".to_string(), "al".to_string()],
+            vec!["al".to_string(), "bo".to_string()]
+        )]
+    );
+}
