@@ -592,3 +592,47 @@ fn session_windows_collect_the_values_of_the_sessions_they_merge() {
         )]
     );
 }
+
+/// The book's example ("Event time": Aggregates), as a test of its own.
+#[test]
+fn the_book_example_holds() {
+    #[derive(Schema, Clone)]
+    struct PageVisit {
+        page: String,
+        user: Option<String>,
+    }
+    let rt = runtime();
+    rt.block_on(async {
+        let visit = |page: &str, user: Option<&str>| PageVisit {
+            page: page.into(),
+            user: user.map(String::from),
+        };
+        let visits = MemoryStream::of::<PageVisit>();
+        let checkpoint = tempfile::tempdir().unwrap();
+        let query = stream! {
+            schema PageVisit = PageVisit;
+            read(memory, stream = {visits.clone()}, schema = PageVisit)
+                .group_by(page)
+                .agg(collect_list(user) as users, collect_set(user) as distinct_users)
+                .write(memory, name = "collect_book_example")
+                .output_mode(complete)
+                .checkpoint({checkpoint.path()})
+        }
+        .start()
+        .unwrap();
+        visits
+            .add_rows(&[
+                visit("/a", Some("cy")),
+                visit("/a", None),
+                visit("/a", Some("al")),
+            ])
+            .unwrap();
+        query.process_all_available().await.unwrap();
+        visits.add_rows(&[visit("/a", Some("cy"))]).unwrap();
+        query.process_all_available().await.unwrap();
+        let rows = query.rows().unwrap();
+        assert_eq!(rows[0].users, ["cy", "al", "cy"]);
+        assert_eq!(rows[0].distinct_users, ["al", "cy"]);
+        query.stop().await;
+    });
+}
