@@ -6,8 +6,10 @@
 //! `window` struct, flattened), or `session_window(ts, gap)` (see `session_window.rs`),
 //! which becomes `session_start` and `session_end`. Aggregates: `count()`, `count(e)`,
 //! `sum(e)`, `avg(e)`, `min(e)`, `max(e)`, `first(e)`, `last(e)` (of the non-null values)
-//! and `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of
-//! 4.6 %), each named with `as`.
+//! `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of
+//! 4.6 %), `collect_list(e)` (the non-null values in arrival order) and `collect_set(e)`
+//! (the distinct non-null values, sorted ascending), each named with `as`. The two
+//! collects give a `list<T>` column, a `Vec<T>` field of the output row.
 //!
 //! The checked plan names three row types that codegen declares: the aggregation's
 //! input (the branch's rows projected to the keys' and aggregates' inputs), the group key,
@@ -78,6 +80,10 @@ pub(crate) enum AggFunc {
     First,
     Last,
     ApproxCountDistinct,
+    /// The non-null values, in arrival order.
+    CollectList,
+    /// The distinct non-null values, sorted ascending.
+    CollectSet,
 }
 
 /// An aggregate: its function, its argument (an input column; none for `count()`), its
@@ -91,13 +97,7 @@ pub(crate) struct AggItem {
 }
 
 /// The aggregate functions of Spark that this version does not compute yet.
-const NOT_YET: &[&str] = &[
-    "count_distinct",
-    "collect_list",
-    "collect_set",
-    "stddev",
-    "variance",
-];
+const NOT_YET: &[&str] = &["count_distinct", "stddev", "variance"];
 
 pub(crate) fn check(
     cx: &mut Checker,
@@ -283,6 +283,9 @@ pub(crate) fn check(
                             format!("`{fname}` cannot take `{}`", ty.ty.name()),
                             match func {
                                 AggFunc::Sum | AggFunc::Avg => "it takes a number",
+                                AggFunc::CollectList | AggFunc::CollectSet => {
+                                    "it takes a bool, a number, a string, a date or a timestamp"
+                                }
                                 _ => "it takes a number, a string, a date or a timestamp",
                             },
                         );
@@ -317,6 +320,11 @@ pub(crate) fn check(
             (AggFunc::Avg, _) => ColType {
                 ty: DslType::F64,
                 nullable: true,
+            },
+            // a group has a row, so a list, empty when every value was null
+            (AggFunc::CollectList | AggFunc::CollectSet, Some(t)) => ColType {
+                ty: DslType::list_of(t.ty).unwrap_or(DslType::I64),
+                nullable: false,
             },
             (_, Some(t)) => ColType {
                 ty: t.ty,
@@ -440,6 +448,7 @@ fn takes(func: AggFunc, ty: DslType) -> bool {
         AggFunc::Count | AggFunc::First | AggFunc::Last | AggFunc::ApproxCountDistinct => true,
         AggFunc::Sum | AggFunc::Avg => ty.is_numeric(),
         AggFunc::Min | AggFunc::Max => !matches!(ty, DslType::Binary),
+        AggFunc::CollectList | AggFunc::CollectSet => DslType::list_of(ty).is_some(),
     }
 }
 
@@ -466,11 +475,13 @@ fn aggregate_call<'a>(
         "first" => AggFunc::First,
         "last" => AggFunc::Last,
         "approx_count_distinct" => AggFunc::ApproxCountDistinct,
+        "collect_list" => AggFunc::CollectList,
+        "collect_set" => AggFunc::CollectSet,
         other if NOT_YET.contains(&other) => {
             cx.cx.error(
                 name.span(),
                 format!("the aggregate `{other}` is not supported yet"),
-                "the aggregates are count, sum, avg, min, max, first, last and approx_count_distinct",
+                "the aggregates are count, sum, avg, min, max, first, last, approx_count_distinct, collect_list and collect_set",
             );
             return None;
         }
@@ -478,7 +489,7 @@ fn aggregate_call<'a>(
             let help = match crate::diag::did_you_mean(other, ["count", "sum", "avg", "min", "max"])
             {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => "the aggregates are count, sum, avg, min, max, first, last and approx_count_distinct".to_string(),
+                None => "the aggregates are count, sum, avg, min, max, first, last, approx_count_distinct, collect_list and collect_set".to_string(),
             };
             cx.cx.error(
                 name.span(),
@@ -804,6 +815,12 @@ pub(crate) mod emit {
             AggFunc::ApproxCountDistinct => quote! {
                 ::stream_core::__private::hll_add(&mut __acc.#acc, &__v);
             },
+            AggFunc::CollectList => quote! {
+                __acc.#acc.push(__v);
+            },
+            AggFunc::CollectSet => quote! {
+                ::stream_core::__private::collect_set_add(&mut __acc.#acc, __v);
+            },
             AggFunc::Min | AggFunc::Max => {
                 let better = if a.func == AggFunc::Min {
                     quote!(__v < *__cur)
@@ -876,6 +893,13 @@ pub(crate) mod emit {
                 },
                 AggFunc::ApproxCountDistinct => quote! {
                     ::stream_core::__private::hll_merge(&mut __into.#acc, &__from.#acc);
+                },
+                // the stored values first, then the newer ones
+                AggFunc::CollectList => quote! {
+                    __into.#acc.extend(__from.#acc);
+                },
+                AggFunc::CollectSet => quote! {
+                    ::stream_core::__private::collect_set_merge(&mut __into.#acc, __from.#acc);
                 },
                 AggFunc::Min | AggFunc::Max => {
                     let better = if a.func == AggFunc::Min {

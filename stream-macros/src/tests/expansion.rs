@@ -291,6 +291,23 @@ fn op_session_window() {
 }
 
 #[test]
+fn op_collect_list() {
+    // the accumulator holds a `Vec` per collect: the map side pushes each non-null value
+    // (`collect_list`) or inserts it in order (`collect_set`); the reduce side appends the
+    // newer values to the stored ones, or merges the sorted sets; the output row's field
+    // is the `Vec` itself, an arrow `List` column
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, user: string, tag: Option<string>, score: i64 }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "10 minutes")
+            .group_by(window(ts, "5 minutes"), user)
+            .agg(collect_list(tag) as tags, collect_set(score) as scores)
+            .write(console)
+            .output_mode(append)
+    }));
+}
+
+#[test]
 fn op_drop_duplicates() {
     insta::assert_snapshot!(expand(quote! {
         schema Event { ts: timestamp_ms, user: string }
@@ -400,4 +417,71 @@ fn op_flat_map() {
             .flat_map(Word, |l| l.text.into_iter().map(|t| Word { word: t }))
             .write(console)
     }));
+}
+
+/// The errors about lists (the UI cases `collect_list_two_arguments`, `list_in_filter`,
+/// `list_in_arithmetic`, `collect_set_of_binary`, `csv_list_column`), by their text.
+#[test]
+fn list_errors_name_the_list_and_its_type() {
+    let errors = |input: proc_macro2::TokenStream| stream_inner(input).to_string();
+    let two = errors(quote! {
+        schema Event { user: string, tag: Option<string>, score: i64 }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_list(lower(tag), score) as tags)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(two.contains("`collect_list` takes one argument"), "{two}");
+    let filter = errors(quote! {
+        schema Event { user: string, tag: Option<string> }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_list(tag) as tags)
+            .filter(tags == "sale")
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(
+        filter.contains("`tags` is a list<string>; expressions do not take lists"),
+        "{filter}"
+    );
+    let arithmetic = errors(quote! {
+        schema Event { user: string, score: Option<i64> }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_set(score) as scores, count() as n)
+            .with_column(bumped, scores + 1)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(
+        arithmetic.contains("`scores` is a list<i64>; expressions do not take lists"),
+        "{arithmetic}"
+    );
+    let binary = errors(quote! {
+        schema Event { user: string, payload: binary }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_set(payload) as payloads)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(
+        binary.contains("`collect_set` cannot take `binary`"),
+        "{binary}"
+    );
+    let csv = errors(quote! {
+        schema Event { ts: timestamp_ms, user: string, tag: Option<string> }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "1 minute")
+            .group_by(window(ts, "5 minutes"), user)
+            .agg(collect_list(tag) as tags)
+            .write(csv, path = "out/tags")
+            .output_mode(append)
+    });
+    assert!(
+        csv.contains("csv cannot hold the list column `tags` (a list<string>)"),
+        "{csv}"
+    );
 }
