@@ -354,3 +354,104 @@ fn a_crash_between_the_two_sinks_leaves_each_late_row_once_in_a_memory_sink() {
         );
     }
 }
+
+#[derive(Schema, Clone, Debug, PartialEq)]
+struct Visit {
+    ts: TimestampMs,
+    user: String,
+}
+
+#[test]
+fn a_session_window_sends_its_late_rows() {
+    let visit = |minute: i64, user: &str| Visit {
+        ts: TimestampMs(minute * 60_000),
+        user: user.into(),
+    };
+    let visits = MemoryStream::of::<Visit>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let query = stream! {
+        schema Visit = Visit;
+        read(memory, stream = {visits.clone()}, schema = Visit)
+            .with_watermark(ts, "10 minutes")
+            .group_by(session_window(ts, "5 minutes"), user)
+            .agg(count() as visits)
+            .write(memory, name = "late_rows_session_out")
+            .late_rows(memory, name = "late_rows_session_late")
+    }
+    .manager(&StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .start()
+    .unwrap();
+    let rt = runtime();
+    for step in [
+        vec![visit(0, "ann"), visit(3, "ann")],
+        // moves the watermark to 00:20
+        vec![visit(30, "bob")],
+        // ann at 00:12 would end at 00:17, before the watermark: late
+        vec![visit(12, "ann"), visit(31, "bob")],
+    ] {
+        visits.add_rows(&step).unwrap();
+        rt.block_on(query.process_all_available()).unwrap();
+    }
+    rt.block_on(query.stop());
+    let counted: Vec<u64> = query
+        .recent_progress()
+        .iter()
+        .map(|p| p.state_operators[0].metrics.num_rows_dropped_by_watermark)
+        .filter(|&n| n > 0)
+        .collect();
+    assert_eq!(counted, [1]);
+    let table = MemoryTable::get("late_rows_session_late").unwrap();
+    assert_eq!(
+        Visit::from_batches(&table.batches()).unwrap(),
+        [visit(12, "ann")]
+    );
+}
+
+/// The running example of the book's "Late rows you can see" (`book/src/event-time.md`),
+/// kept in step with it.
+#[test]
+fn the_book_example() {
+    #[derive(Schema, Clone, Debug, PartialEq)]
+    struct View {
+        ts: TimestampMs,
+        page: String,
+    }
+    let view = |second: i64, page: &str| View {
+        ts: TimestampMs(second * 1_000),
+        page: page.into(),
+    };
+    let views = MemoryStream::of::<View>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let query = stream! {
+        schema View = View;
+        read(memory, stream = {views.clone()}, schema = View)
+            .with_watermark(ts, "1 minute")
+            .group_by(window(ts, "1 minute"), page)
+            .agg(count() as views)
+            .write(memory, name = "late_rows_book_counts")
+            .late_rows(memory, name = "late_rows_book")
+            .checkpoint({checkpoint.path()})
+    }
+    .manager(&StreamingQueryManager::new())
+    .start()
+    .unwrap();
+    let rt = runtime();
+    views.add_rows(&[view(10, "/a"), view(150, "/a")]).unwrap();
+    rt.block_on(query.process_all_available()).unwrap();
+    views.add_rows(&[view(20, "/a"), view(170, "/b")]).unwrap();
+    rt.block_on(query.process_all_available()).unwrap();
+    let late = View::from_batches(&MemoryTable::get("late_rows_book").unwrap().batches()).unwrap();
+    assert_eq!(late, [view(20, "/a")]);
+    let progress = query.recent_progress();
+    let counted: u64 = progress
+        .iter()
+        .map(|p| p.state_operators[0].metrics.num_rows_dropped_by_watermark)
+        .sum();
+    let written: i64 = progress
+        .iter()
+        .map(|p| p.late_rows_sink.as_ref().unwrap().num_output_rows)
+        .sum();
+    assert_eq!((counted, written), (1, 1));
+    rt.block_on(query.stop());
+}
