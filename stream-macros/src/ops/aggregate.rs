@@ -418,13 +418,16 @@ pub(crate) fn check(
         ),
         cx.internal_row(output.clone(), format!("AggOutput{id}"), RowRole::Plain),
     ];
+    let evict = watermarked_key && (window.is_some() || session.is_some());
+    // late rows keep the stream's columns, not the internal ones of the projection
+    let late_schema = evict.then(|| stream.schema.clone());
     let plan = AggPlan {
         rows,
         id,
         input,
         input_schema,
         keys: key_items,
-        evict: watermarked_key && (window.is_some() || session.is_some()),
+        evict,
         window,
         session: session.map(|(spec, _)| spec),
         aggs: agg_items,
@@ -438,6 +441,7 @@ pub(crate) fn check(
         aggregation: true,
         watermarked_key,
         session_window: session.is_some(),
+        late_schema,
     });
     Some(next)
 }
@@ -623,12 +627,16 @@ pub(crate) mod emit {
     /// `fn` body: `__batches` (the branches' rows projected to the input) to an exchange.
     /// Late rows are dropped in append and update mode; complete mode keeps every row,
     /// as Spark's does (its result is the whole table).
-    pub(crate) fn map_side(plan: &AggPlan, rows: &[TokenStream; 4], mode: &str) -> TokenStream {
+    pub(crate) fn map_side(
+        plan: &AggPlan,
+        rows: &[TokenStream; 4],
+        mode: &str,
+        late_sink: bool,
+    ) -> TokenStream {
         if let Some(s) = plan.session {
-            return crate::ops::session_window::emit::map_side(plan, s, rows);
+            return crate::ops::session_window::emit::map_side(plan, s, rows, late_sink);
         }
         let [input, key, acc, _] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);
         let key_fields = key_fields(plan);
         let updates = plan
@@ -636,6 +644,7 @@ pub(crate) mod emit {
             .iter()
             .enumerate()
             .map(|(i, a)| update(i, a, plan));
+        let lr = late_rows(late_sink, plan.id, input);
         let body = match plan.window {
             Some(w) => {
                 let nullable = plan.input_schema[w.time].ty.nullable;
@@ -649,10 +658,12 @@ pub(crate) mod emit {
                     quote!(let __t = __row.__t.0;)
                 };
                 let (size, slide, start) = (w.size, w.slide, w.start);
+                let keep = &lr.keep;
                 let late = if plan.evict && mode != "complete" {
                     quote! {
                         if __we <= __late {
                             __dropped += 1;
+                            #keep
                             continue;
                         }
                     }
@@ -682,18 +693,28 @@ pub(crate) mod emit {
         let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
         let dropped = report_dropped(plan.id);
         let exchange = exchange(key, acc);
+        let LateRows {
+            init,
+            rows: row_loop,
+            after_batch,
+            report,
+            ..
+        } = lr;
         quote! {
             let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);
             let _ = __late;
             let mut __dropped: u64 = 0;
+            #init
             let mut __partial: ::std::collections::HashMap<#key, #acc> =
                 ::std::collections::HashMap::new();
             for __batch in &__batches {
-                for __row in <#input as #typed>::from_batch(__batch)? {
+                #row_loop {
                     #body
                 }
+                #after_batch
             }
             #dropped
+            #report
             let __parts = __ctx.shuffle_partitions.max(1);
             let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
                 (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
@@ -705,6 +726,70 @@ pub(crate) mod emit {
                 __accs[__p].push(__a);
             }
             #exchange
+        }
+    }
+
+    /// What an aggregation's map side adds to send the rows it drops as late to the
+    /// query's late-rows sink: the projection of the stream's rows to the aggregation's
+    /// input (`__agg_input`), the `__row` loop over `__batch` (numbering the rows when
+    /// they are kept), what a dropped row does besides being counted, what follows each
+    /// batch's loop (the kept rows taken from the stream's batch), and the report to the
+    /// engine. Without a late-rows sink, the plain
+    /// loop and nothing else. A row is sent once for each time it is counted in
+    /// `numRowsDroppedByWatermark` (once per late window of a sliding window).
+    pub(crate) struct LateRows {
+        pub(crate) init: TokenStream,
+        pub(crate) rows: TokenStream,
+        pub(crate) keep: TokenStream,
+        pub(crate) after_batch: TokenStream,
+        pub(crate) report: TokenStream,
+    }
+
+    pub(crate) fn late_rows(late_sink: bool, id: usize, input: &TokenStream) -> LateRows {
+        let typed = quote!(::stream_core::types::TypedRow);
+        if !late_sink {
+            return LateRows {
+                init: TokenStream::new(),
+                rows: quote!(for __row in <#input as #typed>::from_batch(__batch)?),
+                keep: TokenStream::new(),
+                after_batch: TokenStream::new(),
+                report: TokenStream::new(),
+            };
+        }
+        LateRows {
+            // the branches stop before the projection to the aggregation's input, so
+            // that the late rows keep the stream's columns: project here
+            init: quote! {
+                let __stream_batches = __batches;
+                let __batches = __stream_batches
+                    .iter()
+                    .map(|__b| self.__agg_input(__ctx, ::core::clone::Clone::clone(__b)))
+                    .collect::<::stream_core::Result<::std::vec::Vec<_>>>()?;
+                let mut __late_rows: ::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch> =
+                    ::std::vec::Vec::new();
+                let mut __late_ix: ::std::vec::Vec<u32> = ::std::vec::Vec::new();
+                let mut __bj: usize = 0;
+            },
+            rows: quote! {
+                for (__i, __row) in ::core::iter::Iterator::enumerate(
+                    ::core::iter::IntoIterator::into_iter(<#input as #typed>::from_batch(__batch)?),
+                )
+            },
+            keep: quote!(__late_ix.push(__i as u32);),
+            after_batch: quote! {
+                if let ::core::option::Option::Some(__src) = __stream_batches.get(__bj) {
+                    if !__late_ix.is_empty() {
+                        __late_rows.push(::stream_core::__private::kernels::take_rows(
+                            __src,
+                            ::core::mem::take(&mut __late_ix),
+                        )?);
+                    }
+                }
+                __bj += 1;
+            },
+            report: quote! {
+                __ctx.metrics.add_late_rows(#id, __ctx.stage, __ctx.partition, __late_rows);
+            },
         }
     }
 

@@ -274,6 +274,23 @@ fn op_window_aggregation() {
 }
 
 #[test]
+fn late_rows() {
+    // `.late_rows(json, ..)`: the map side numbers the rows it reads, keeps the ones it
+    // drops as late (once per late window), takes them out of the batch and reports
+    // them with `add_late_rows`; the builder gets a second sink (the same expression
+    // `write(json, ..)` makes) with the schema of the aggregation's input
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, country: Option<string>, amount: Option<f64> }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "2 minutes")
+            .group_by(window(ts, "1 minute"), country)
+            .agg(count() as n)
+            .write(memory, name = "counts")
+            .late_rows(json, path = "late/")
+    }));
+}
+
+#[test]
 fn op_session_window() {
     // the map side folds each row into the session it opens, [ts, ts + gap), merges each
     // user's sessions and routes them by the user alone; the reduce side merges them with
