@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use arrow_array::RecordBatch;
+
 use crate::progress::StateOperatorProgress;
 
 /// How the watermark of a query with several `with_watermark` operators is chosen
@@ -94,6 +96,9 @@ pub struct BatchMetrics {
     event_times: Mutex<BTreeMap<usize, (EventTimeStats, i64)>>,
     /// Per stateful operator, summed over partitions.
     state: Mutex<BTreeMap<usize, StateOperatorProgress>>,
+    /// Rows stateful operators dropped as late, by (operator, stage, partition), for a
+    /// query with a late-rows sink.
+    late_rows: Mutex<BTreeMap<(usize, usize, usize), Vec<RecordBatch>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -130,6 +135,55 @@ impl BatchMetrics {
     /// The stateful operators' figures, in operator order.
     pub fn state_operators(&self) -> Vec<StateOperatorProgress> {
         lock(&self.state).values().cloned().collect()
+    }
+
+    /// Stateful operator `operator`, in task `partition` of `stage`, dropped `rows` as
+    /// late: they go to the query's late-rows sink (see
+    /// [`crate::QueryBuilder::late_rows_sink`]). Generated code calls this only when the
+    /// query has one. Empty batches are left out.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_array::{Int64Array, RecordBatch};
+    /// use arrow_schema::{DataType, Field, Schema};
+    /// use stream_core::BatchMetrics;
+    ///
+    /// let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Int64, false)]));
+    /// let rows = |v: i64| {
+    ///     RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![v]))]).unwrap()
+    /// };
+    /// let metrics = BatchMetrics::default();
+    /// metrics.add_late_rows(0, 0, 1, vec![rows(2)]);
+    /// metrics.add_late_rows(0, 0, 0, vec![rows(1)]);
+    /// // in task order, whatever order the tasks finished in
+    /// let late = metrics.take_late_rows();
+    /// assert_eq!(late, vec![rows(1), rows(2)]);
+    /// assert!(metrics.take_late_rows().is_empty());
+    /// ```
+    pub fn add_late_rows(
+        &self,
+        operator: usize,
+        stage: usize,
+        partition: usize,
+        rows: Vec<RecordBatch>,
+    ) {
+        let rows: Vec<RecordBatch> = rows.into_iter().filter(|b| b.num_rows() > 0).collect();
+        if rows.is_empty() {
+            return;
+        }
+        lock(&self.late_rows)
+            .entry((operator, stage, partition))
+            .or_default()
+            .extend(rows);
+    }
+
+    /// Takes the late rows reported so far, by operator, then stage, then task: the
+    /// same order on every run of a batch.
+    pub fn take_late_rows(&self) -> Vec<RecordBatch> {
+        std::mem::take(&mut *lock(&self.late_rows))
+            .into_values()
+            .flatten()
+            .collect()
     }
 }
 

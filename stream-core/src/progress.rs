@@ -52,6 +52,11 @@ pub struct StreamingQueryProgress {
     pub sources: Vec<SourceProgress>,
     /// The sink.
     pub sink: SinkProgress,
+    /// The late-rows sink of a query that has one (no Spark field: left out of the JSON
+    /// otherwise): its description and the rows the stateful operators dropped as late
+    /// in this batch, which it was handed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_rows_sink: Option<SinkProgress>,
 }
 
 impl StreamingQueryProgress {

@@ -14,6 +14,10 @@
 //! | [`TimestampMs`]           | `timestamp_ms` | `Timestamp(Millisecond, "UTC")`|
 //! | [`TimestampUs`]           | `timestamp_us` | `Timestamp(Microsecond, "UTC")`|
 //! | `Option<T>`               | nullable `T`   | the same type, nullable        |
+//! | `Vec<T>` (`T` one of the above but `Vec<u8>`) | `list<T>` | `List(T)`, items not null |
+//!
+//! List columns come out of `collect_list` and `collect_set`; a `Vec<u8>` field stays
+//! `binary`, not a list of `u8`.
 //!
 //! ```
 //! use stream_core::Schema;
@@ -44,9 +48,10 @@ use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType,
 };
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, RecordBatch, StringArray,
+    Array, ArrayRef, BinaryArray, BooleanArray, ListArray, PrimitiveArray, RecordBatch, StringArray,
 };
-use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use arrow_buffer::{NullBuffer, OffsetBuffer};
+use arrow_schema::{DataType, Field, SchemaRef, TimeUnit};
 
 use crate::{Result, StreamError};
 
@@ -236,6 +241,103 @@ impl ColumnValue for Vec<u8> {
     }
 }
 
+/// The arrow type of a list column whose items are `T` (never null): `List(item: T)`.
+pub fn list_data_type<T: ColumnValue>() -> DataType {
+    DataType::List(Arc::new(Field::new("item", T::data_type(), false)))
+}
+
+/// A list column of `values` (`None` is a null list), items of `T`.
+fn list_to_array<'a, T: ColumnValue + 'a>(
+    values: impl Iterator<Item = Option<&'a Vec<T>>>,
+) -> ArrayRef {
+    let mut lengths = Vec::new();
+    let mut valid = Vec::new();
+    let mut items: Vec<&'a T> = Vec::new();
+    for v in values {
+        valid.push(v.is_some());
+        let list = v.map_or(&[][..], Vec::as_slice);
+        lengths.push(list.len());
+        items.extend(list);
+    }
+    let item_array = T::to_array(items.into_iter().map(Some));
+    let nulls = if valid.iter().all(|v| *v) {
+        None
+    } else {
+        Some(NullBuffer::from(valid))
+    };
+    let field = Arc::new(Field::new("item", T::data_type(), false));
+    Arc::new(ListArray::new(
+        field,
+        OffsetBuffer::from_lengths(lengths),
+        item_array,
+        nulls,
+    ))
+}
+
+/// The lists of a list column (`None` for a null list); an error if `array` is no list
+/// of `T`, or holds a null item.
+fn list_from_array<T: ColumnValue>(array: &dyn Array, name: &str) -> Result<Vec<Option<Vec<T>>>> {
+    let expected = list_data_type::<T>();
+    let typed = array
+        .as_list_opt::<i32>()
+        .ok_or_else(|| wrong_column(name, &expected, array.data_type()))?;
+    let mut items = T::from_array(typed.values().as_ref(), name)?.into_iter();
+    let offsets = typed.value_offsets();
+    // items before the first list's start (a sliced array) are not the column's
+    let first = offsets
+        .first()
+        .map_or(0, |o| usize::try_from(*o).unwrap_or(0));
+    items.by_ref().take(first).for_each(drop);
+    let mut out = Vec::with_capacity(typed.len());
+    for (i, pair) in offsets.windows(2).enumerate() {
+        let len = usize::try_from(pair[1] - pair[0]).unwrap_or(0);
+        let mut list = Vec::with_capacity(len);
+        for _ in 0..len {
+            match items.next().flatten() {
+                Some(v) => list.push(v),
+                None => {
+                    return Err(StreamError::SchemaMismatch {
+                        context: format!("column `{name}`"),
+                        message: "a list holds a null item; list items are never null here"
+                            .to_string(),
+                    });
+                }
+            }
+        }
+        out.push((!typed.is_null(i)).then_some(list));
+    }
+    Ok(out)
+}
+
+macro_rules! list_column {
+    ($($t:ty),*) => {$(
+        impl ColumnValue for Vec<$t> {
+            fn data_type() -> DataType {
+                list_data_type::<$t>()
+            }
+
+            fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
+                list_to_array(values)
+            }
+
+            fn from_array(array: &dyn Array, name: &str) -> Result<Vec<Option<Self>>> {
+                list_from_array(array, name)
+            }
+        }
+    )*};
+}
+list_column!(
+    bool,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    Date32,
+    TimestampMs,
+    TimestampUs
+);
+
 /// Helpers of the code `#[derive(Schema)]` generates. Not a stable API.
 #[doc(hidden)]
 pub mod __derive {
@@ -305,6 +407,32 @@ mod tests {
             err.contains("`amount`") && err.contains("Float64") && err.contains("Int64"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn list_columns_round_trip_with_empty_and_null_lists() {
+        let lists = [
+            Some(vec!["a".to_string(), "b".to_string()]),
+            None,
+            Some(vec![]),
+            Some(vec!["c".to_string()]),
+        ];
+        let array = Vec::<String>::to_array(lists.iter().map(Option::as_ref));
+        assert_eq!(array.data_type(), &list_data_type::<String>());
+        assert_eq!(
+            Vec::<String>::from_array(&array, "tags").unwrap(),
+            lists.to_vec()
+        );
+        let times = [Some(vec![TimestampUs(1), TimestampUs(-2)])];
+        let array = Vec::<TimestampUs>::to_array(times.iter().map(Option::as_ref));
+        assert_eq!(
+            Vec::<TimestampUs>::from_array(&array, "ts").unwrap(),
+            times.to_vec()
+        );
+        let err = Vec::<i64>::from_array(&array, "ts")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`ts`"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub(crate) enum DslType {
     Date,
     TimestampMs,
     TimestampUs,
+    /// A list of non-null items of a scalar type (the result of `collect_list` and
+    /// `collect_set`); no schema declares one, and expressions do not take one.
+    List(&'static DslType),
 }
 
 /// A type with its nullability.
@@ -39,9 +42,39 @@ impl DslType {
         DslType::TimestampUs,
     ];
 
-    /// The name written in a schema.
+    /// The list of items of `item`, for the item types a list may have (every scalar
+    /// type but `binary`).
+    pub(crate) fn list_of(item: DslType) -> Option<DslType> {
+        const ITEMS: [DslType; 9] = [
+            DslType::Bool,
+            DslType::I32,
+            DslType::I64,
+            DslType::F32,
+            DslType::F64,
+            DslType::String,
+            DslType::Date,
+            DslType::TimestampMs,
+            DslType::TimestampUs,
+        ];
+        let index = ITEMS.iter().position(|t| *t == item)?;
+        Some(DslType::List(&ITEMS[index]))
+    }
+
+    /// The name written in a schema (and in errors).
     pub(crate) fn name(self) -> &'static str {
         match self {
+            DslType::List(item) => match item {
+                DslType::Bool => "list<bool>",
+                DslType::I32 => "list<i32>",
+                DslType::I64 => "list<i64>",
+                DslType::F32 => "list<f32>",
+                DslType::F64 => "list<f64>",
+                DslType::String => "list<string>",
+                DslType::Date => "list<date>",
+                DslType::TimestampMs => "list<timestamp_ms>",
+                DslType::TimestampUs => "list<timestamp_us>",
+                _ => "list",
+            },
             DslType::Bool => "bool",
             DslType::I32 => "i32",
             DslType::I64 => "i64",
@@ -101,7 +134,7 @@ impl DslType {
             DslType::Date => quote!(#types::Date32Type),
             DslType::TimestampMs => quote!(#types::TimestampMillisecondType),
             DslType::TimestampUs => quote!(#types::TimestampMicrosecondType),
-            DslType::Bool | DslType::String | DslType::Binary => quote!(()),
+            DslType::Bool | DslType::String | DslType::Binary | DslType::List(_) => quote!(()),
         }
     }
 
@@ -115,6 +148,22 @@ impl DslType {
             DslType::F64 => quote!(f64),
             DslType::String => quote!(::std::string::String),
             DslType::Binary => quote!(::std::vec::Vec<u8>),
+            DslType::List(item) => {
+                let item = item.value();
+                quote!(::std::vec::Vec<#item>)
+            }
+        }
+    }
+
+    /// The Rust type of one value in a row struct: `native`, but the newtypes for dates
+    /// and timestamps.
+    pub(crate) fn value(self) -> TokenStream {
+        let types = quote!(::stream_core::types);
+        match self {
+            DslType::Date => quote!(#types::Date32),
+            DslType::TimestampMs => quote!(#types::TimestampMs),
+            DslType::TimestampUs => quote!(#types::TimestampUs),
+            other => other.native(),
         }
     }
 
@@ -125,6 +174,7 @@ impl DslType {
             DslType::Bool => quote!(#arrays::BooleanArray),
             DslType::String => quote!(#arrays::StringArray),
             DslType::Binary => quote!(#arrays::BinaryArray),
+            DslType::List(_) => quote!(#arrays::ListArray),
             other => {
                 let t = other.arrow_primitive();
                 quote!(#arrays::PrimitiveArray<#t>)
@@ -150,6 +200,10 @@ impl DslType {
             }
             DslType::TimestampUs => {
                 quote!(#dt::Timestamp(#unit::Microsecond, ::std::option::Option::Some("UTC".into())))
+            }
+            DslType::List(item) => {
+                let item = item.value();
+                quote!(::stream_core::types::list_data_type::<#item>())
             }
         }
     }
@@ -177,6 +231,20 @@ mod tests {
         assert_eq!(DslType::common_numeric(I64, F32), Some(F64));
         assert_eq!(DslType::common_numeric(F32, I32), Some(F32));
         assert_eq!(DslType::common_numeric(String, I32), None);
+    }
+
+    #[test]
+    fn lists_are_named_by_their_items() {
+        assert_eq!(
+            DslType::list_of(String).map(DslType::name),
+            Some("list<string>")
+        );
+        assert_eq!(
+            DslType::list_of(TimestampUs).map(DslType::name),
+            Some("list<timestamp_us>")
+        );
+        assert_eq!(DslType::list_of(Binary), None);
+        assert_eq!(DslType::from_name("list<string>"), None);
     }
 
     #[test]

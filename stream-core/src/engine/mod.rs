@@ -6,6 +6,8 @@
 //! `commits/N` is re-run with the same ranges before anything new.
 
 mod executor;
+#[cfg(test)]
+mod late_rows_tests;
 mod recovery;
 
 use std::collections::BTreeMap;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 
 use crate::checkpoint::{BatchMetadata, Checkpoint, CommitRecord, OffsetSeq};
 use crate::clock::Clock;
@@ -51,9 +54,23 @@ pub(crate) struct MicroBatchExecution {
     pub(crate) resume: ResumePoint,
     /// Where stateful operators keep their state.
     pub(crate) state: Arc<StateContext>,
+    /// Where the rows stateful operators drop as late go, if anywhere.
+    pub(crate) late_rows: Option<LateRowsSink>,
     /// Each watermark operator's own watermark (Spark keeps them in memory only: after
     /// a restart they start again from the query's watermark).
     pub(crate) operator_watermarks: BTreeMap<usize, i64>,
+}
+
+/// The second sink of a query: the rows its stateful operators dropped as late.
+///
+/// The late rows of batch N are handed over with batch id N, in append mode, after the
+/// main sink has batch N and before `commits/N`, on every run of batch N (an empty
+/// batch when there were none), so a re-run batch replaces or skips them exactly as the
+/// main sink does.
+pub(crate) struct LateRowsSink {
+    pub(crate) sink: Box<dyn Sink>,
+    /// The schema of the late rows (the stateful operator's input).
+    pub(crate) schema: SchemaRef,
 }
 
 /// A source's metrics of one read ([`Source::metrics`]).
@@ -214,18 +231,27 @@ impl MicroBatchExecution {
             metrics: metrics.clone(),
             state: self.state.clone(),
         };
-        let output = timings.time(&*clock, "addBatch", || -> Result<Vec<RecordBatch>> {
-            let output = executor::execute(&*self.pipeline, &self.info, &facts, inputs)?;
-            let batch = SinkBatch {
-                batch_id,
-                output_mode: self.output_mode,
-                schema: self.info.output_schema.clone(),
-                batches: output.clone(),
-                faults: &self.faults,
-            };
-            self.sink.add_batch(batch)?;
-            Ok(output)
-        })?;
+        let (output, num_late_rows) = timings.time(
+            &*clock,
+            "addBatch",
+            || -> Result<(Vec<RecordBatch>, Option<usize>)> {
+                let output = executor::execute(&*self.pipeline, &self.info, &facts, inputs)?;
+                let batch = SinkBatch {
+                    batch_id,
+                    output_mode: self.output_mode,
+                    schema: self.info.output_schema.clone(),
+                    batches: output.clone(),
+                    faults: &self.faults,
+                };
+                self.sink.add_batch(batch)?;
+                self.faults.check(FaultPoint::AfterSinkWrite, batch_id)?;
+                let late = match &mut self.late_rows {
+                    Some(late) => Some(late.add_batch(batch_id, &metrics, &self.faults)?),
+                    None => None,
+                };
+                Ok((output, late))
+            },
+        )?;
         let event_times = metrics.event_times();
         self.resume.watermark_ms = next_watermark(
             seq.metadata
@@ -256,6 +282,7 @@ impl MicroBatchExecution {
             rows_per_source,
             source_metrics,
             num_output_rows,
+            num_late_rows,
             timings,
             watermark_ms: seq.metadata.batch_watermark_ms,
             metrics: &metrics,
@@ -366,6 +393,11 @@ impl MicroBatchExecution {
                 num_output_rows: i64::try_from(f.num_output_rows).unwrap_or(i64::MAX),
                 metrics: BTreeMap::new(),
             },
+            late_rows_sink: self.late_rows.as_ref().map(|late| SinkProgress {
+                description: late.sink.description(),
+                num_output_rows: i64::try_from(f.num_late_rows.unwrap_or(0)).unwrap_or(i64::MAX),
+                metrics: BTreeMap::new(),
+            }),
         }
     }
 
@@ -423,6 +455,44 @@ impl MicroBatchExecution {
             source.stop();
         }
         self.sink.close();
+        if let Some(late) = &mut self.late_rows {
+            late.sink.close();
+        }
+    }
+}
+
+impl LateRowsSink {
+    /// Hands the late rows the tasks of batch `batch_id` reported to the sink; returns
+    /// how many there were.
+    fn add_batch(
+        &mut self,
+        batch_id: u64,
+        metrics: &BatchMetrics,
+        faults: &Faults,
+    ) -> Result<usize> {
+        let batches = metrics.take_late_rows();
+        if let Some(bad) = batches
+            .iter()
+            .find(|b| b.schema().fields() != self.schema.fields())
+        {
+            return Err(StreamError::SchemaMismatch {
+                context: format!("batch {batch_id}, late rows"),
+                message: format!(
+                    "a stateful operator dropped rows of {} but the late-rows sink expects {}",
+                    bad.schema(),
+                    self.schema
+                ),
+            });
+        }
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        self.sink.add_batch(SinkBatch {
+            batch_id,
+            output_mode: OutputMode::Append,
+            schema: self.schema.clone(),
+            batches,
+            faults,
+        })?;
+        Ok(rows)
     }
 }
 
@@ -437,6 +507,8 @@ struct ProgressFacts<'a> {
     rows_per_source: Vec<u64>,
     source_metrics: Vec<SourceMetrics>,
     num_output_rows: usize,
+    /// Rows handed to the late-rows sink (`None` without one).
+    num_late_rows: Option<usize>,
     timings: Timings,
     watermark_ms: i64,
     metrics: &'a BatchMetrics,

@@ -4,12 +4,14 @@ use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use arrow_schema::SchemaRef;
+
 use super::handle::QueryInner;
 use super::typed::{OutputRow, Untyped};
 use super::{StreamingQuery, StreamingQueryManager};
 use crate::checkpoint::{Checkpoint, PlanRecord};
 use crate::clock::{Clock, SystemClock};
-use crate::engine::{MicroBatchExecution, recover};
+use crate::engine::{LateRowsSink, MicroBatchExecution, recover};
 use crate::fault::Faults;
 use crate::pipeline::Pipeline;
 use crate::progress::{QueryStartedEvent, format_timestamp};
@@ -58,6 +60,7 @@ pub struct QueryBuilder<R: OutputRow = Untyped> {
     sources: Vec<Box<dyn Source>>,
     pipeline: Option<Box<dyn Pipeline>>,
     sink: Option<Box<dyn Sink>>,
+    late_rows: Option<(Box<dyn Sink>, SchemaRef)>,
     output_mode: OutputMode,
     trigger: Trigger,
     checkpoint: Option<PathBuf>,
@@ -77,6 +80,7 @@ impl<R: OutputRow> Default for QueryBuilder<R> {
             sources: Vec::new(),
             pipeline: None,
             sink: None,
+            late_rows: None,
             output_mode: OutputMode::Append,
             trigger: Trigger::Default,
             checkpoint: None,
@@ -126,6 +130,7 @@ impl<R: OutputRow> QueryBuilder<R> {
             sources: self.sources,
             pipeline: self.pipeline,
             sink: self.sink,
+            late_rows: self.late_rows,
             output_mode: self.output_mode,
             trigger: self.trigger,
             checkpoint: self.checkpoint,
@@ -160,6 +165,33 @@ impl<R: OutputRow> QueryBuilder<R> {
     /// Where the output goes.
     pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
         self.sink = Some(Box::new(sink));
+        self
+    }
+
+    /// A second sink for the rows the pipeline's stateful operators drop as late
+    /// (behind the watermark), instead of only counting them in
+    /// `numRowsDroppedByWatermark`. `schema` is the schema of those rows: the input of
+    /// the stateful operator. `stream!` calls this for `.late_rows(kind, ..)`.
+    ///
+    /// The late rows of batch N reach this sink in append mode with batch id N, after
+    /// the main sink has batch N and before `commits/N` is written, so a batch that is
+    /// run again after a crash replaces or skips them as the main sink does. The sink is
+    /// opened and closed with the query; the progress record's `lateRowsSink` counts
+    /// the rows it got. `start()` refuses a sink that cannot append and a pipeline
+    /// without state.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_schema::{DataType, Field, Schema};
+    /// use stream_core::{MemorySink, StreamingQuery};
+    ///
+    /// let clicks = Arc::new(Schema::new(vec![Field::new("user", DataType::Utf8, false)]));
+    /// let builder = StreamingQuery::builder()
+    ///     .late_rows_sink(MemorySink::new("doc_late_clicks"), clicks);
+    /// # let _ = builder;
+    /// ```
+    pub fn late_rows_sink(mut self, sink: impl Sink + 'static, schema: SchemaRef) -> Self {
+        self.late_rows = Some((Box::new(sink), schema));
         self
     }
 
@@ -236,6 +268,7 @@ impl<R: OutputRow> QueryBuilder<R> {
             mut sources,
             pipeline,
             sink,
+            late_rows,
             output_mode,
             trigger,
             checkpoint,
@@ -254,6 +287,9 @@ impl<R: OutputRow> QueryBuilder<R> {
         let info = pipeline.info();
         check_sources(&sources, &info)?;
         check_mode(&*sink, output_mode)?;
+        if let Some((late, _)) = &late_rows {
+            check_late_rows(&**late, &info)?;
+        }
         if shuffle_partitions == 0 {
             return Err(invalid("shuffle_partitions", "must be at least 1"));
         }
@@ -295,6 +331,20 @@ impl<R: OutputRow> QueryBuilder<R> {
             schema: info.output_schema.clone(),
             clock: clock.clone(),
         })?;
+        let late_rows = match late_rows {
+            Some((mut late, schema)) => {
+                late.open(&SinkContext {
+                    query_id: checkpoint.query_id().to_string(),
+                    query_name: name.clone(),
+                    checkpoint_dir: checkpoint.dir().to_path_buf(),
+                    output_mode: OutputMode::Append,
+                    schema: schema.clone(),
+                    clock: clock.clone(),
+                })?;
+                Some(LateRowsSink { sink: late, schema })
+            }
+            None => None,
+        };
         let manager = manager.unwrap_or_else(StreamingQueryManager::global);
         let inner = Arc::new(QueryInner::new(
             checkpoint.query_id().to_string(),
@@ -324,6 +374,7 @@ impl<R: OutputRow> QueryBuilder<R> {
             pipeline,
             info,
             sink,
+            late_rows,
             output_mode,
             trigger,
             checkpoint,
@@ -415,6 +466,29 @@ fn describe_difference(actual: &arrow_schema::Schema, expected: &arrow_schema::S
         }
     }
     format!("the source has columns {actual} but the pipeline expects {expected}")
+}
+
+/// A late-rows sink must append, and only a pipeline with state drops rows as late.
+fn check_late_rows(sink: &dyn Sink, info: &crate::PipelineInfo) -> Result<()> {
+    if !info.stateful {
+        return Err(StreamError::InvalidQuery(format!(
+            "pipeline `{}` has a late-rows sink but no stateful operator, so it never drops a row as late",
+            info.name
+        )));
+    }
+    if !sink.supports(OutputMode::Append) {
+        return Err(StreamError::UnsupportedOutputMode {
+            sink: format!("{} (the late-rows sink)", sink.description()),
+            mode: OutputMode::Append,
+            supported: OutputMode::ALL
+                .into_iter()
+                .filter(|m| sink.supports(*m))
+                .map(OutputMode::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(())
 }
 
 fn check_mode(sink: &dyn Sink, mode: OutputMode) -> Result<()> {

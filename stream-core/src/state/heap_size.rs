@@ -6,7 +6,8 @@ use crate::types::{Date32, TimestampMs, TimestampUs};
 /// adds per key and per value to its `memoryUsedBytes` estimate.
 ///
 /// Implemented for every column type (fixed-width types own nothing; `String` and
-/// `Vec<u8>` own their capacity; `Option<T>` owns what its `T` owns). A key or value
+/// `Vec<u8>` own their capacity; a list `Vec<T>` owns its buffer and what its items
+/// own; `Option<T>` owns what its `T` owns). A key or value
 /// struct sums its fields; the code `stream!` generates does that, and a struct whose
 /// fields are all fixed-width can take the default (zero) with an empty impl.
 ///
@@ -57,6 +58,29 @@ impl HeapSize for Vec<u8> {
     }
 }
 
+macro_rules! list {
+    ($($t:ty),*) => {$(
+        /// A list owns its buffer (its capacity in items) and what each item owns.
+        impl HeapSize for Vec<$t> {
+            fn heap_size(&self) -> usize {
+                self.capacity() * std::mem::size_of::<$t>()
+                    + self.iter().map(HeapSize::heap_size).sum::<usize>()
+            }
+        }
+    )*};
+}
+list!(
+    bool,
+    i32,
+    i64,
+    f32,
+    f64,
+    String,
+    Date32,
+    TimestampMs,
+    TimestampUs
+);
+
 impl<T: HeapSize> HeapSize for Option<T> {
     fn heap_size(&self) -> usize {
         self.as_ref().map_or(0, HeapSize::heap_size)
@@ -76,5 +100,17 @@ mod tests {
         assert_eq!(Some(String::with_capacity(5)).heap_size(), 5);
         assert_eq!(None::<String>.heap_size(), 0);
         assert_eq!(42i64.heap_size() + TimestampMs(1).heap_size(), 0);
+    }
+
+    #[test]
+    fn lists_count_their_buffer_and_their_items() {
+        let mut ints = Vec::<i64>::with_capacity(4);
+        ints.push(1);
+        assert_eq!(ints.heap_size(), 32);
+        let strings = vec![String::with_capacity(3), String::with_capacity(5)];
+        assert_eq!(
+            strings.heap_size(),
+            strings.capacity() * std::mem::size_of::<String>() + 8
+        );
     }
 }

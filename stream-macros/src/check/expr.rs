@@ -185,6 +185,17 @@ impl Checker {
     pub(crate) fn column(&mut self, ident: &syn::Ident, schema: &Schema) -> Option<TExpr> {
         let name = ident.to_string();
         match schema.iter().position(|c| c.name == name) {
+            Some(index) if matches!(schema[index].ty.ty, DslType::List(_)) => {
+                self.cx.error(
+                    ident.span(),
+                    format!(
+                        "`{name}` is a {}; expressions do not take lists",
+                        schema[index].ty.ty.name()
+                    ),
+                    "a list column goes to the sink as it is: filter or compute on the values before `collect_list` / `collect_set`, or drop it with `drop`",
+                );
+                None
+            }
             Some(index) => Some(TExpr {
                 kind: TKind::Column { index, name },
                 ty: schema[index].ty,

@@ -102,6 +102,9 @@ pub(crate) struct StatefulSeen {
     pub(crate) watermarked_key: bool,
     /// An aggregation grouped by a `session_window`.
     pub(crate) session_window: bool,
+    /// The schema of the rows the operator drops as late (its input), when it drops
+    /// any: it has a watermark to drop them by.
+    pub(crate) late_schema: Option<Schema>,
 }
 
 /// A source of the query.
@@ -162,6 +165,17 @@ pub(crate) struct Settings {
     pub(crate) trigger: Option<TriggerSpec>,
     pub(crate) checkpoint: Option<OptionValue>,
     pub(crate) query_name: Option<OptionValue>,
+    pub(crate) late_rows: Option<LateRowsPlan>,
+}
+
+/// `.late_rows(kind, ..)`: the second sink, for the rows dropped as late.
+pub(crate) struct LateRowsPlan {
+    pub(crate) sink: SinkPlan,
+    /// The `late_rows` token, where errors about the setting point.
+    pub(crate) span: Span,
+    /// The schema of the late rows (the stateful operator's input); set once the
+    /// written stream is known.
+    pub(crate) schema: Option<Schema>,
 }
 
 /// A checked pipeline, ready for codegen.
@@ -359,6 +373,7 @@ impl Checker {
             let settle = matches!(
                 call.op,
                 Op::OutputMode(_)
+                    | Op::LateRows(..)
                     | Op::WatermarkPolicy(_)
                     | Op::Trigger(_)
                     | Op::Checkpoint(_)
@@ -474,6 +489,23 @@ impl Checker {
                     ops::settings::output_mode(self, mode, settings);
                     current
                 }
+                (Op::LateRows(kind, options), current) => {
+                    let schema = current
+                        .as_ref()
+                        .and_then(|s| s.stateful.as_ref())
+                        .and_then(|s| s.late_schema.as_ref());
+                    match ops::sink::check(self, kind, options, schema) {
+                        Some(plan) => {
+                            settings.late_rows = Some(LateRowsPlan {
+                                sink: plan,
+                                span: call.name.span(),
+                                schema: None,
+                            });
+                        }
+                        None => ok = false,
+                    }
+                    current
+                }
                 (Op::Trigger(t), current) => {
                     ops::settings::trigger(self, t, settings);
                     current
@@ -503,6 +535,7 @@ impl Checker {
     fn setting_repeated(&mut self, call: &crate::parse::OpCall, settings: &Settings) -> bool {
         let given = match call.op {
             Op::OutputMode(_) => settings.output_mode.is_some(),
+            Op::LateRows(..) => settings.late_rows.is_some(),
             Op::WatermarkPolicy(_) => settings.watermark_policy.is_some(),
             Op::Trigger(_) => settings.trigger.is_some(),
             Op::Checkpoint(_) => settings.checkpoint.is_some(),
@@ -616,6 +649,14 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         warnings = ops::settings::mode_rules(
             &mut checker,
             out.stateful.as_ref(),
+            settings.output_mode.as_ref(),
+        );
+    }
+    if let (Some(late), Some(_)) = (&mut settings.late_rows, &sink) {
+        late.schema = ops::settings::late_rows(
+            &mut checker,
+            late,
+            output.as_ref(),
             settings.output_mode.as_ref(),
         );
     }

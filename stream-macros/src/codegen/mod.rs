@@ -194,10 +194,11 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     let mut schemas: Vec<TokenStream> = Vec::new();
     let mut branch_fns = Vec::new();
     let stateful = stateful::split(plan);
+    let late_sink = plan.settings.late_rows.is_some();
     for (i, branch) in plan.branches.iter().enumerate() {
         let mut prefix = branch.clone();
         if let Some(s) = &stateful {
-            prefix.ops = s.prefix(branch);
+            prefix.ops = s.prefix(branch, late_sink);
         }
         branch_fns.push(branch_fn(
             &format_ident!("__branch_{}", i),
@@ -231,6 +232,18 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             plan,
             &mut schemas,
         ));
+        if late_sink && let Some(project) = s.input_projection() {
+            let input = Branch {
+                source: 0,
+                ops: vec![project],
+            };
+            branch_fns.push(branch_fn(
+                &format_ident!("__agg_input"),
+                &input,
+                plan,
+                &mut schemas,
+            ));
+        }
         let (map_body, reduce_body, (field, ty)) = s.emit(plan);
         stateful_fields.push(quote!(#field: #ty));
         stateful_inits.push(quote!(#field: ::core::default::Default::default()));
@@ -577,6 +590,11 @@ fn settings(plan: &Plan) -> TokenStream {
     if let Some(n) = &s.query_name {
         let n = option_value(n);
         out.extend(quote!(.query_name(#n)));
+    }
+    if let Some(late) = &s.late_rows {
+        let sink = sink_expr(&late.sink);
+        let schema = schema_ref(late.schema.as_ref().unwrap_or(&Vec::new()));
+        out.extend(quote!(.late_rows_sink(#sink, #schema)));
     }
     out
 }

@@ -148,15 +148,9 @@ fn declare(name: &syn::Ident, schema: &[Column], role: RowRole) -> TokenStream {
     }
 }
 
-/// The Rust type of one value of a column type.
+/// The Rust type of one value of a column type (`Vec<T>` for a list).
 fn value_type(ty: DslType) -> TokenStream {
-    let types = quote!(::stream_core::types);
-    match ty {
-        DslType::Date => quote!(#types::Date32),
-        DslType::TimestampMs => quote!(#types::TimestampMs),
-        DslType::TimestampUs => quote!(#types::TimestampUs),
-        other => other.native(),
-    }
+    ty.value()
 }
 
 /// The struct field of column `name`: raw for a keyword (`r#type`); the few words that

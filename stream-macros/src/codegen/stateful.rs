@@ -31,21 +31,30 @@ pub(crate) fn split(plan: &Plan) -> Option<Stateful<'_>> {
 
 impl Stateful<'_> {
     /// A branch's operators up to the stateful one; for an aggregation, ending in the
-    /// projection to its input.
-    pub(crate) fn prefix(&self, branch: &Branch) -> Vec<TypedOp> {
+    /// projection to its input, unless the query has a late-rows sink (then the map
+    /// side projects, see [`Stateful::input_projection`]).
+    pub(crate) fn prefix(&self, branch: &Branch, late_sink: bool) -> Vec<TypedOp> {
         let at = branch
             .ops
             .iter()
             .position(is_stateful)
             .unwrap_or(branch.ops.len());
         let mut ops = branch.ops[..at].to_vec();
-        if let TypedOp::Aggregate(a) = self.op {
-            ops.push(TypedOp::Project {
-                exprs: a.input.clone(),
-                schema: a.input_schema.clone(),
-            });
+        if !late_sink {
+            ops.extend(self.input_projection());
         }
         ops
+    }
+
+    /// An aggregation's projection to its input columns.
+    pub(crate) fn input_projection(&self) -> Option<TypedOp> {
+        match self.op {
+            TypedOp::Aggregate(a) => Some(TypedOp::Project {
+                exprs: a.input.clone(),
+                schema: a.input_schema.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// The map side's body, the reduce side's body, and the state field (name, type).
@@ -63,6 +72,8 @@ impl Stateful<'_> {
             .output_mode
             .as_ref()
             .map_or_else(|| "append".to_string(), ToString::to_string);
+        // the rows dropped as late go to the late-rows sink, if the query has one
+        let late = plan.settings.late_rows.is_some();
         match self.op {
             TypedOp::Aggregate(a) => {
                 let rows = [
@@ -73,7 +84,7 @@ impl Stateful<'_> {
                 ];
                 use crate::ops::aggregate::emit;
                 (
-                    emit::map_side(a, &rows, &mode),
+                    emit::map_side(a, &rows, &mode, late),
                     emit::reduce_side(a, &rows, &mode),
                     emit::state_field(a, &rows),
                 )
@@ -82,7 +93,7 @@ impl Stateful<'_> {
                 let rows = [row(d.rows[0]), row(d.rows[1])];
                 use crate::ops::dedup::emit;
                 (
-                    emit::map_side(d, &rows),
+                    emit::map_side(d, &rows, late),
                     emit::reduce_side(d, &rows),
                     emit::state_field(d, &rows),
                 )

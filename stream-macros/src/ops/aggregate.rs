@@ -6,8 +6,10 @@
 //! `window` struct, flattened), or `session_window(ts, gap)` (see `session_window.rs`),
 //! which becomes `session_start` and `session_end`. Aggregates: `count()`, `count(e)`,
 //! `sum(e)`, `avg(e)`, `min(e)`, `max(e)`, `first(e)`, `last(e)` (of the non-null values)
-//! and `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of
-//! 4.6 %), each named with `as`.
+//! `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of
+//! 4.6 %), `collect_list(e)` (the non-null values in arrival order) and `collect_set(e)`
+//! (the distinct non-null values, sorted ascending), each named with `as`. The two
+//! collects give a `list<T>` column, a `Vec<T>` field of the output row.
 //!
 //! The checked plan names three row types that codegen declares: the aggregation's
 //! input (the branch's rows projected to the keys' and aggregates' inputs), the group key,
@@ -78,6 +80,10 @@ pub(crate) enum AggFunc {
     First,
     Last,
     ApproxCountDistinct,
+    /// The non-null values, in arrival order.
+    CollectList,
+    /// The distinct non-null values, sorted ascending.
+    CollectSet,
 }
 
 /// An aggregate: its function, its argument (an input column; none for `count()`), its
@@ -91,13 +97,7 @@ pub(crate) struct AggItem {
 }
 
 /// The aggregate functions of Spark that this version does not compute yet.
-const NOT_YET: &[&str] = &[
-    "count_distinct",
-    "collect_list",
-    "collect_set",
-    "stddev",
-    "variance",
-];
+const NOT_YET: &[&str] = &["count_distinct", "stddev", "variance"];
 
 pub(crate) fn check(
     cx: &mut Checker,
@@ -283,6 +283,9 @@ pub(crate) fn check(
                             format!("`{fname}` cannot take `{}`", ty.ty.name()),
                             match func {
                                 AggFunc::Sum | AggFunc::Avg => "it takes a number",
+                                AggFunc::CollectList | AggFunc::CollectSet => {
+                                    "it takes a bool, a number, a string, a date or a timestamp"
+                                }
                                 _ => "it takes a number, a string, a date or a timestamp",
                             },
                         );
@@ -317,6 +320,11 @@ pub(crate) fn check(
             (AggFunc::Avg, _) => ColType {
                 ty: DslType::F64,
                 nullable: true,
+            },
+            // a group has a row, so a list, empty when every value was null
+            (AggFunc::CollectList | AggFunc::CollectSet, Some(t)) => ColType {
+                ty: DslType::list_of(t.ty).unwrap_or(DslType::I64),
+                nullable: false,
             },
             (_, Some(t)) => ColType {
                 ty: t.ty,
@@ -410,13 +418,16 @@ pub(crate) fn check(
         ),
         cx.internal_row(output.clone(), format!("AggOutput{id}"), RowRole::Plain),
     ];
+    let evict = watermarked_key && (window.is_some() || session.is_some());
+    // late rows keep the stream's columns, not the internal ones of the projection
+    let late_schema = evict.then(|| stream.schema.clone());
     let plan = AggPlan {
         rows,
         id,
         input,
         input_schema,
         keys: key_items,
-        evict: watermarked_key && (window.is_some() || session.is_some()),
+        evict,
         window,
         session: session.map(|(spec, _)| spec),
         aggs: agg_items,
@@ -430,6 +441,7 @@ pub(crate) fn check(
         aggregation: true,
         watermarked_key,
         session_window: session.is_some(),
+        late_schema,
     });
     Some(next)
 }
@@ -440,6 +452,7 @@ fn takes(func: AggFunc, ty: DslType) -> bool {
         AggFunc::Count | AggFunc::First | AggFunc::Last | AggFunc::ApproxCountDistinct => true,
         AggFunc::Sum | AggFunc::Avg => ty.is_numeric(),
         AggFunc::Min | AggFunc::Max => !matches!(ty, DslType::Binary),
+        AggFunc::CollectList | AggFunc::CollectSet => DslType::list_of(ty).is_some(),
     }
 }
 
@@ -466,11 +479,13 @@ fn aggregate_call<'a>(
         "first" => AggFunc::First,
         "last" => AggFunc::Last,
         "approx_count_distinct" => AggFunc::ApproxCountDistinct,
+        "collect_list" => AggFunc::CollectList,
+        "collect_set" => AggFunc::CollectSet,
         other if NOT_YET.contains(&other) => {
             cx.cx.error(
                 name.span(),
                 format!("the aggregate `{other}` is not supported yet"),
-                "the aggregates are count, sum, avg, min, max, first, last and approx_count_distinct",
+                "the aggregates are count, sum, avg, min, max, first, last, approx_count_distinct, collect_list and collect_set",
             );
             return None;
         }
@@ -478,7 +493,7 @@ fn aggregate_call<'a>(
             let help = match crate::diag::did_you_mean(other, ["count", "sum", "avg", "min", "max"])
             {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => "the aggregates are count, sum, avg, min, max, first, last and approx_count_distinct".to_string(),
+                None => "the aggregates are count, sum, avg, min, max, first, last, approx_count_distinct, collect_list and collect_set".to_string(),
             };
             cx.cx.error(
                 name.span(),
@@ -625,12 +640,16 @@ pub(crate) mod emit {
     /// `fn` body: `__batches` (the branches' rows projected to the input) to an exchange.
     /// Late rows are dropped in append and update mode; complete mode keeps every row,
     /// as Spark's does (its result is the whole table).
-    pub(crate) fn map_side(plan: &AggPlan, rows: &[TokenStream; 4], mode: &str) -> TokenStream {
+    pub(crate) fn map_side(
+        plan: &AggPlan,
+        rows: &[TokenStream; 4],
+        mode: &str,
+        late_sink: bool,
+    ) -> TokenStream {
         if let Some(s) = plan.session {
-            return crate::ops::session_window::emit::map_side(plan, s, rows);
+            return crate::ops::session_window::emit::map_side(plan, s, rows, late_sink);
         }
         let [input, key, acc, _] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);
         let key_fields = key_fields(plan);
         let updates = plan
@@ -638,6 +657,7 @@ pub(crate) mod emit {
             .iter()
             .enumerate()
             .map(|(i, a)| update(i, a, plan));
+        let lr = late_rows(late_sink, plan.id, input);
         let body = match plan.window {
             Some(w) => {
                 let nullable = plan.input_schema[w.time].ty.nullable;
@@ -651,10 +671,12 @@ pub(crate) mod emit {
                     quote!(let __t = __row.__t.0;)
                 };
                 let (size, slide, start) = (w.size, w.slide, w.start);
+                let keep = &lr.keep;
                 let late = if plan.evict && mode != "complete" {
                     quote! {
                         if __we <= __late {
                             __dropped += 1;
+                            #keep
                             continue;
                         }
                     }
@@ -684,18 +706,28 @@ pub(crate) mod emit {
         let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
         let dropped = report_dropped(plan.id);
         let exchange = exchange(key, acc);
+        let LateRows {
+            init,
+            rows: row_loop,
+            after_batch,
+            report,
+            ..
+        } = lr;
         quote! {
             let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);
             let _ = __late;
             let mut __dropped: u64 = 0;
+            #init
             let mut __partial: ::std::collections::HashMap<#key, #acc> =
                 ::std::collections::HashMap::new();
             for __batch in &__batches {
-                for __row in <#input as #typed>::from_batch(__batch)? {
+                #row_loop {
                     #body
                 }
+                #after_batch
             }
             #dropped
+            #report
             let __parts = __ctx.shuffle_partitions.max(1);
             let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
                 (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
@@ -707,6 +739,70 @@ pub(crate) mod emit {
                 __accs[__p].push(__a);
             }
             #exchange
+        }
+    }
+
+    /// What an aggregation's map side adds to send the rows it drops as late to the
+    /// query's late-rows sink: the projection of the stream's rows to the aggregation's
+    /// input (`__agg_input`), the `__row` loop over `__batch` (numbering the rows when
+    /// they are kept), what a dropped row does besides being counted, what follows each
+    /// batch's loop (the kept rows taken from the stream's batch), and the report to the
+    /// engine. Without a late-rows sink, the plain
+    /// loop and nothing else. A row is sent once for each time it is counted in
+    /// `numRowsDroppedByWatermark` (once per late window of a sliding window).
+    pub(crate) struct LateRows {
+        pub(crate) init: TokenStream,
+        pub(crate) rows: TokenStream,
+        pub(crate) keep: TokenStream,
+        pub(crate) after_batch: TokenStream,
+        pub(crate) report: TokenStream,
+    }
+
+    pub(crate) fn late_rows(late_sink: bool, id: usize, input: &TokenStream) -> LateRows {
+        let typed = quote!(::stream_core::types::TypedRow);
+        if !late_sink {
+            return LateRows {
+                init: TokenStream::new(),
+                rows: quote!(for __row in <#input as #typed>::from_batch(__batch)?),
+                keep: TokenStream::new(),
+                after_batch: TokenStream::new(),
+                report: TokenStream::new(),
+            };
+        }
+        LateRows {
+            // the branches stop before the projection to the aggregation's input, so
+            // that the late rows keep the stream's columns: project here
+            init: quote! {
+                let __stream_batches = __batches;
+                let __batches = __stream_batches
+                    .iter()
+                    .map(|__b| self.__agg_input(__ctx, ::core::clone::Clone::clone(__b)))
+                    .collect::<::stream_core::Result<::std::vec::Vec<_>>>()?;
+                let mut __late_rows: ::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch> =
+                    ::std::vec::Vec::new();
+                let mut __late_ix: ::std::vec::Vec<u32> = ::std::vec::Vec::new();
+                let mut __bj: usize = 0;
+            },
+            rows: quote! {
+                for (__i, __row) in ::core::iter::Iterator::enumerate(
+                    ::core::iter::IntoIterator::into_iter(<#input as #typed>::from_batch(__batch)?),
+                )
+            },
+            keep: quote!(__late_ix.push(__i as u32);),
+            after_batch: quote! {
+                if let ::core::option::Option::Some(__src) = __stream_batches.get(__bj) {
+                    if !__late_ix.is_empty() {
+                        __late_rows.push(::stream_core::__private::kernels::take_rows(
+                            __src,
+                            ::core::mem::take(&mut __late_ix),
+                        )?);
+                    }
+                }
+                __bj += 1;
+            },
+            report: quote! {
+                __ctx.metrics.add_late_rows(#id, __ctx.stage, __ctx.partition, __late_rows);
+            },
         }
     }
 
@@ -817,6 +913,12 @@ pub(crate) mod emit {
             AggFunc::ApproxCountDistinct => quote! {
                 ::stream_core::__private::hll_add(&mut __acc.#acc, &__v);
             },
+            AggFunc::CollectList => quote! {
+                __acc.#acc.push(__v);
+            },
+            AggFunc::CollectSet => quote! {
+                ::stream_core::__private::collect_set_add(&mut __acc.#acc, __v);
+            },
             AggFunc::Min | AggFunc::Max => {
                 let better = if a.func == AggFunc::Min {
                     quote!(__v < *__cur)
@@ -889,6 +991,13 @@ pub(crate) mod emit {
                 },
                 AggFunc::ApproxCountDistinct => quote! {
                     ::stream_core::__private::hll_merge(&mut __into.#acc, &__from.#acc);
+                },
+                // the stored values first, then the newer ones
+                AggFunc::CollectList => quote! {
+                    __into.#acc.extend(__from.#acc);
+                },
+                AggFunc::CollectSet => quote! {
+                    ::stream_core::__private::collect_set_merge(&mut __into.#acc, __from.#acc);
                 },
                 AggFunc::Min | AggFunc::Max => {
                     let better = if a.func == AggFunc::Min {

@@ -114,6 +114,7 @@ pub(crate) fn check(
         cx.internal_row(value_schema, format!("DedupValue{id}"), RowRole::State),
     ];
     let schema = stream.schema.clone();
+    let late_schema = event_time.is_some().then(|| schema.clone());
     let plan = DedupPlan {
         rows,
         id,
@@ -134,6 +135,7 @@ pub(crate) fn check(
         aggregation: false,
         watermarked_key: within || time_is_key,
         session_window: false,
+        late_schema,
     });
     Some(next)
 }
@@ -182,7 +184,13 @@ pub(crate) mod emit {
         }
     }
 
-    pub(crate) fn map_side(plan: &DedupPlan, rows: &[TokenStream; 2]) -> TokenStream {
+    /// Routes each row to its key's shuffle partition; rows at or below the previous
+    /// batch's watermark are dropped as late (and, with a late-rows sink, sent there).
+    pub(crate) fn map_side(
+        plan: &DedupPlan,
+        rows: &[TokenStream; 2],
+        late_sink: bool,
+    ) -> TokenStream {
         let [key, _] = rows;
         let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);
@@ -190,6 +198,13 @@ pub(crate) mod emit {
         let indices = key_indices(plan);
         let times = times(plan);
         let id = plan.id;
+        let send_late = if late_sink {
+            quote! {
+                __late_rows.push(#k::keep_rows(&__batch, __keep.iter().map(|__k| !*__k).collect())?);
+            }
+        } else {
+            TokenStream::new()
+        };
         let late = match plan.event_time {
             Some((_, unit, _)) => quote! {
                 let __late = #p::from_ms(__ctx.late_watermark_ms, #unit);
@@ -198,16 +213,31 @@ pub(crate) mod emit {
                 let __kept = __keep.iter().filter(|__k| **__k).count();
                 if __kept < __batch.num_rows() {
                     __dropped += (__batch.num_rows() - __kept) as u64;
+                    #send_late
                     __batch = #k::keep_rows(&__batch, __keep)?;
                 }
             },
             None => TokenStream::new(),
+        };
+        let (late_init, late_report) = if late_sink {
+            (
+                quote! {
+                    let mut __late_rows: ::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch> =
+                        ::std::vec::Vec::new();
+                },
+                quote! {
+                    __ctx.metrics.add_late_rows(#id, __ctx.stage, __ctx.partition, __late_rows);
+                },
+            )
+        } else {
+            (TokenStream::new(), TokenStream::new())
         };
         quote! {
             let __parts = __ctx.shuffle_partitions.max(1);
             let mut __buckets: ::std::vec::Vec<::std::vec::Vec<::stream_core::InputChunk>> =
                 (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
             let mut __dropped: u64 = 0;
+            #late_init
             for mut __batch in __batches {
                 #times
                 #late
@@ -239,6 +269,7 @@ pub(crate) mod emit {
                     },
                 );
             }
+            #late_report
             ::core::result::Result::Ok(::stream_core::TaskOutput::Exchange(__buckets))
         }
     }

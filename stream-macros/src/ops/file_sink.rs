@@ -63,6 +63,23 @@ pub(crate) fn check(
         Some(p) if super::options::text(cx, p, "path = \"out/events\"") => Some(p.value.clone()),
         _ => None,
     };
+    if format == "csv"
+        && let Some(list) = schema.and_then(|s| {
+            s.iter()
+                .find(|c| matches!(c.ty.ty, crate::types::DslType::List(_)))
+        })
+    {
+        cx.cx.error(
+            kind.span(),
+            format!(
+                "csv cannot hold the list column `{}` (a {})",
+                list.name,
+                list.ty.ty.name()
+            ),
+            "write it as `json` or `parquet`, which take lists, or `drop` the column first",
+        );
+        ok = false;
+    }
     let mut calls = Vec::new();
     let mut names: Vec<&String> = options.keys().collect();
     names.sort();

@@ -119,9 +119,20 @@ pub(crate) mod emit {
     /// `fn` body: `__batches` to an exchange of merged sessions. Rows whose own session
     /// ends at or before the previous batch's watermark are dropped as late, in every
     /// output mode (Spark drops them before the state is read, whatever the mode).
-    pub(crate) fn map_side(plan: &AggPlan, s: SessionSpec, rows: &[TokenStream; 4]) -> TokenStream {
+    pub(crate) fn map_side(
+        plan: &AggPlan,
+        s: SessionSpec,
+        rows: &[TokenStream; 4],
+        late_sink: bool,
+    ) -> TokenStream {
         let [input, key, acc, _] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
+        let agg::LateRows {
+            init,
+            rows: row_loop,
+            keep,
+            after_batch,
+            report,
+        } = agg::late_rows(late_sink, plan.id, input);
         let p = quote!(::stream_core::__private);
         let key_fields = agg::key_fields(plan);
         let updates = plan
@@ -145,6 +156,7 @@ pub(crate) mod emit {
             quote! {
                 if __se <= __late {
                     __dropped += 1;
+                    #keep
                     continue;
                 }
             }
@@ -159,11 +171,12 @@ pub(crate) mod emit {
             let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);
             let _ = __late;
             let mut __dropped: u64 = 0;
+            #init
             // each row's own session, aggregated per key and start
             let mut __partial: ::std::collections::HashMap<#key, #acc> =
                 ::std::collections::HashMap::new();
             for __batch in &__batches {
-                for __row in <#input as #typed>::from_batch(__batch)? {
+                #row_loop {
                     #time
                     let (__ss, __se) = #p::session_of(__t, #gap);
                     #late
@@ -176,8 +189,10 @@ pub(crate) mod emit {
                         .or_default();
                     #(#updates)*
                 }
+                #after_batch
             }
             #dropped
+            #report
             // this task's sessions of each group, merged, and routed by the group
             #group
             let mut __groups: ::std::collections::HashMap<#key, ::std::vec::Vec<#p::SessionPart<(), #acc>>> =

@@ -3,7 +3,7 @@
 
 use proc_macro2::Span;
 
-use crate::check::{Checker, Settings, StatefulSeen};
+use crate::check::{Checker, LateRowsPlan, Schema, Settings, StatefulSeen, StreamState};
 use crate::parse::{OptionValue, TriggerSpec};
 
 pub(crate) fn output_mode(cx: &mut Checker, mode: &syn::Ident, settings: &mut Settings) {
@@ -136,6 +136,57 @@ pub(crate) fn mode_rules(
         ));
     }
     warnings
+}
+
+/// `.late_rows(kind, ..)`: the written stream must have gone through a stateful
+/// operator that drops late rows (one with a watermark, in a mode that drops them), and
+/// the sink must append. Returns the schema of the late rows; `None` after an error.
+pub(crate) fn late_rows(
+    cx: &mut Checker,
+    late: &LateRowsPlan,
+    output: Option<&StreamState>,
+    mode: Option<&syn::Ident>,
+) -> Option<Schema> {
+    // the stream had errors of its own: nothing more to say
+    let output = output?;
+    let Some(seen) = &output.stateful else {
+        cx.cx.error(
+            late.span,
+            "`late_rows` needs a stateful operator with a watermark",
+            "only an aggregation or `drop_duplicates` drops rows as late: add `.with_watermark(ts, \"10 minutes\")` and group by `window(ts, ..)`, or drop duplicates, before `.write(..)`",
+        );
+        return None;
+    };
+    let Some(schema) = &seen.late_schema else {
+        cx.cx.error(
+            late.span,
+            format!("`{}` never drops a row as late", seen.op),
+            "rows are dropped as late only against a watermark: add `.with_watermark(ts, \"10 minutes\")` before it (and for an aggregation group by `window(ts, ..)`)",
+        );
+        return None;
+    };
+    let complete = mode.is_some_and(|m| m == "complete");
+    if complete && seen.aggregation && !seen.session_window {
+        cx.cx.error(
+            late.span,
+            "`late_rows` with complete mode: no row is dropped as late",
+            "complete mode keeps every row in the result table (as Spark does): use `.output_mode(append)` or `update`, or leave out `late_rows`",
+        );
+        return None;
+    }
+    let takes = super::sink::modes(&late.sink);
+    if !takes.contains(&"append") {
+        cx.cx.error(
+            late.span,
+            "the late-rows sink cannot append",
+            format!(
+                "late rows are appended batch by batch, and this sink takes {}: write them to a sink that appends (memory, a file format)",
+                takes.join(", ")
+            ),
+        );
+        return None;
+    }
+    Some(schema.clone())
 }
 
 #[cfg(test)]

@@ -42,6 +42,9 @@ pub(crate) enum Op {
         cols: Vec<Ident>,
     },
     Write(Ident, Vec<OptionArg>),
+    /// `late_rows(kind, options..)`: a second sink, as `write` takes it, for the rows
+    /// the stateful operator drops as late.
+    LateRows(Ident, Vec<OptionArg>),
     OutputMode(Ident),
     /// `watermark_policy(min | max)`: how several watermarks make the query's.
     WatermarkPolicy(Ident),
@@ -83,6 +86,7 @@ pub(crate) const OPERATORS: &[&str] = &[
     "drop_duplicates",
     "drop_duplicates_within_watermark",
     "write",
+    "late_rows",
     "output_mode",
     "watermark_policy",
     "trigger",
@@ -110,6 +114,7 @@ fn usage(op: &str) -> &'static str {
         "drop_duplicates" => "drop_duplicates(user, ts)",
         "drop_duplicates_within_watermark" => "drop_duplicates_within_watermark(user)",
         "write" => "write(console, num_rows = 20)",
+        "late_rows" => "late_rows(memory, name = \"late\")",
         "output_mode" => "output_mode(append)",
         "watermark_policy" => "watermark_policy(min)",
         "trigger" => "trigger(processing_time(\"10 seconds\"))",
@@ -236,6 +241,10 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
         "write" => {
             let (kind, options) = parse_kind_and_options(content)?;
             Op::Write(kind, options)
+        }
+        "late_rows" => {
+            let (kind, options) = parse_kind_and_options(content)?;
+            Op::LateRows(kind, options)
         }
         "output_mode" => Op::OutputMode(content.parse()?),
         "watermark_policy" => Op::WatermarkPolicy(content.parse()?),

@@ -274,6 +274,23 @@ fn op_window_aggregation() {
 }
 
 #[test]
+fn late_rows() {
+    // `.late_rows(json, ..)`: the map side numbers the rows it reads, keeps the ones it
+    // drops as late (once per late window), takes them out of the batch and reports
+    // them with `add_late_rows`; the builder gets a second sink (the same expression
+    // `write(json, ..)` makes) with the schema of the aggregation's input
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, country: Option<string>, amount: Option<f64> }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "2 minutes")
+            .group_by(window(ts, "1 minute"), country)
+            .agg(count() as n)
+            .write(memory, name = "counts")
+            .late_rows(json, path = "late/")
+    }));
+}
+
+#[test]
 fn op_session_window() {
     // the map side folds each row into the session it opens, [ts, ts + gap), merges each
     // user's sessions and routes them by the user alone; the reduce side merges them with
@@ -285,6 +302,23 @@ fn op_session_window() {
             .with_watermark(ts, "10 minutes")
             .group_by(session_window(ts, "5 minutes"), user)
             .agg(count() as n, sum(amount) as total)
+            .write(console)
+            .output_mode(append)
+    }));
+}
+
+#[test]
+fn op_collect_list() {
+    // the accumulator holds a `Vec` per collect: the map side pushes each non-null value
+    // (`collect_list`) or inserts it in order (`collect_set`); the reduce side appends the
+    // newer values to the stored ones, or merges the sorted sets; the output row's field
+    // is the `Vec` itself, an arrow `List` column
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, user: string, tag: Option<string>, score: i64 }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "10 minutes")
+            .group_by(window(ts, "5 minutes"), user)
+            .agg(collect_list(tag) as tags, collect_set(score) as scores)
             .write(console)
             .output_mode(append)
     }));
@@ -400,4 +434,71 @@ fn op_flat_map() {
             .flat_map(Word, |l| l.text.into_iter().map(|t| Word { word: t }))
             .write(console)
     }));
+}
+
+/// The errors about lists (the UI cases `collect_list_two_arguments`, `list_in_filter`,
+/// `list_in_arithmetic`, `collect_set_of_binary`, `csv_list_column`), by their text.
+#[test]
+fn list_errors_name_the_list_and_its_type() {
+    let errors = |input: proc_macro2::TokenStream| stream_inner(input).to_string();
+    let two = errors(quote! {
+        schema Event { user: string, tag: Option<string>, score: i64 }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_list(lower(tag), score) as tags)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(two.contains("`collect_list` takes one argument"), "{two}");
+    let filter = errors(quote! {
+        schema Event { user: string, tag: Option<string> }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_list(tag) as tags)
+            .filter(tags == "sale")
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(
+        filter.contains("`tags` is a list<string>; expressions do not take lists"),
+        "{filter}"
+    );
+    let arithmetic = errors(quote! {
+        schema Event { user: string, score: Option<i64> }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_set(score) as scores, count() as n)
+            .with_column(bumped, scores + 1)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(
+        arithmetic.contains("`scores` is a list<i64>; expressions do not take lists"),
+        "{arithmetic}"
+    );
+    let binary = errors(quote! {
+        schema Event { user: string, payload: binary }
+        read(json, path = "landing/", schema = Event)
+            .group_by(user)
+            .agg(collect_set(payload) as payloads)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(
+        binary.contains("`collect_set` cannot take `binary`"),
+        "{binary}"
+    );
+    let csv = errors(quote! {
+        schema Event { ts: timestamp_ms, user: string, tag: Option<string> }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "1 minute")
+            .group_by(window(ts, "5 minutes"), user)
+            .agg(collect_list(tag) as tags)
+            .write(csv, path = "out/tags")
+            .output_mode(append)
+    });
+    assert!(
+        csv.contains("csv cannot hold the list column `tags` (a list<string>)"),
+        "{csv}"
+    );
 }

@@ -6,7 +6,7 @@ fn main() {
         schema Event { ts: timestamp_ms, country: string, amount: f64 }
         read(json, path = "landing/", schema = Event)
             .group_by(country)
-            .agg(summ(amount) as total, collect_list(amount) as amounts)
+            .agg(summ(amount) as total, stddev(amount) as spread)
             .write(console)
             .output_mode(update)
     };

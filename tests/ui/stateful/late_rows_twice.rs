@@ -1,0 +1,15 @@
+// `late_rows` given twice: a query has one late-rows sink.
+use stream_core::stream;
+
+fn main() {
+    let _ = stream! {
+        schema Event { ts: timestamp_ms, page: string }
+        read(json, path = "landing/", schema = Event)
+            .with_watermark(ts, "10 minutes")
+            .group_by(window(ts, "1 minute"), page)
+            .agg(count() as views)
+            .write(console)
+            .late_rows(memory, name = "late")
+            .late_rows(json, path = "late/")
+    };
+}
