@@ -46,6 +46,7 @@ mod engine;
 mod error;
 pub mod fault;
 mod features;
+mod hash;
 mod hll;
 #[doc(hidden)]
 pub mod kernels;
@@ -99,6 +100,7 @@ pub use trigger::Trigger;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::collect::{SetItem, collect_set_add, collect_set_merge};
+    pub use crate::hash::{FastHashMap, FastHashSet};
     pub use crate::hll::{hll_add, hll_estimate, hll_merge};
     pub use crate::kernels;
     pub use crate::rows::{FlatMapFn, PlaceholderRow};

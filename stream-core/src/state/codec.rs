@@ -92,8 +92,8 @@ pub(crate) fn delta_bytes<K: TypedRow, V: TypedRow>(
 
 /// The bytes of a snapshot file holding every row of `map`, written in chunks of
 /// [`SNAPSHOT_CHUNK_ROWS`] rows.
-pub(crate) fn snapshot_bytes<K: TypedRow + Clone, V: TypedRow + Clone>(
-    map: &HashMap<K, V>,
+pub(crate) fn snapshot_bytes<K: TypedRow + Clone, V: TypedRow + Clone, S>(
+    map: &HashMap<K, V, S>,
 ) -> Result<Vec<u8>> {
     let mut entries = map.iter();
     let chunks = std::iter::from_fn(|| {

@@ -1,6 +1,5 @@
 //! [`StateStore`]: one operator partition's keyed state, in memory, versioned on disk.
 
-use std::collections::HashMap;
 use std::fs;
 use std::hash::Hash;
 use std::mem::size_of;
@@ -15,6 +14,7 @@ use super::metrics::StateOperatorMetrics;
 use super::retention;
 use super::schema;
 use crate::checkpoint::atomic::{create_dir_synced, sync_dir, write_atomic};
+use crate::hash::FastHashMap;
 use crate::types::TypedRow;
 use crate::{Result, StreamError};
 
@@ -62,10 +62,10 @@ use crate::{Result, StreamError};
 pub struct StateStore<K, V> {
     dir: StateDir,
     conf: StateStoreConf,
-    pub(super) map: HashMap<K, V>,
+    pub(super) map: FastHashMap<K, V>,
     /// The keys touched since the last commit, each with whether it was in the state
     /// at the last commit.
-    changes: HashMap<K, bool>,
+    changes: FastHashMap<K, bool>,
     /// Heap bytes of the keys and values of the entries whose key is not in `changes`
     /// (touched entries are counted again at commit).
     pub(super) heap_bytes: usize,
@@ -139,8 +139,8 @@ where
         let mut store = StateStore {
             dir,
             conf,
-            map: HashMap::new(),
-            changes: HashMap::new(),
+            map: FastHashMap::default(),
+            changes: FastHashMap::default(),
             heap_bytes: 0,
             version,
             last_snapshot: None,
@@ -232,9 +232,12 @@ where
         let mut upsert_keys = Vec::new();
         let mut upsert_values = Vec::new();
         let mut removed = Vec::new();
+        // the entries' heap is added back here (`touch` took it out), in the same lookup
+        let mut heap_added = 0;
         for (key, &existed) in &self.changes {
-            match self.map.get(key) {
-                Some(value) => {
+            match self.map.get_key_value(key) {
+                Some((stored, value)) => {
+                    heap_added += entry_heap(stored, value);
                     upsert_keys.push(key.clone());
                     upsert_values.push(value.clone());
                 }
@@ -265,11 +268,7 @@ where
         }
         self.clean_up(version)?;
 
-        for key in self.changes.keys() {
-            if let Some((stored, value)) = self.map.get_key_value(key) {
-                self.heap_bytes += entry_heap(stored, value);
-            }
-        }
+        self.heap_bytes += heap_added;
         self.changes.clear();
         self.version = Some(version);
         Ok(StateOperatorMetrics {
@@ -408,6 +407,32 @@ where
     pub fn get_or_insert_with(&mut self, key: K, default: impl FnOnce() -> V) -> &mut V {
         self.touch(&key);
         self.map.entry(key).or_insert_with(default)
+    }
+
+    /// Inserts `value` under `key` unless the key is there; returns whether it inserted.
+    /// One lookup fewer than `contains_key` and then `put`, for deduplication.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Seen { at: i64 }
+    /// # impl HeapSize for Seen {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Seen>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// assert!(store.insert_if_absent(Key { user: "ann".into() }, Seen { at: 1 }));
+    /// assert!(!store.insert_if_absent(Key { user: "ann".into() }, Seen { at: 2 }));
+    /// assert_eq!(store.get(&Key { user: "ann".into() }).unwrap().at, 1);
+    /// ```
+    pub fn insert_if_absent(&mut self, key: K, value: V) -> bool {
+        if self.map.contains_key(&key) {
+            return false;
+        }
+        // absent now: `existed` stays as recorded if the key was removed in this batch
+        self.changes.entry(key.clone()).or_insert(false);
+        self.map.insert(key, value);
+        true
     }
 
     /// Sets the value of `key`, returning the previous one.
