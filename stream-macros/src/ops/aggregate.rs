@@ -658,6 +658,18 @@ pub(crate) mod emit {
             .enumerate()
             .map(|(i, a)| update(i, a, plan));
         let lr = late_rows(late_sink, plan.id, input);
+        // The group key is built in one scratch value whose strings keep their buffers
+        // (`clone_from`), and cloned only for a group the map does not hold yet: no
+        // allocation per row.
+        let reuse_fields = reuse_key_fields(plan);
+        let find_group = quote! {
+            let __acc = match __partial.get_mut(&*__key) {
+                ::core::option::Option::Some(__acc) => __acc,
+                ::core::option::Option::None => __partial
+                    .entry(::core::clone::Clone::clone(&*__key))
+                    .or_default(),
+            };
+        };
         let body = match plan.window {
             Some(w) => {
                 let nullable = plan.input_schema[w.time].ty.nullable;
@@ -687,19 +699,33 @@ pub(crate) mod emit {
                     #time
                     for (__ws, __we) in #p::windows(__t, #size, #slide, #start) {
                         #late
-                        let __acc = __partial
-                            .entry(#key {
+                        let __key = match &mut __scratch {
+                            ::core::option::Option::Some(__s) => {
+                                __s.window_start = #unit(__ws);
+                                __s.window_end = #unit(__we);
+                                #(#reuse_fields)*
+                                __s
+                            }
+                            ::core::option::Option::None => __scratch.insert(#key {
                                 window_start: #unit(__ws),
                                 window_end: #unit(__we),
                                 #(#key_fields,)*
-                            })
-                            .or_default();
+                            }),
+                        };
+                        #find_group
                         #(#updates)*
                     }
                 }
             }
             None => quote! {
-                let __acc = __partial.entry(#key { #(#key_fields,)* }).or_default();
+                let __key = match &mut __scratch {
+                    ::core::option::Option::Some(__s) => {
+                        #(#reuse_fields)*
+                        __s
+                    }
+                    ::core::option::Option::None => __scratch.insert(#key { #(#key_fields,)* }),
+                };
+                #find_group
                 #(#updates)*
             },
         };
@@ -718,8 +744,8 @@ pub(crate) mod emit {
             let _ = __late;
             let mut __dropped: u64 = 0;
             #init
-            let mut __partial: ::std::collections::HashMap<#key, #acc> =
-                ::std::collections::HashMap::new();
+            let mut __partial: #p::FastHashMap<#key, #acc> = #p::FastHashMap::default();
+            let mut __scratch: ::core::option::Option<#key> = ::core::option::Option::None;
             for __batch in &__batches {
                 #row_loop {
                     #body
@@ -817,6 +843,22 @@ pub(crate) mod emit {
                     let f = ident(name);
                     let src = format_ident!("__k{}", input);
                     Some(quote!(#f: ::core::clone::Clone::clone(&__row.#src)))
+                }
+            })
+            .collect()
+    }
+
+    /// Statements that set the scratch key `__s`'s column fields from `__row`, reusing
+    /// their buffers.
+    pub(crate) fn reuse_key_fields(plan: &AggPlan) -> Vec<TokenStream> {
+        plan.keys
+            .iter()
+            .filter_map(|k| match k {
+                KeyItem::Window | KeyItem::Session => None,
+                KeyItem::Column { input, name } => {
+                    let f = ident(name);
+                    let src = format_ident!("__k{}", input);
+                    Some(quote!(::core::clone::Clone::clone_from(&mut __s.#f, &__row.#src);))
                 }
             })
             .collect()
@@ -1109,7 +1151,8 @@ pub(crate) mod emit {
         };
         quote! {
             let mut __store = ::stream_core::__private::take_store(&self.#field, __ctx, #op)?;
-            let mut __touched: ::std::collections::HashSet<#key> = ::std::collections::HashSet::new();
+            let mut __touched: ::stream_core::__private::FastHashSet<#key> =
+                ::stream_core::__private::FastHashSet::default();
             for __chunk in input {
                 let __ks = <#key as #typed>::from_batch(&__chunk.batch)?;
                 let __as = <#acc as #typed>::from_batch(&__chunk.batch)?;

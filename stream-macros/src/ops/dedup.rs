@@ -305,12 +305,7 @@ pub(crate) mod emit {
                 let __keys = <#key as #typed>::from_batch(&__batch.project(&[#(#indices),*])?)?;
                 let mut __keep = ::std::vec::Vec::with_capacity(__keys.len());
                 for (__key, __t) in __keys.into_iter().zip(__times) {
-                    if __store.contains_key(&__key) {
-                        __keep.push(false);
-                    } else {
-                        __store.put(__key, #value { __event_time: __t });
-                        __keep.push(true);
-                    }
+                    __keep.push(__store.insert_if_absent(__key, #value { __event_time: __t }));
                 }
                 __out.push(#k::keep_rows(&__batch, __keep)?);
             }

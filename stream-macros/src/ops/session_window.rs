@@ -173,8 +173,7 @@ pub(crate) mod emit {
             let mut __dropped: u64 = 0;
             #init
             // each row's own session, aggregated per key and start
-            let mut __partial: ::std::collections::HashMap<#key, #acc> =
-                ::std::collections::HashMap::new();
+            let mut __partial: #p::FastHashMap<#key, #acc> = #p::FastHashMap::default();
             for __batch in &__batches {
                 #row_loop {
                     #time
@@ -195,8 +194,8 @@ pub(crate) mod emit {
             #report
             // this task's sessions of each group, merged, and routed by the group
             #group
-            let mut __groups: ::std::collections::HashMap<#key, ::std::vec::Vec<#p::SessionPart<(), #acc>>> =
-                ::std::collections::HashMap::new();
+            let mut __groups: #p::FastHashMap<#key, ::std::vec::Vec<#p::SessionPart<(), #acc>>> =
+                #p::FastHashMap::default();
             for (__k, __a) in __partial {
                 let __part = #part;
                 __groups.entry(__group(__k)).or_default().push(__part);
@@ -270,8 +269,8 @@ pub(crate) mod emit {
         quote! {
             let mut __store = #p::take_store(&self.#field, __ctx, #op)?;
             #group
-            let mut __groups: ::std::collections::HashMap<#key, ::std::vec::Vec<#p::SessionPart<#key, #acc>>> =
-                ::std::collections::HashMap::new();
+            let mut __groups: #p::FastHashMap<#key, ::std::vec::Vec<#p::SessionPart<#key, #acc>>> =
+                #p::FastHashMap::default();
             for __chunk in input {
                 let __ks = <#key as #typed>::from_batch(&__chunk.batch)?;
                 let __as = <#acc as #typed>::from_batch(&__chunk.batch)?;
