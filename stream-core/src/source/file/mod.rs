@@ -905,19 +905,28 @@ impl FileSource {
     }
 
     /// Decodes every file of log entry `id`.
-    fn read_entry(
-        &self,
-        state: &Opened,
-        id: u64,
-        counts: &mut ReadCounts,
-    ) -> Result<Vec<RecordBatch>> {
+    /// The files of log entry `id`.
+    fn entry_files(&self, state: &Opened, id: u64) -> Result<Vec<String>> {
         let path = state.log.path(id);
         let lines = state.log.get(id)?.ok_or_else(|| {
             StreamError::corrupt(&path, "is missing but the offset log refers to it")
         })?;
-        let mut batches = Vec::new();
-        for entry in parse_entry(&path, &lines)? {
-            let file = Path::new(&entry.path);
+        Ok(parse_entry(&path, &lines)?
+            .into_iter()
+            .map(|entry| entry.path)
+            .collect())
+    }
+
+    /// Decodes the files of a batch (each with the id of its log entry), on the cores
+    /// in parallel, one file per core at a time; the batches come back in file order.
+    fn decode_files(
+        &self,
+        state: &Opened,
+        files: &[(u64, String)],
+    ) -> Result<(Vec<RecordBatch>, ReadCounts)> {
+        use rayon::prelude::*;
+        let decode = |(id, file): &(u64, String)| {
+            let file = Path::new(file);
             let gone = |e: std::io::Error| {
                 self.error(format!(
                     "file `{}` of batch {id} cannot be read: {e}; a file must stay in the \
@@ -926,9 +935,25 @@ impl FileSource {
                 ))
             };
             let partitions = state.pattern.partition_segments(file);
-            batches.extend(state.decoder.read(file, &partitions, counts, &gone)?);
+            let mut counts = ReadCounts::default();
+            let batches = state.decoder.read(file, &partitions, &mut counts, &gone)?;
+            Ok((batches, counts))
+        };
+        let decoded: Vec<Result<(Vec<RecordBatch>, ReadCounts)>> = if files.len() > 1 {
+            files.par_iter().map(decode).collect()
+        } else {
+            files.iter().map(decode).collect()
+        };
+        let mut batches = Vec::new();
+        let mut counts = ReadCounts::default();
+        // the first failing file in file order, whichever core saw its error first
+        for file in decoded {
+            let (file_batches, file_counts) = file?;
+            batches.extend(file_batches);
+            counts.dropped += file_counts.dropped;
+            counts.corrupt += file_counts.corrupt;
         }
-        Ok(batches)
+        Ok((batches, counts))
     }
 
     /// Notes, on the first call after opening, which log entries may hold files still
@@ -1138,11 +1163,11 @@ impl Source for FileSource {
         let first = start_entry.map_or(0, |s| s.saturating_add(1));
         let last = self.entry_of(end)?;
         let state = self.opened()?;
-        let mut counts = ReadCounts::default();
-        let mut batches = Vec::new();
+        let mut files = Vec::new();
         for id in first..=last {
-            batches.extend(self.read_entry(state, id, &mut counts)?);
+            files.extend(self.entry_files(state, id)?.into_iter().map(|f| (id, f)));
         }
+        let (batches, counts) = self.decode_files(state, &files)?;
         self.opened_mut()?.last_counts = counts;
         Ok(batches)
     }

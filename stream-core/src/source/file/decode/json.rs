@@ -20,6 +20,56 @@ pub(crate) fn decode_all<R: BufRead>(
     ReaderBuilder::new(schema.clone()).build(reader)?.collect()
 }
 
+/// Files smaller than this are decoded on one core: splitting them costs more than it
+/// saves.
+const PARALLEL_MIN_BYTES: usize = 4 << 20;
+
+/// Decodes newline-delimited JSON like [`decode_all`], with a large input cut at line
+/// ends into one piece per core, decoded in parallel and put back in order. If any piece
+/// fails (a bad record, or a record that spans lines and was cut) the whole input is
+/// decoded again in one piece, so the outcome is the one [`decode_all`] gives.
+pub(crate) fn decode_all_parallel(
+    schema: &SchemaRef,
+    bytes: &[u8],
+    min_piece: usize,
+) -> Result<Vec<RecordBatch>, ArrowError> {
+    use rayon::prelude::*;
+    let pieces = split_at_line_ends(bytes, rayon::current_num_threads(), min_piece);
+    if pieces.len() < 2 {
+        return decode_all(schema, bytes);
+    }
+    let decoded: Vec<Result<Vec<RecordBatch>, ArrowError>> = pieces
+        .par_iter()
+        .map(|piece| decode_all(schema, *piece))
+        .collect();
+    if decoded.iter().any(Result::is_err) {
+        return decode_all(schema, bytes);
+    }
+    Ok(decoded.into_iter().flatten().flatten().collect())
+}
+
+/// Cuts `bytes` into at most `parts` pieces of at least `min_piece` bytes, each ending
+/// just after a `\n` (the last one where the input ends).
+fn split_at_line_ends(bytes: &[u8], parts: usize, min_piece: usize) -> Vec<&[u8]> {
+    let target = (bytes.len() / parts.max(1)).max(min_piece).max(1);
+    let mut pieces = Vec::new();
+    let mut rest = bytes;
+    while rest.len() > target {
+        match rest[target..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                let (piece, tail) = rest.split_at(target + i + 1);
+                pieces.push(piece);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    if !rest.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
 /// A record that does not decode: its 1-based line and the decoder's message.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct BadRecord {
@@ -75,7 +125,7 @@ pub(crate) fn find_bad_record(schema: &SchemaRef, bytes: &[u8]) -> Option<BadRec
 /// it decoded again line by line (one record per line, as Spark reads JSON lines) to
 /// find, drop or keep the records that do not decode.
 pub(super) fn decode(bytes: &[u8], cx: &mut DecodeContext<'_>) -> Result<Vec<Piece>> {
-    let error = match decode_all(cx.data_schema, bytes) {
+    let error = match decode_all_parallel(cx.data_schema, bytes, PARALLEL_MIN_BYTES) {
         Ok(batches) => return Ok(batches.into_iter().map(Piece::Rows).collect()),
         Err(e) => e,
     };
@@ -126,4 +176,65 @@ fn decode_line(decoder: &mut Decoder, line: &[u8]) -> Result<Vec<RecordBatch>, S
     }
     out.extend(decoder.flush().map_err(|e| e.to_string())?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_schema::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]))
+    }
+
+    fn rows(batches: &[RecordBatch]) -> usize {
+        batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    #[test]
+    fn pieces_end_at_line_ends_and_cover_the_input() {
+        let text = b"{\"n\":1}\n{\"n\":22}\n{\"n\":333}\n{\"n\":4}";
+        let pieces = split_at_line_ends(text, 3, 1);
+        assert!(pieces.len() > 1);
+        assert_eq!(pieces.concat(), text);
+        for piece in &pieces[..pieces.len() - 1] {
+            assert_eq!(piece.last(), Some(&b'\n'));
+        }
+        assert_eq!(split_at_line_ends(text, 3, 1 << 20), [&text[..]]);
+    }
+
+    #[test]
+    fn the_parallel_decode_gives_the_rows_in_order() {
+        let text: String = (0..1000)
+            .map(|n| format!("{{\"n\":{n},\"s\":\"r{n}\"}}\n"))
+            .collect();
+        let batches = decode_all_parallel(&schema(), text.as_bytes(), 64).unwrap();
+        let whole = decode_all(&schema(), text.as_bytes()).unwrap();
+        let concat =
+            |b: &[RecordBatch]| arrow_select::concat::concat_batches(&schema(), b).unwrap();
+        assert_eq!(concat(&batches), concat(&whole));
+        assert_eq!(rows(&batches), 1000);
+    }
+
+    #[test]
+    fn a_record_cut_between_pieces_is_decoded_whole() {
+        // records spanning lines: a cut inside one fails that piece, and the input is
+        // decoded again in one piece
+        let text: String = (0..200).map(|n| format!("{{\"n\":\n{n}}}\n")).collect();
+        let batches = decode_all_parallel(&schema(), text.as_bytes(), 16).unwrap();
+        assert_eq!(rows(&batches), 200);
+    }
+
+    #[test]
+    fn a_bad_record_still_fails() {
+        let mut text: String = (0..500).map(|n| format!("{{\"n\":{n}}}\n")).collect();
+        text.push_str("{\"n\":\"x\"}\n");
+        assert!(decode_all_parallel(&schema(), text.as_bytes(), 64).is_err());
+    }
 }
