@@ -1,0 +1,163 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use crate::BoxError;
+use crate::dataset::DatasetSize;
+use crate::workloads::{Input, Workload};
+
+/// The usage text, printed by `--help` and on a bad argument.
+pub(crate) const USAGE: &str = "\
+stream-bench: the streaming engine's benchmark (figures only, nothing asserted)
+
+usage: stream-bench [options]
+
+  --data DIR             where the dataset is generated (default target/stream-bench-data);
+                         kept between runs, regenerated when its size changes
+  --input DIR            read an existing dataset instead (DIR/json/*.json and
+                         DIR/parquet/*.parquet); nothing is generated
+  --files N              files in the generated dataset (default 20)
+  --events-per-file N    events per file (default 500000)
+  --workloads A,B        filter_project, tumbling_count, sliding_avg, dedup (default all)
+  --inputs A,B           json, parquet (default both) for the file runs
+  --runs N               timed runs per in-memory case, best counts (default 3)
+  --nexmark-events N     Nexmark events generated (default 10000000; 0 skips Nexmark)
+  --skip-files           no file runs
+  --skip-memory          no in-memory engine-versus-baseline runs
+  --check                also fail unless every engine run's rows match the baseline's
+";
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub(crate) struct Args {
+    pub(crate) data: PathBuf,
+    pub(crate) input: Option<PathBuf>,
+    pub(crate) size: DatasetSize,
+    pub(crate) workloads: Vec<Workload>,
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) runs: usize,
+    pub(crate) nexmark_events: usize,
+    pub(crate) skip_files: bool,
+    pub(crate) skip_memory: bool,
+    pub(crate) check: bool,
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Args {
+            data: PathBuf::from("target/stream-bench-data"),
+            input: None,
+            size: DatasetSize {
+                files: 20,
+                events_per_file: 500_000,
+            },
+            workloads: Workload::ALL.to_vec(),
+            inputs: vec![Input::Json, Input::Parquet],
+            runs: 3,
+            nexmark_events: 10_000_000,
+            skip_files: false,
+            skip_memory: false,
+            check: false,
+        }
+    }
+}
+
+/// Parses the arguments after the program name; `Ok(None)` for `--help`.
+pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, BoxError> {
+    let mut parsed = Args::default();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| format!("`{name}` needs a value\n\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--help" | "-h" => return Ok(None),
+            "--data" => parsed.data = value("--data")?.into(),
+            "--input" => parsed.input = Some(value("--input")?.into()),
+            "--files" => parsed.size.files = number("--files", &value("--files")?)?,
+            "--events-per-file" => {
+                parsed.size.events_per_file =
+                    number("--events-per-file", &value("--events-per-file")?)?
+            }
+            "--workloads" => {
+                parsed.workloads = list("--workloads", &value("--workloads")?, Workload::from_name)?
+            }
+            "--inputs" => {
+                parsed.inputs = list("--inputs", &value("--inputs")?, |name| {
+                    Input::from_name(name).filter(|i| *i != Input::Memory)
+                })?
+            }
+            "--runs" => parsed.runs = number("--runs", &value("--runs")?)?.max(1),
+            "--nexmark-events" => {
+                parsed.nexmark_events = number("--nexmark-events", &value("--nexmark-events")?)?
+            }
+            "--skip-files" => parsed.skip_files = true,
+            "--skip-memory" => parsed.skip_memory = true,
+            "--check" => parsed.check = true,
+            other => return Err(format!("unknown argument `{other}`\n\n{USAGE}").into()),
+        }
+    }
+    if parsed.size.files == 0 || parsed.size.events_per_file == 0 {
+        return Err("--files and --events-per-file must be at least 1".into());
+    }
+    Ok(Some(parsed))
+}
+
+fn number(name: &str, text: &str) -> Result<usize, BoxError> {
+    text.replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{name}` takes a whole number, not `{text}`").into())
+}
+
+fn list<T>(name: &str, text: &str, each: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, BoxError> {
+    text.split(',')
+        .map(|item| {
+            each(item.trim()).ok_or_else(|| format!("`{name}`: unknown `{item}`\n\n{USAGE}").into())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(args: &[&str]) -> Result<Option<Args>, BoxError> {
+        parse(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn options_are_read() {
+        let args = parse_all(&[
+            "--files",
+            "2",
+            "--events-per-file",
+            "1_000",
+            "--workloads",
+            "dedup,filter_project",
+            "--inputs",
+            "parquet",
+            "--nexmark-events",
+            "0",
+            "--check",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(args.size.events(), 2000);
+        assert_eq!(args.workloads, [Workload::Dedup, Workload::FilterProject]);
+        assert_eq!(args.inputs, [Input::Parquet]);
+        assert_eq!(args.nexmark_events, 0);
+        assert!(args.check);
+    }
+
+    #[test]
+    fn bad_arguments_say_what_is_wrong() {
+        let err = |args: &[&str]| parse_all(args).unwrap_err().to_string();
+        assert!(err(&["--workloads", "joins"]).starts_with("`--workloads`: unknown `joins`"));
+        assert!(err(&["--files"]).starts_with("`--files` needs a value"));
+        assert!(err(&["--files", "many"]).starts_with("`--files` takes a whole number"));
+        assert!(err(&["--inputs", "memory"]).starts_with("`--inputs`: unknown `memory`"));
+        assert!(err(&["--fast"]).starts_with("unknown argument `--fast`"));
+        assert!(parse_all(&["--help"]).unwrap().is_none());
+    }
+}
