@@ -50,6 +50,7 @@ mod hash;
 mod hll;
 #[doc(hidden)]
 pub mod kernels;
+mod key_column;
 mod metrics;
 mod offset;
 mod output_mode;
@@ -103,6 +104,7 @@ pub mod __private {
     pub use crate::hash::{FastHashMap, FastHashSet};
     pub use crate::hll::{hll_add, hll_estimate, hll_merge};
     pub use crate::kernels;
+    pub use crate::key_column::{BytesColumn, CopiedColumn, KeyColumn};
     pub use crate::rows::{FlatMapFn, PlaceholderRow};
     pub use crate::session::{MergedSession, SessionPart, merge_sessions, session_of};
     pub use crate::stateful::{
