@@ -22,6 +22,7 @@ use crate::types::{Date32, TimestampMs, TimestampUs};
 /// assert_eq!(windows(90, 60, 30, 0).collect::<Vec<_>>(), [(60, 120), (90, 150)]);
 /// assert_eq!(windows(-1, 60, 60, 0).collect::<Vec<_>>(), [(-60, 0)]);
 /// ```
+#[inline]
 pub fn windows(t: i64, size: i64, slide: i64, start: i64) -> impl Iterator<Item = (i64, i64)> {
     let last_start = t - (t - start).rem_euclid(slide);
     let count = (size + slide - 1) / slide;
@@ -48,6 +49,7 @@ impl Hasher for StableHasher {
         self.0
     }
 
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
             self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
@@ -68,7 +70,7 @@ pub trait KeyPart {
 macro_rules! int_key {
     ($($t:ty),*) => {$(
         impl KeyPart for $t {
-            fn key_eq(&self, other: &Self) -> bool { self == other }
+            #[inline] fn key_eq(&self, other: &Self) -> bool { self == other }
             fn key_hash<H: Hasher>(&self, state: &mut H) { state.write(&self.to_le_bytes()) }
         }
     )*};
@@ -78,7 +80,7 @@ int_key!(i32, i64);
 macro_rules! float_key {
     ($($t:ty),*) => {$(
         impl KeyPart for $t {
-            fn key_eq(&self, other: &Self) -> bool { canonical(*self as f64) == canonical(*other as f64) }
+            #[inline] fn key_eq(&self, other: &Self) -> bool { canonical(*self as f64) == canonical(*other as f64) }
             fn key_hash<H: Hasher>(&self, state: &mut H) { state.write(&canonical(*self as f64).to_le_bytes()) }
         }
     )*};
@@ -97,6 +99,7 @@ fn canonical(v: f64) -> u64 {
 }
 
 impl KeyPart for bool {
+    #[inline]
     fn key_eq(&self, other: &Self) -> bool {
         self == other
     }
@@ -106,6 +109,7 @@ impl KeyPart for bool {
 }
 
 impl KeyPart for String {
+    #[inline]
     fn key_eq(&self, other: &Self) -> bool {
         self == other
     }
@@ -116,6 +120,7 @@ impl KeyPart for String {
 }
 
 impl KeyPart for Vec<u8> {
+    #[inline]
     fn key_eq(&self, other: &Self) -> bool {
         self == other
     }
@@ -128,7 +133,7 @@ impl KeyPart for Vec<u8> {
 macro_rules! newtype_key {
     ($($t:ty),*) => {$(
         impl KeyPart for $t {
-            fn key_eq(&self, other: &Self) -> bool { self.0.key_eq(&other.0) }
+            #[inline] fn key_eq(&self, other: &Self) -> bool { self.0.key_eq(&other.0) }
             fn key_hash<H: Hasher>(&self, state: &mut H) { self.0.key_hash(state) }
         }
     )*};
@@ -136,6 +141,7 @@ macro_rules! newtype_key {
 newtype_key!(Date32, TimestampMs, TimestampUs);
 
 impl<T: KeyPart> KeyPart for Option<T> {
+    #[inline]
     fn key_eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Some(a), Some(b)) => a.key_eq(b),
@@ -155,6 +161,7 @@ impl<T: KeyPart> KeyPart for Option<T> {
 }
 
 /// The shuffle partition of a key whose stable hash is `hash`.
+#[inline]
 pub fn partition_of(hash: u64, partitions: usize) -> usize {
     (hash % partitions.max(1) as u64) as usize
 }
@@ -185,11 +192,13 @@ pub fn zip_batches(left: &RecordBatch, right: &RecordBatch) -> Result<RecordBatc
 
 /// The event times of a timestamp column in milliseconds (`unit_per_ms` 1 for ms, 1000
 /// for µs columns).
+#[inline]
 pub fn to_ms(value: i64, unit_per_ms: i64) -> i64 {
     value.div_euclid(unit_per_ms)
 }
 
 /// A watermark (ms) in a column's unit.
+#[inline]
 pub fn from_ms(ms: i64, unit_per_ms: i64) -> i64 {
     ms.saturating_mul(unit_per_ms)
 }
