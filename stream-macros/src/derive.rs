@@ -240,12 +240,38 @@ pub(crate) fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
             quote!(#field: #types::__derive::required(::core::iter::Iterator::next(&mut #var), #col, #row_name)?)
         }
     });
+    // A struct without fields (the input row of `group_by(key).agg(count())`, whose key
+    // columns are read in place) has a typed empty field list and batches that carry
+    // their row count.
+    let (fields, batch) = if columns.is_empty() {
+        (
+            quote!(::std::vec::Vec::<::stream_core::__private::arrow_schema::Field>::new()),
+            quote! {
+                ::stream_core::__private::arrow_array::RecordBatch::try_new_with_options(
+                    <Self as #types::TypedRow>::arrow_schema(),
+                    columns,
+                    &::stream_core::__private::arrow_array::RecordBatchOptions::new()
+                        .with_row_count(::core::option::Option::Some(rows.len())),
+                )?
+            },
+        )
+    } else {
+        (
+            quote!(::std::vec![#(#schema_fields),*]),
+            quote! {
+                ::stream_core::__private::arrow_array::RecordBatch::try_new(
+                    <Self as #types::TypedRow>::arrow_schema(),
+                    columns,
+                )?
+            },
+        )
+    };
     quote! {
         #[automatically_derived]
         impl #types::TypedRow for #name {
             fn arrow_schema() -> ::stream_core::__private::arrow_schema::SchemaRef {
                 ::std::sync::Arc::new(::stream_core::__private::arrow_schema::Schema::new(
-                    ::std::vec![#(#schema_fields),*],
+                    #fields,
                 ))
             }
 
@@ -254,10 +280,7 @@ pub(crate) fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
             ) -> ::stream_core::Result<::stream_core::__private::arrow_array::RecordBatch> {
                 let columns: ::std::vec::Vec<::stream_core::__private::arrow_array::ArrayRef> =
                     ::std::vec![#(#arrays),*];
-                ::core::result::Result::Ok(::stream_core::__private::arrow_array::RecordBatch::try_new(
-                    <Self as #types::TypedRow>::arrow_schema(),
-                    columns,
-                )?)
+                ::core::result::Result::Ok(#batch)
             }
 
             fn from_batch(

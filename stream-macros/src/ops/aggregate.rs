@@ -404,12 +404,22 @@ pub(crate) fn check(
         .collect();
     let id = cx.stateful_ops;
     cx.stateful_ops += 1;
+    // the input row leaves the key columns out: the map side reads them in place
+    let key_inputs: Vec<usize> = key_items
+        .iter()
+        .filter_map(|k| match k {
+            KeyItem::Column { input, .. } => Some(*input),
+            KeyItem::Window | KeyItem::Session => None,
+        })
+        .collect();
+    let row_schema: Schema = input_schema
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !key_inputs.contains(i))
+        .map(|(_, c)| c.clone())
+        .collect();
     let rows = [
-        cx.internal_row(
-            input_schema.clone(),
-            format!("AggInput{id}"),
-            RowRole::Plain,
-        ),
+        cx.internal_row(row_schema, format!("AggInput{id}"), RowRole::Plain),
         cx.internal_row(key_schema.clone(), format!("GroupKey{id}"), RowRole::Key),
         cx.internal_row(
             acc_schema.clone(),
@@ -657,11 +667,12 @@ pub(crate) mod emit {
             .iter()
             .enumerate()
             .map(|(i, a)| update(i, a, plan));
-        let lr = late_rows(late_sink, plan.id, input);
-        // The group key is built in one scratch value whose strings keep their buffers
-        // (`clone_from`), and cloned only for a group the map does not hold yet: no
-        // allocation per row.
+        let lr = late_rows(late_sink, plan.id, input, reads_key_columns(plan));
+        // The group key is built in one scratch value whose strings keep their buffers,
+        // read in place from the key columns, and cloned only for a group the map does
+        // not hold yet: no allocation per row.
         let reuse_fields = reuse_key_fields(plan);
+        let readers = key_readers(plan);
         let find_group = quote! {
             let __acc = match __partial.get_mut(&*__key) {
                 ::core::option::Option::Some(__acc) => __acc,
@@ -747,6 +758,7 @@ pub(crate) mod emit {
             let mut __partial: #p::FastHashMap<#key, #acc> = #p::FastHashMap::default();
             let mut __scratch: ::core::option::Option<#key> = ::core::option::Option::None;
             for __batch in &__batches {
+                #(#readers)*
                 #row_loop {
                     #body
                 }
@@ -784,12 +796,26 @@ pub(crate) mod emit {
         pub(crate) report: TokenStream,
     }
 
-    pub(crate) fn late_rows(late_sink: bool, id: usize, input: &TokenStream) -> LateRows {
+    pub(crate) fn late_rows(
+        late_sink: bool,
+        id: usize,
+        input: &TokenStream,
+        numbered: bool,
+    ) -> LateRows {
         let typed = quote!(::stream_core::types::TypedRow);
         if !late_sink {
+            let rows = if numbered {
+                quote! {
+                    for (__i, __row) in ::core::iter::Iterator::enumerate(
+                        ::core::iter::IntoIterator::into_iter(<#input as #typed>::from_batch(__batch)?),
+                    )
+                }
+            } else {
+                quote!(for __row in <#input as #typed>::from_batch(__batch)?)
+            };
             return LateRows {
                 init: TokenStream::new(),
-                rows: quote!(for __row in <#input as #typed>::from_batch(__batch)?),
+                rows,
                 keep: TokenStream::new(),
                 after_batch: TokenStream::new(),
                 report: TokenStream::new(),
@@ -832,34 +858,73 @@ pub(crate) mod emit {
         }
     }
 
-    /// The fields of the key struct that come from the input row `__row` (the keys that
-    /// are not a window).
-    pub(crate) fn key_fields(plan: &AggPlan) -> Vec<TokenStream> {
+    /// The Rust type of key column `input` (an `Option` when it is nullable).
+    fn key_column_type(plan: &AggPlan, input: usize) -> TokenStream {
+        let ty = plan.input_schema[input].ty;
+        let value = ty.ty.value();
+        if ty.nullable {
+            quote!(::core::option::Option<#value>)
+        } else {
+            value
+        }
+    }
+
+    /// The key columns of the aggregation's input, as `(column index, field, type)`.
+    fn key_columns(plan: &AggPlan) -> Vec<(usize, syn::Ident, TokenStream)> {
         plan.keys
             .iter()
             .filter_map(|k| match k {
                 KeyItem::Window | KeyItem::Session => None,
                 KeyItem::Column { input, name } => {
-                    let f = ident(name);
-                    let src = format_ident!("__k{}", input);
-                    Some(quote!(#f: ::core::clone::Clone::clone(&__row.#src)))
+                    Some((*input, ident(name), key_column_type(plan, *input)))
                 }
             })
             .collect()
     }
 
-    /// Statements that set the scratch key `__s`'s column fields from `__row`, reusing
-    /// their buffers.
-    pub(crate) fn reuse_key_fields(plan: &AggPlan) -> Vec<TokenStream> {
-        plan.keys
-            .iter()
-            .filter_map(|k| match k {
-                KeyItem::Window | KeyItem::Session => None,
-                KeyItem::Column { input, name } => {
-                    let f = ident(name);
-                    let src = format_ident!("__k{}", input);
-                    Some(quote!(::core::clone::Clone::clone_from(&mut __s.#f, &__row.#src);))
+    /// Whether the row loop numbers its rows (`__i`): to read key columns, or to take
+    /// late rows.
+    pub(crate) fn reads_key_columns(plan: &AggPlan) -> bool {
+        !key_columns(plan).is_empty()
+    }
+
+    /// The key columns of `__batch`, typed (`__kr<N>`), read in place row by row: the
+    /// input row struct leaves them out, so no key value is copied for a row whose
+    /// group is already there.
+    pub(crate) fn key_readers(plan: &AggPlan) -> Vec<TokenStream> {
+        let row = format!("AggInput{}", plan.id);
+        key_columns(plan)
+            .into_iter()
+            .map(|(input, _, ty)| {
+                let reader = format_ident!("__kr{}", input);
+                let column = format!("__k{input}");
+                quote! {
+                    let #reader = <#ty as ::stream_core::__private::KeyColumn>::reader(__batch, #column, #row)?;
                 }
+            })
+            .collect()
+    }
+
+    /// The fields of the key struct that come from row `__i` of the key columns (the
+    /// keys that are not a window).
+    pub(crate) fn key_fields(plan: &AggPlan) -> Vec<TokenStream> {
+        key_columns(plan)
+            .into_iter()
+            .map(|(input, f, ty)| {
+                let reader = format_ident!("__kr{}", input);
+                quote!(#f: <#ty as ::stream_core::__private::KeyColumn>::read(&#reader, __i)?)
+            })
+            .collect()
+    }
+
+    /// Statements that set the scratch key `__s`'s column fields from row `__i`,
+    /// reusing their buffers.
+    pub(crate) fn reuse_key_fields(plan: &AggPlan) -> Vec<TokenStream> {
+        key_columns(plan)
+            .into_iter()
+            .map(|(input, f, ty)| {
+                let reader = format_ident!("__kr{}", input);
+                quote!(<#ty as ::stream_core::__private::KeyColumn>::read_into(&#reader, __i, &mut __s.#f)?;)
             })
             .collect()
     }

@@ -132,9 +132,10 @@ pub(crate) mod emit {
             keep,
             after_batch,
             report,
-        } = agg::late_rows(late_sink, plan.id, input);
+        } = agg::late_rows(late_sink, plan.id, input, agg::reads_key_columns(plan));
         let p = quote!(::stream_core::__private);
         let key_fields = agg::key_fields(plan);
+        let readers = agg::key_readers(plan);
         let updates = plan
             .aggs
             .iter()
@@ -175,6 +176,7 @@ pub(crate) mod emit {
             // each row's own session, aggregated per key and start
             let mut __partial: #p::FastHashMap<#key, #acc> = #p::FastHashMap::default();
             for __batch in &__batches {
+                #(#readers)*
                 #row_loop {
                     #time
                     let (__ss, __se) = #p::session_of(__t, #gap);
