@@ -1,6 +1,11 @@
 //! The file formats and landing-zone options through `stream!`: CSV with a header and a
-//! malformed row dropped, and text lines.
+//! malformed row dropped, text lines, and Parquet read only in the columns the pipeline
+//! uses.
 
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use parquet::arrow::ArrowWriter;
 use stream_core::stream;
 use tests::run_to_end;
 
@@ -53,4 +58,64 @@ fn text_lines_become_a_value_column() {
     });
     let lines: Vec<String> = query.rows().unwrap().into_iter().map(|r| r.value).collect();
     assert_eq!(lines, ["ERROR disk full"]);
+}
+
+#[test]
+fn parquet_is_read_only_in_the_columns_the_pipeline_uses() {
+    let landing = tempfile::tempdir().unwrap();
+    // `note` is declared a string but the file holds numbers: reading it would be an
+    // error naming the column, so the query succeeds only if the unused column is left
+    // unread
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        (
+            "amount",
+            Arc::new(Float64Array::from(vec![Some(10.5), None, Some(7.25)])) as _,
+        ),
+        (
+            "shop",
+            Arc::new(StringArray::from(vec!["north", "south", "north"])) as _,
+        ),
+        ("note", Arc::new(Int64Array::from(vec![7, 8, 9])) as _),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(landing.path().join("orders.parquet")).unwrap();
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let query = run_to_end(stream! {
+        schema Order { id: i64, amount: Option<f64>, shop: string, note: Option<string> }
+        read(parquet, path = {landing.path()}, schema = Order)
+            .filter(shop == "north")
+            .select(id, amount * 2.0 as doubled)
+            .write(memory, name = "macro_parquet_orders")
+            .trigger(available_now)
+    });
+    let rows: Vec<(i64, Option<f64>)> = query
+        .rows()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.doubled))
+        .collect();
+    assert_eq!(rows, [(1, Some(21.0)), (3, Some(14.5))]);
+
+    // the same file read by a pipeline that uses `note`: the mismatch names the column
+    let checkpoint = tempfile::tempdir().unwrap();
+    let failing = stream! {
+        schema Order { id: i64, amount: Option<f64>, shop: string, note: Option<string> }
+        read(parquet, path = {landing.path()}, schema = Order)
+            .select(id, note)
+            .write(memory, name = "macro_parquet_notes")
+            .trigger(available_now)
+    }
+    .manager(&stream_core::StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .start()
+    .unwrap();
+    let error = tests::runtime()
+        .block_on(failing.as_ref().await_termination())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("`note`"), "{error}");
+    assert!(error.contains("orders.parquet"), "{error}");
 }

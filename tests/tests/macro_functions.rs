@@ -370,3 +370,45 @@ fn time_functions_over_a_json_landing_folder() {
         ]
     );
 }
+
+#[test]
+fn casts_follow_spark_without_ansi() {
+    // Spark's non-ANSI casts: a string that does not parse is null; a double becomes a
+    // whole number by dropping its fraction (toward zero); numbers and dates print as
+    // Spark prints them
+    let input = memory(
+        &[
+            ("s", DataType::Utf8, true),
+            ("x", DataType::Float64, true),
+            ("n", DataType::Int64, true),
+            ("d", DataType::Utf8, true),
+        ],
+        r#"{"s":"42","x":2.7,"n":7,"d":"2024-03-01"}
+{"s":"abc","x":-2.7,"n":null,"d":"nope"}
+{"s":null,"x":null,"n":-3,"d":null}
+"#,
+    );
+    run(stream! {
+        schema S { s: Option<string>, x: Option<f64>, n: Option<i64>, d: Option<string> }
+        read(memory, stream = {input}, schema = S)
+            .select(
+                s as i64 as si,
+                s as f64 as sf,
+                x as i64 as xi,
+                x as string as xs,
+                n as string as ns,
+                n as f64 as nf,
+                d as date as dd,
+            )
+            .write(memory, name = "fn_casts")
+            .trigger(available_now)
+    });
+    assert_eq!(
+        memory_table_rows("fn_casts"),
+        [
+            r#"{"dd":"2024-03-01","nf":7.0,"ns":"7","sf":42.0,"si":42,"xi":2,"xs":"2.7"}"#,
+            r#"{"xi":-2,"xs":"-2.7"}"#,
+            r#"{"nf":-3.0,"ns":"-3"}"#,
+        ]
+    );
+}
