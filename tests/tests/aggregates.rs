@@ -82,3 +82,77 @@ fn every_aggregate_gives_the_hand_computed_value() {
     );
     assert_eq!((s.least, s.last_qty, s.users), (None, None, 1));
 }
+
+#[derive(Schema, Clone)]
+struct Tick {
+    ts: stream_core::types::TimestampMs,
+}
+
+fn minutes(m: i64) -> stream_core::types::TimestampMs {
+    stream_core::types::TimestampMs(m * 60_000)
+}
+
+/// The window starts of `window(ts, size, slide, start)` through the macro, as minutes,
+/// with the rows in each, sorted.
+#[test]
+fn a_window_start_offset_shifts_every_window() {
+    let ticks = MemoryStream::of::<Tick>();
+    ticks
+        .add_rows(&[
+            Tick { ts: minutes(10) },
+            Tick { ts: minutes(20) },
+            Tick { ts: minutes(74) },
+            Tick { ts: minutes(75) },
+        ])
+        .unwrap();
+    // one block per window: each block's rows are a struct of its own
+    macro_rules! windows_of {
+        ($name:literal, $size:literal, $slide:literal, $start:literal) => {{
+            let checkpoint = tempfile::tempdir().unwrap();
+            let query = stream! {
+                schema Tick = Tick;
+                read(memory, stream = {ticks.clone()}, schema = Tick)
+                    .group_by(window(ts, $size, $slide, $start))
+                    .agg(count() as n)
+                    .write(memory, name = $name)
+                    .output_mode(complete)
+            }
+            .manager(&StreamingQueryManager::new())
+            .checkpoint_location(checkpoint.path())
+            .start()
+            .unwrap();
+            let rt = runtime();
+            rt.block_on(query.process_all_available()).unwrap();
+            rt.block_on(query.stop());
+            let mut rows: Vec<(i64, i64, i64)> = query
+                .rows()
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.window_start.0 / 60_000, r.window_end.0 / 60_000, r.n))
+                .collect();
+            rows.sort();
+            rows
+        }};
+    }
+    // hours starting at a quarter past: 00:10 is in [-00:45, 00:15), 01:15 opens a window
+    assert_eq!(
+        windows_of!("aggregates_window_offset", "1 hour", "1 hour", "15 minutes"),
+        [(-45, 15, 1), (15, 75, 2), (75, 135, 1)]
+    );
+    // sliding by 30 minutes from a quarter past: each instant is in two windows
+    assert_eq!(
+        windows_of!(
+            "aggregates_window_offset_sliding",
+            "1 hour",
+            "30 minutes",
+            "15 minutes"
+        ),
+        [
+            (-45, 15, 1),
+            (-15, 45, 2),
+            (15, 75, 2),
+            (45, 105, 2),
+            (75, 135, 1)
+        ]
+    );
+}
