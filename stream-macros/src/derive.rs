@@ -245,7 +245,9 @@ pub(crate) fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
     // their row count.
     let (fields, batch) = if columns.is_empty() {
         (
-            quote!(::std::vec::Vec::<::stream_core::__private::arrow_schema::Field>::new()),
+            quote!(::std::vec::Vec::<
+                ::stream_core::__private::arrow_schema::Field,
+            >::new()),
             quote! {
                 ::stream_core::__private::arrow_array::RecordBatch::try_new_with_options(
                     <Self as #types::TypedRow>::arrow_schema(),
