@@ -193,6 +193,37 @@ pub fn memory_table_rows(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// One batch of a stateful query with one stateful operator, as the rule tests read it:
+/// (batch id, input rows, watermark in seconds, rows written, rows dropped as late, rows
+/// in the state).
+pub type BatchFacts = (u64, u64, i64, i64, u64, u64);
+
+/// The [`BatchFacts`] of each progress record (watermarks within the epoch's first hour).
+pub fn batch_facts(progress: &[stream_core::StreamingQueryProgress]) -> Vec<BatchFacts> {
+    progress
+        .iter()
+        .map(|p| {
+            let s = &p.state_operators[0].metrics;
+            (
+                p.batch_id,
+                p.num_input_rows,
+                watermark_seconds(&p.event_time["watermark"]),
+                p.sink.num_output_rows,
+                s.num_rows_dropped_by_watermark,
+                s.num_rows_total,
+            )
+        })
+        .collect()
+}
+
+/// Seconds since the epoch of a watermark `1970-01-01T00:MM:SS.000Z`.
+pub fn watermark_seconds(text: &str) -> i64 {
+    assert!(text.starts_with("1970-01-01T00:"), "{text}");
+    let m: i64 = text[14..16].parse().unwrap();
+    let s: i64 = text[17..19].parse().unwrap();
+    m * 60 + s
+}
+
 /// Starts `builder` on a fresh checkpoint and its own manager, and waits until it ends
 /// (for `available_now` / `once` queries); panics if it fails. Returns the ended query
 /// (a `TypedQuery` for a `stream!` block, whose `rows()` reads a memory sink).

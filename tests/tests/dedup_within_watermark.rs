@@ -4,7 +4,7 @@
 
 use stream_core::types::TimestampMs;
 use stream_core::{MemoryStream, Schema, StreamingQueryManager, stream};
-use tests::runtime;
+use tests::{batch_facts, runtime};
 
 #[derive(Schema, Clone)]
 struct Login {
@@ -52,23 +52,8 @@ fn a_key_passes_once_until_the_watermark_passes_its_first_time_plus_the_delay() 
     step(&[login("ann", 150), login("bob", 119), login("carl", 130)]);
     rt.block_on(query.stop());
 
-    let facts: Vec<(u64, u64, i64, i64, u64, u64)> = query
-        .recent_progress()
-        .iter()
-        .map(|p| {
-            let s = &p.state_operators[0].metrics;
-            (
-                p.batch_id,
-                p.num_input_rows,
-                watermark_seconds(&p.event_time["watermark"]),
-                p.sink.num_output_rows,
-                s.num_rows_dropped_by_watermark,
-                s.num_rows_total,
-            )
-        })
-        .collect();
     assert_eq!(
-        facts,
+        batch_facts(&query.recent_progress()),
         [
             // (batch, input rows, watermark s, rows written, dropped as late, keys kept)
             (0, 3, 0, 2, 0, 2),
@@ -99,12 +84,4 @@ fn a_key_passes_once_until_the_watermark_passes_its_first_time_plus_the_delay() 
             ("dave".to_string(), 180),
         ]
     );
-}
-
-/// Seconds since the epoch of `1970-01-01T00:MM:SS.000Z`.
-fn watermark_seconds(text: &str) -> i64 {
-    assert!(text.starts_with("1970-01-01T00:"), "{text}");
-    let m: i64 = text[14..16].parse().unwrap();
-    let s: i64 = text[17..19].parse().unwrap();
-    m * 60 + s
 }

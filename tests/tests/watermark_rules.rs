@@ -4,7 +4,7 @@
 
 use stream_core::types::TimestampMs;
 use stream_core::{MemoryStream, Schema, StreamingQueryManager, stream};
-use tests::runtime;
+use tests::{batch_facts, runtime, watermark_seconds};
 
 #[derive(Schema, Clone)]
 struct Click {
@@ -21,37 +21,6 @@ fn click(ts: TimestampMs, page: &str) -> Click {
         ts,
         page: page.into(),
     }
-}
-
-/// Per batch: (id, input rows, watermark in seconds, rows written, rows dropped as late,
-/// rows in the state).
-type Facts = (u64, u64, i64, i64, u64, u64);
-
-fn facts(progress: &[stream_core::StreamingQueryProgress]) -> Vec<Facts> {
-    progress
-        .iter()
-        .map(|p| {
-            let wm = p.event_time["watermark"].clone();
-            let secs = chrono_free_seconds(&wm);
-            let s = &p.state_operators[0].metrics;
-            (
-                p.batch_id,
-                p.num_input_rows,
-                secs,
-                p.sink.num_output_rows,
-                s.num_rows_dropped_by_watermark,
-                s.num_rows_total,
-            )
-        })
-        .collect()
-}
-
-/// Seconds since the epoch of `1970-01-01T00:MM:SS.000Z` (the watermarks here).
-fn chrono_free_seconds(text: &str) -> i64 {
-    assert!(text.starts_with("1970-01-01T00:"), "{text}");
-    let m: i64 = text[14..16].parse().unwrap();
-    let s: i64 = text[17..19].parse().unwrap();
-    m * 60 + s
 }
 
 #[test]
@@ -89,7 +58,7 @@ fn late_rows_meet_the_previous_watermark_and_windows_close_on_the_current_one() 
     rt.block_on(query.stop());
 
     assert_eq!(
-        facts(&query.recent_progress()),
+        batch_facts(&query.recent_progress()),
         [
             // batch 0 runs at watermark 0; its max event time 01:05 makes the next 00:05
             (0, 3, 0, 0, 0, 2),
@@ -159,7 +128,7 @@ fn watermark_of_two_inputs(max_policy: bool) -> i64 {
     rt.block_on(query.process_all_available()).unwrap();
     rt.block_on(query.stop());
     let last = query.last_progress().unwrap();
-    chrono_free_seconds(&last.event_time["watermark"])
+    watermark_seconds(&last.event_time["watermark"])
 }
 
 #[test]
