@@ -48,6 +48,7 @@ pub mod fault;
 mod features;
 mod hash;
 mod hll;
+mod join;
 #[doc(hidden)]
 pub mod kernels;
 mod key_column;
@@ -70,6 +71,7 @@ pub use checkpoint::MetadataLog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, StreamError};
 pub use fault::FaultPoint;
+pub use join::StaticTable;
 pub use metrics::{BatchMetrics, EventTimeStats, WatermarkPolicy};
 pub use offset::Offset;
 pub use output_mode::OutputMode;
@@ -103,6 +105,7 @@ pub mod __private {
     pub use crate::collect::{SetItem, collect_set_add, collect_set_merge};
     pub use crate::hash::{FastHashMap, FastHashSet};
     pub use crate::hll::{hll_add, hll_estimate, hll_merge};
+    pub use crate::join::{JoinIndex, JoinTable};
     pub use crate::kernels;
     pub use crate::key_column::{BytesColumn, CopiedColumn, KeyColumn};
     pub use crate::rows::{FlatMapFn, PlaceholderRow};
