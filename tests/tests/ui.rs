@@ -17,6 +17,7 @@ fn ui() {
         "schema",
         "sinks_and_options",
         "stateful",
+        "joins",
     ] {
         t.compile_fail(format!("ui/{category}/*.rs"));
     }

@@ -135,6 +135,7 @@ mod tests {
             .map(|op| match op {
                 TypedOp::Filter { .. } => "filter".to_string(),
                 TypedOp::Map { .. } => "map".to_string(),
+                TypedOp::Join { .. } => "join".to_string(),
                 TypedOp::Watermark { .. } => "watermark".to_string(),
                 TypedOp::Aggregate(_) => "aggregate".to_string(),
                 TypedOp::Dedup(_) => "dedup".to_string(),

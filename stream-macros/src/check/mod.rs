@@ -51,6 +51,12 @@ pub(crate) enum TypedOp {
         input: Schema,
         output: Schema,
     },
+    /// `join`: the rows of `plan.joins[join]`'s table matched to each row.
+    Join {
+        join: usize,
+        input: Schema,
+        output: Schema,
+    },
     /// `with_watermark`: reports the event times of `column` (in its unit, `unit_per_ms`
     /// per millisecond) as watermark operator `id`.
     Watermark {
@@ -190,6 +196,8 @@ pub(crate) struct Plan {
     pub(crate) rows: Vec<RowDef>,
     /// The `map` / `flat_map` functions.
     pub(crate) functions: Vec<MapFn>,
+    /// The stream–static joins.
+    pub(crate) joins: Vec<crate::ops::join::JoinPlan>,
     /// The schema files the block read: the expansion includes them, so that cargo
     /// rebuilds the crate when one changes.
     pub(crate) schema_files: Vec<std::path::PathBuf>,
@@ -212,6 +220,7 @@ pub(crate) struct Checker {
     pub(crate) named: Vec<NamedSchema>,
     pub(crate) rows: Vec<RowDef>,
     pub(crate) functions: Vec<MapFn>,
+    pub(crate) joins: Vec<crate::ops::join::JoinPlan>,
     /// The schema files read (`schema X = file(..)`), for the expansion to depend on.
     schema_files: Vec<std::path::PathBuf>,
     /// Schemas whose declaration failed (already reported): naming one is no new error.
@@ -419,6 +428,9 @@ impl Checker {
                 (Op::Map { flat, output, f }, Some(s)) => {
                     ops::map::check(self, s, *flat, output, f)
                 }
+                (Op::Join { table, options }, Some(s)) => {
+                    ops::join::check(self, s, &call.name, table, options)
+                }
                 (Op::WithWatermark(column, delay), Some(s)) => {
                     ops::watermark::check(self, s, column, delay)
                 }
@@ -611,6 +623,7 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         named: Vec::new(),
         rows: Vec::new(),
         functions: Vec::new(),
+        joins: Vec::new(),
         schema_files: Vec::new(),
         broken_schemas: Vec::new(),
         watermarks: 0,
@@ -697,6 +710,7 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         captures: checker.captures,
         rows: checker.rows,
         functions: checker.functions,
+        joins: checker.joins,
         schema_files: checker.schema_files,
         output_row,
         warnings,

@@ -123,8 +123,9 @@ fn branch_needs(ops: &[TypedOp]) -> Vec<Need> {
                 s.extend(columns(&exprs[j].1));
             }
             Some(s)
-        } else if let TypedOp::Map { input, .. } = &ops[i] {
-            // the function takes whole rows: every column of its input
+        } else if let TypedOp::Map { input, .. } | TypedOp::Join { input, .. } = &ops[i] {
+            // the function takes whole rows, a join passes every column on: every column
+            // of its input
             Some((0..input.len()).collect())
         } else {
             None
@@ -263,7 +264,8 @@ fn rewrite(
                 continue;
             }
             schema = projected.clone();
-        } else if let TypedOp::Map { input, output, .. } = &op {
+        } else if let TypedOp::Map { input, output, .. } | TypedOp::Join { input, output, .. } = &op
+        {
             // reads its columns by name and needs all of them, so nothing before it was
             // left out; after it, the columns are the function's output row's
             if map.is_some() || schema != *input {

@@ -52,7 +52,7 @@ pub(crate) fn option_text(v: &OptionValue) -> TokenStream {
 }
 
 /// The single expression inside a `{ .. }` capture, to borrow instead of move.
-fn capture_inner(v: &OptionValue) -> TokenStream {
+pub(crate) fn capture_inner(v: &OptionValue) -> TokenStream {
     match v {
         OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
             (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
@@ -99,6 +99,21 @@ fn describe(plan: &Plan) -> String {
                     column, delay_ms, ..
                 } => {
                     out.push_str(&format!(" watermark(#{column}, {delay_ms} ms)"));
+                }
+                TypedOp::Join { join, output, .. } => {
+                    if let Some(j) = plan.joins.get(*join) {
+                        let columns: Vec<String> = output
+                            .iter()
+                            .map(|c| format!("{}: {}", c.name, c.ty))
+                            .collect();
+                        out.push_str(&format!(
+                            " join#{join} on {:?} = {:?} left_outer {} -> [{}]",
+                            j.left_key,
+                            j.right_key,
+                            j.left_outer,
+                            columns.join(", ")
+                        ));
+                    }
                 }
                 TypedOp::Aggregate(a) => {
                     let keys: Vec<String> = a
@@ -209,6 +224,15 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     }
     let mut stateful_fields = Vec::new();
     let mut stateful_inits = Vec::new();
+    for (i, j) in plan.joins.iter().enumerate() {
+        let key = plan
+            .rows
+            .get(j.key_row)
+            .map_or_else(|| quote!(()), rows::row_type);
+        let (field, init) = crate::ops::join::field_and_init(i, j, &key, schema_ref(&j.right));
+        stateful_fields.push(field);
+        stateful_inits.push(init);
+    }
     let mut stages = 1usize;
     let mut run_task = quote! {
         let mut __out = ::std::vec::Vec::with_capacity(input.len());
@@ -456,6 +480,17 @@ fn branch_fn(
                 schemas.push(schema_ref(schema));
                 crate::ops::select::emit(exprs, schemas.len() - 1)
             }
+            TypedOp::Join { join, output, .. } => match plan.joins.get(*join) {
+                Some(j) => {
+                    schemas.push(schema_ref(output));
+                    let key = plan
+                        .rows
+                        .get(j.key_row)
+                        .map_or_else(|| quote!(()), rows::row_type);
+                    crate::ops::join::emit(*join, j, &key, schemas.len() - 1)
+                }
+                None => quote!(__batch),
+            },
             TypedOp::Map { function, .. } => match plan.functions.get(*function) {
                 Some(m) => {
                     let row =

@@ -7,6 +7,7 @@ pub(crate) mod drop;
 pub(crate) mod file_sink;
 pub(crate) mod file_source;
 pub(crate) mod filter;
+pub(crate) mod join;
 pub(crate) mod map;
 pub(crate) mod options;
 pub(crate) mod rename;

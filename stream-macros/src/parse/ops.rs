@@ -29,6 +29,12 @@ pub(crate) enum Op {
         f: syn::Expr,
     },
     Union(Ident),
+    /// `join({table}, schema = Region, on = key, how = inner | left)`: each row with the
+    /// rows of a static table whose key columns are equal.
+    Join {
+        table: syn::ExprBlock,
+        options: Vec<OptionArg>,
+    },
     /// `with_watermark(column, "10 minutes")`.
     WithWatermark(Ident, OptionValue),
     /// `group_by(keys..)`: must be followed by `agg`.
@@ -80,6 +86,7 @@ pub(crate) const OPERATORS: &[&str] = &[
     "map",
     "flat_map",
     "union",
+    "join",
     "with_watermark",
     "group_by",
     "agg",
@@ -108,6 +115,7 @@ fn usage(op: &str) -> &'static str {
             "flat_map(Word, |line| line.text.split(' ').map(|w| Word { word: w.to_string() }).collect::<Vec<_>>())"
         }
         "union" => "union(other_stream)",
+        "join" => "join({regions}, schema = Region, on = country, how = left)",
         "with_watermark" => "with_watermark(ts, \"10 minutes\")",
         "group_by" => "group_by(window(ts, \"1 minute\"), country)",
         "agg" => "agg(count() as n, sum(amount) as total)",
@@ -225,6 +233,18 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
             }
         }
         "union" => Op::Union(content.parse()?),
+        "join" => {
+            let table: syn::ExprBlock = content.parse()?;
+            let mut options = Vec::new();
+            while content.peek(syn::Token![,]) {
+                content.parse::<syn::Token![,]>()?;
+                if content.is_empty() {
+                    break;
+                }
+                options.push(content.parse()?);
+            }
+            Op::Join { table, options }
+        }
         "with_watermark" => {
             let column: Ident = content.parse()?;
             content.parse::<syn::Token![,]>()?;

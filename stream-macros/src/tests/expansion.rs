@@ -118,6 +118,18 @@ fn op_union() {
 }
 
 #[test]
+fn op_join() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { user: string, country: Option<string>, amount: f64 }
+        schema Region { country: string, region: string }
+        read(json, path = "landing/", schema = Order)
+            .join({regions}, schema = Region, on = country, how = left)
+            .select(user, region, amount)
+            .write(console)
+    }));
+}
+
+#[test]
 fn source_json() {
     insta::assert_snapshot!(expand(quote! {
         schema Order { user: string, amount: Option<f64> }

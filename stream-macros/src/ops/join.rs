@@ -1,0 +1,252 @@
+//! `join({table}, schema = Region, on = country, how = inner | left)`: a stream–static
+//! join. Each row is joined with the rows of a static table (a captured
+//! `stream_core::StaticTable`, declared by a schema of the block) whose `on` columns are
+//! equal; a null key matches nothing. The output is the stream's columns, then the
+//! table's columns other than the keys (nullable after a left outer join). The table is
+//! indexed once, when the first batch needs it.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::check::{Checker, Column, RowRole, Schema, StreamState, TypedOp};
+use crate::parse::{OptionArg, OptionValue};
+use crate::types::ColType;
+
+/// A checked join: what the pipeline holds and each batch runs.
+#[derive(Clone)]
+pub(crate) struct JoinPlan {
+    /// The user's table expression.
+    pub(crate) table: syn::ExprBlock,
+    /// The table's schema, as the block declares it.
+    pub(crate) right: Schema,
+    /// The key columns in the stream and in the table.
+    pub(crate) left_key: Vec<usize>,
+    pub(crate) right_key: Vec<usize>,
+    /// The table's columns in the output (all but the keys).
+    pub(crate) right_out: Vec<usize>,
+    pub(crate) left_outer: bool,
+    /// The key struct (index into the plan's rows).
+    pub(crate) key_row: usize,
+}
+
+const OPTIONS: &str = "`schema = Name`, `on = column` (or `on = [a, b]`) and `how = inner | left`";
+
+pub(crate) fn check(
+    cx: &mut Checker,
+    stream: StreamState,
+    op: &syn::Ident,
+    table: &syn::ExprBlock,
+    options: &[OptionArg],
+) -> Option<StreamState> {
+    if stream.stateful.is_some() {
+        cx.cx.error(
+            op.span(),
+            "a join after an aggregation or `drop_duplicates` is not supported yet",
+            "join the rows before the stateful operator",
+        );
+        return None;
+    }
+    let mut schema_name = None;
+    let mut on: Vec<syn::Ident> = Vec::new();
+    let mut left_outer = false;
+    let mut ok = true;
+    for option in options {
+        match (option.name.to_string().as_str(), &option.value) {
+            ("schema", OptionValue::Name(name)) => schema_name = Some(name.clone()),
+            ("on", OptionValue::Name(name)) => on = vec![name.clone()],
+            ("on", OptionValue::List(_, names)) if !names.is_empty() => on = names.clone(),
+            ("how", OptionValue::Name(how)) => match how.to_string().as_str() {
+                "inner" => left_outer = false,
+                "left" | "left_outer" => left_outer = true,
+                other => {
+                    cx.cx.error(
+                        how.span(),
+                        format!("unknown join type `{other}`"),
+                        "a stream–static join is `inner` or `left` (left outer)",
+                    );
+                    ok = false;
+                }
+            },
+            (name @ ("schema" | "on" | "how"), value) => {
+                cx.cx.error(
+                    value.span(),
+                    format!("`{name}` of `join` takes a name"),
+                    format!("the options are {OPTIONS}"),
+                );
+                ok = false;
+            }
+            (other, _) => {
+                cx.cx.error(
+                    option.name.span(),
+                    format!("unknown option `{other}` of `join`"),
+                    format!("the options are {OPTIONS}"),
+                );
+                ok = false;
+            }
+        }
+    }
+    let Some(schema_name) = schema_name else {
+        cx.cx.error(
+            op.span(),
+            "`join` needs the table's schema",
+            "name it: `join({regions}, schema = Region, on = country)`",
+        );
+        return None;
+    };
+    if on.is_empty() {
+        cx.cx.error(
+            op.span(),
+            "`join` needs its key columns",
+            "name them: `join({regions}, schema = Region, on = country)`",
+        );
+        return None;
+    }
+    let right = cx.named_schema(&schema_name)?;
+    let mut left_key = Vec::new();
+    let mut right_key = Vec::new();
+    let mut key_schema = Schema::new();
+    for key in &on {
+        let name = key.to_string();
+        let l = stream.schema.iter().position(|c| c.name == name);
+        let r = right.iter().position(|c| c.name == name);
+        match (l, r) {
+            (Some(l), Some(r)) => {
+                let (lt, rt) = (stream.schema[l].ty, right[r].ty);
+                if lt.ty != rt.ty {
+                    cx.cx.error(
+                        key.span(),
+                        format!(
+                            "cannot join on `{name}`: it is `{}` in the stream and `{}` in `{schema_name}`",
+                            lt.ty.name(),
+                            rt.ty.name()
+                        ),
+                        "cast one side so that both have the same type",
+                    );
+                    ok = false;
+                    continue;
+                }
+                left_key.push(l);
+                right_key.push(r);
+                key_schema.push(Column {
+                    name,
+                    ty: ColType {
+                        ty: lt.ty,
+                        nullable: true,
+                    },
+                });
+            }
+            (None, _) => {
+                cx.cx.error(
+                    key.span(),
+                    format!("no column `{name}` in the stream"),
+                    "join on a column that both the stream and the table have",
+                );
+                ok = false;
+            }
+            (_, None) => {
+                cx.cx.error(
+                    key.span(),
+                    format!("no column `{name}` in `{schema_name}`"),
+                    "join on a column that both the stream and the table have",
+                );
+                ok = false;
+            }
+        }
+    }
+    // the table's columns but its keys (by name, so that a key already reported above
+    // is not reported again as a second column)
+    let right_out: Vec<usize> = (0..right.len())
+        .filter(|&r| !on.iter().any(|k| *k == right[r].name))
+        .collect();
+    let mut output = stream.schema.clone();
+    for &r in &right_out {
+        let column = &right[r];
+        if output.iter().any(|c| c.name == column.name) {
+            cx.cx.error(
+                schema_name.span(),
+                format!("the join gives two columns named `{}`", column.name),
+                format!(
+                    "rename the stream's one first: `.with_column_renamed({0}, other_{0})`",
+                    column.name
+                ),
+            );
+            ok = false;
+            continue;
+        }
+        output.push(Column {
+            name: column.name.clone(),
+            ty: ColType {
+                ty: column.ty.ty,
+                nullable: column.ty.nullable || left_outer,
+            },
+        });
+    }
+    if !ok {
+        return None;
+    }
+    let index = cx.joins.len();
+    let key_row = cx.internal_row(key_schema, format!("JoinKey{index}"), RowRole::Key);
+    cx.joins.push(JoinPlan {
+        table: table.clone(),
+        right,
+        left_key,
+        right_key,
+        right_out,
+        left_outer,
+        key_row,
+    });
+    let op = TypedOp::Join {
+        join: index,
+        input: stream.schema.clone(),
+        output: output.clone(),
+    };
+    Some(super::push(stream, op, output))
+}
+
+/// The pipeline's field holding join `index`'s table.
+pub(crate) fn field(index: usize) -> syn::Ident {
+    format_ident!("__j{}", index)
+}
+
+/// The field's type and its value: the user's table, checked by rustc on its own tokens
+/// as a `StaticTable` (or what converts into one).
+pub(crate) fn field_and_init(
+    index: usize,
+    join: &JoinPlan,
+    key: &TokenStream,
+    right_schema: TokenStream,
+) -> (TokenStream, TokenStream) {
+    let field = field(index);
+    let span: Span = join.table.span();
+    // the expression inside the braces: `Into::into({x})` would warn (`unused_braces`)
+    let table = crate::codegen::capture_inner(&OptionValue::Capture(join.table.clone()));
+    let value = quote_spanned! {span=>
+        ::core::convert::Into::<::stream_core::StaticTable>::into(#table)
+    };
+    (
+        quote!(#field: ::stream_core::__private::JoinTable<#key>),
+        quote!(#field: ::stream_core::__private::JoinTable::new(#value, #right_schema)),
+    )
+}
+
+/// The code of a join step over `__batch`; `schema` is the output schema's index in the
+/// pipeline's `__schemas`.
+pub(crate) fn emit(index: usize, join: &JoinPlan, key: &TokenStream, schema: usize) -> TokenStream {
+    let field = field(index);
+    let typed = quote!(::stream_core::types::TypedRow);
+    let (left_key, right_key, right_out) = (&join.left_key, &join.right_key, &join.right_out);
+    let left_outer = join.left_outer;
+    quote! {
+        let __index = self.#field.index(&[#(#right_key),*], |__right| <#key as #typed>::from_batch(__right))?;
+        let __keys = <#key as #typed>::from_batch(&__batch)?;
+        __index.probe(
+            &__batch,
+            &__keys,
+            &[#(#left_key),*],
+            #left_outer,
+            &[#(#right_out),*],
+            &self.__schemas[#schema],
+        )?
+    }
+}
