@@ -18,7 +18,8 @@ usage: stream-bench [options]
                          DIR/parquet/*.parquet); nothing is generated
   --files N              files in the generated dataset (default 20)
   --events-per-file N    events per file (default 500000)
-  --workloads A,B        filter_project, tumbling_count, sliding_avg, dedup (default all)
+  --workloads A,B        filter_project, tumbling_count, sliding_avg, dedup,
+                         stream_static_join (default all)
   --inputs A,B           json, parquet (default both) for the file runs
   --runs N               timed runs per in-memory case, best counts (default 3)
   --nexmark-events N     Nexmark events generated (default 10000000; 0 skips Nexmark)

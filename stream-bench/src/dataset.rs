@@ -39,6 +39,31 @@ pub(crate) const COUNTRIES: [&str; 20] = [
     "PT", "IE", "CA", "BR",
 ];
 
+/// The static table of the `stream_static_join` workload: the region of each country
+/// code, one row per code.
+pub(crate) fn regions() -> RecordBatch {
+    let region = |code: &str| match code {
+        "US" | "CA" | "BR" => "AMER",
+        "JP" => "APAC",
+        "NO" | "CH" => "EFTA",
+        "GB" => "UK",
+        _ => "EU",
+    };
+    let codes: Vec<&str> = COUNTRIES.to_vec();
+    let regions: Vec<&str> = COUNTRIES.iter().map(|c| region(c)).collect();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("country", DataType::Utf8, false),
+            Field::new("region", DataType::Utf8, false),
+        ])),
+        vec![
+            Arc::new(arrow_array::StringArray::from(codes)) as ArrayRef,
+            Arc::new(arrow_array::StringArray::from(regions)) as ArrayRef,
+        ],
+    )
+    .expect("two columns of 20 strings")
+}
+
 /// How many files of how many events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct DatasetSize {

@@ -82,7 +82,7 @@ fn file_runs(
     println!();
     println!("file runs: trigger available_now, all cores, one child process per run");
     println!(
-        "{:<15} {:<8} {:>9} {:>10} {:>7} {:>8} {:>10} {:>8} {:>8} {:>9} {:>11}",
+        "{:<18} {:<8} {:>9} {:>10} {:>7} {:>8} {:>10} {:>8} {:>8} {:>9} {:>11}",
         "workload",
         "input",
         "max_files",
@@ -106,7 +106,7 @@ fn file_runs(
                 let (result, first_batch) = run_child(workload, input, max_files, &dir)?;
                 let wall = Duration::from_micros(result.wall_us);
                 println!(
-                    "{:<15} {:<8} {:>9} {:>10} {:>7} {:>8.2} {:>10.2} {:>8.1} {:>8.1} {:>9.1} {:>8.1} ms",
+                    "{:<18} {:<8} {:>9} {:>10} {:>7} {:>8.2} {:>10.2} {:>8.1} {:>8.1} {:>9.1} {:>8.1} ms",
                     workload.name(),
                     input.name(),
                     max_files.map_or("-".to_string(), |n| n.to_string()),
@@ -222,7 +222,7 @@ fn memory_runs(
         args.runs
     );
     println!(
-        "{:<15} {:>10} {:>10} {:>10} {:>11} {:>10} {:>7} {:>6}  rows",
+        "{:<18} {:>10} {:>10} {:>10} {:>11} {:>10} {:>7} {:>6}  rows",
         "workload", "engine s", "M ev/s", "base s", "base M ev/s", "ratio", "bound", "ok"
     );
     for &workload in &args.workloads {
@@ -274,7 +274,7 @@ fn memory_runs(
         let ratio = engine.wall.as_secs_f64() / baseline_best.as_secs_f64().max(1e-9);
         let bound = if workload.is_stateful() { 2.0 } else { 1.5 };
         println!(
-            "{:<15} {:>10.3} {:>10.2} {:>10.3} {:>11.2} {:>9.2}x {:>6.1}x {:>6}  {}",
+            "{:<18} {:>10.3} {:>10.2} {:>10.3} {:>11.2} {:>9.2}x {:>6.1}x {:>6}  {}",
             workload.name(),
             engine.wall.as_secs_f64(),
             millions_per_second(events, engine.wall),

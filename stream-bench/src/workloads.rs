@@ -24,14 +24,16 @@ pub(crate) enum Workload {
     TumblingCount,
     SlidingAvg,
     Dedup,
+    StreamStaticJoin,
 }
 
 impl Workload {
-    pub(crate) const ALL: [Workload; 4] = [
+    pub(crate) const ALL: [Workload; 5] = [
         Workload::FilterProject,
         Workload::TumblingCount,
         Workload::SlidingAvg,
         Workload::Dedup,
+        Workload::StreamStaticJoin,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -40,6 +42,7 @@ impl Workload {
             Workload::TumblingCount => "tumbling_count",
             Workload::SlidingAvg => "sliding_avg",
             Workload::Dedup => "dedup",
+            Workload::StreamStaticJoin => "stream_static_join",
         }
     }
 
@@ -49,7 +52,7 @@ impl Workload {
 
     /// Whether the workload keeps state (the 2× bound of the issue rather than 1.5×).
     pub(crate) fn is_stateful(self) -> bool {
-        self != Workload::FilterProject
+        !matches!(self, Workload::FilterProject | Workload::StreamStaticJoin)
     }
 }
 
@@ -189,6 +192,20 @@ macro_rules! dedup {
     };
 }
 
+macro_rules! stream_static_join {
+    ($digest:expr; $($source:tt)*) => {
+        stream! {
+            schema Event { ts: timestamp_ms, user: string, page: string, amount: f64, country: string }
+            schema Region { country: string, region: string }
+            read($($source)*)
+                .join({crate::dataset::regions()}, schema = Region, on = country)
+                .select(user, region, amount)
+                .write(foreach_batch, f = {$digest.sink("amount")})
+                .trigger(available_now)
+        }
+    };
+}
+
 /// Picks the workload's macro for an input and a `max_files_per_trigger`.
 macro_rules! each_input {
     ($workload:ident, $input:expr, $max_files:expr, $dir:expr, $memory:expr, $digest:expr) => {
@@ -232,5 +249,8 @@ pub(crate) fn query(
         }
         Workload::SlidingAvg => each_input!(sliding_avg, input, max_files, dir, memory, digest),
         Workload::Dedup => each_input!(dedup, input, max_files, dir, memory, digest),
+        Workload::StreamStaticJoin => {
+            each_input!(stream_static_join, input, max_files, dir, memory, digest)
+        }
     })
 }

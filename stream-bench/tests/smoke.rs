@@ -17,19 +17,26 @@ fn every_part_runs_and_the_engine_matches_the_baseline() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
-    for workload in ["filter_project", "tumbling_count", "sliding_avg", "dedup"] {
+    for workload in [
+        "filter_project",
+        "tumbling_count",
+        "sliding_avg",
+        "dedup",
+        "stream_static_join",
+    ] {
         // two inputs x two max_files settings, and one in-memory comparison
         let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(workload)).collect();
         assert_eq!(lines.len(), 5, "{workload}:\n{stdout}");
         let memory = lines[4];
         assert!(!memory.contains("DIFFERENT"), "{memory}");
     }
-    // 60,000 events in each file run
+    // 60,000 events in each file run (workload, input, max_files, events, ..)
     let file_runs = stdout
         .lines()
-        .filter(|l| l.contains(" 60000 ") && !l.starts_with("engine versus"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 3 && matches!(f[1], "json" | "parquet") && f[3] == "60000")
         .count();
-    assert_eq!(file_runs, 16, "{stdout}");
+    assert_eq!(file_runs, 20, "{stdout}");
     assert!(
         stdout.contains("start-up: first batch committed"),
         "{stdout}"
