@@ -133,40 +133,41 @@ impl<K: Eq + Hash> JoinTable<K> {
 }
 
 impl<K: Eq + Hash> JoinIndex<K> {
+    /// The table rows whose key is `key`.
+    #[inline]
+    pub fn rows(&self, key: &K) -> &[u32] {
+        self.rows_of.get(key).map_or(&[], Vec::as_slice)
+    }
+
     /// `left` joined with the table: each left row once per matching table row (and, for
     /// a left outer join, once with nulls when none matches), as `left`'s columns then
-    /// the table's columns `right_columns`, in the schema `output`. `keys` are the left
-    /// rows' keys and `key_columns` their columns in `left`.
-    pub fn probe(
-        &self,
+    /// the table's columns `right_columns`, in the schema `output`. `rows_of(i)` gives
+    /// the table rows of left row `i`; it is asked only for rows whose key columns
+    /// (`key_columns` in `left`) are all set, since a null key matches nothing.
+    pub fn probe_with<'a>(
+        &'a self,
         left: &RecordBatch,
-        keys: &[K],
         key_columns: &[usize],
         left_outer: bool,
         right_columns: &[usize],
         output: &SchemaRef,
+        mut rows_of: impl FnMut(usize) -> Result<&'a [u32]>,
     ) -> Result<RecordBatch> {
         let complete = all_valid(left, key_columns);
         let mut left_rows: Vec<u32> = Vec::with_capacity(left.num_rows());
         let mut right_rows: Vec<Option<u32>> = Vec::with_capacity(left.num_rows());
-        for (row, key) in keys.iter().enumerate() {
-            let matches = if complete[row] {
-                self.rows_of.get(key).map(Vec::as_slice)
-            } else {
-                None
-            };
-            match matches {
-                Some(rows) => {
-                    for &r in rows {
-                        left_rows.push(row as u32);
-                        right_rows.push(Some(r));
-                    }
-                }
-                None if left_outer => {
+        for (row, complete) in complete.into_iter().enumerate() {
+            let matches = if complete { rows_of(row)? } else { &[] };
+            if matches.is_empty() {
+                if left_outer {
                     left_rows.push(row as u32);
                     right_rows.push(None);
                 }
-                None => {}
+                continue;
+            }
+            for &r in matches {
+                left_rows.push(row as u32);
+                right_rows.push(Some(r));
             }
         }
         let left_rows = UInt32Array::from(left_rows);
@@ -188,6 +189,21 @@ impl<K: Eq + Hash> JoinIndex<K> {
             columns,
             &options,
         )?)
+    }
+
+    /// [`JoinIndex::probe_with`] for left rows whose keys are already made.
+    pub fn probe(
+        &self,
+        left: &RecordBatch,
+        keys: &[K],
+        key_columns: &[usize],
+        left_outer: bool,
+        right_columns: &[usize],
+        output: &SchemaRef,
+    ) -> Result<RecordBatch> {
+        self.probe_with(left, key_columns, left_outer, right_columns, output, |i| {
+            Ok(keys.get(i).map_or(&[][..], |k| self.rows(k)))
+        })
     }
 }
 

@@ -483,11 +483,10 @@ fn branch_fn(
             TypedOp::Join { join, output, .. } => match plan.joins.get(*join) {
                 Some(j) => {
                     schemas.push(schema_ref(output));
-                    let key = plan
-                        .rows
-                        .get(j.key_row)
-                        .map_or_else(|| quote!(()), rows::row_type);
-                    crate::ops::join::emit(*join, j, &key, schemas.len() - 1)
+                    let key_row = plan.rows.get(j.key_row);
+                    let key = key_row.map_or_else(|| quote!(()), rows::row_type);
+                    let key_schema = key_row.map(|r| r.schema.clone()).unwrap_or_default();
+                    crate::ops::join::emit(*join, j, &key, &key_schema, schemas.len() - 1)
                 }
                 None => quote!(__batch),
             },

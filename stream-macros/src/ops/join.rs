@@ -230,23 +230,56 @@ pub(crate) fn field_and_init(
     )
 }
 
-/// The code of a join step over `__batch`; `schema` is the output schema's index in the
-/// pipeline's `__schemas`.
-pub(crate) fn emit(index: usize, join: &JoinPlan, key: &TokenStream, schema: usize) -> TokenStream {
+/// The code of a join step over `__batch`; `key_schema` is the key struct's columns and
+/// `schema` the output schema's index in the pipeline's `__schemas`. The left keys are
+/// read in place into one scratch key (as an aggregation's map side does), so a string
+/// key costs no allocation per row.
+pub(crate) fn emit(
+    index: usize,
+    join: &JoinPlan,
+    key: &TokenStream,
+    key_schema: &Schema,
+    schema: usize,
+) -> TokenStream {
     let field = field(index);
+    let p = quote!(::stream_core::__private);
     let typed = quote!(::stream_core::types::TypedRow);
     let (left_key, right_key, right_out) = (&join.left_key, &join.right_key, &join.right_out);
     let left_outer = join.left_outer;
+    let row = format!("JoinKey{index}");
+    let mut readers = Vec::new();
+    let mut reads = Vec::new();
+    let mut fields = Vec::new();
+    for (n, column) in key_schema.iter().enumerate() {
+        let value = column.ty.ty.value();
+        let ty = quote!(::core::option::Option<#value>);
+        let reader = format_ident!("__kr{}", n);
+        let name = &column.name;
+        let f = crate::codegen::rows::field_ident(name);
+        readers.push(quote!(let #reader = <#ty as #p::KeyColumn>::reader(&__batch, #name, #row)?;));
+        reads.push(quote!(<#ty as #p::KeyColumn>::read_into(&#reader, __i, &mut __s.#f)?;));
+        fields.push(quote!(#f: <#ty as #p::KeyColumn>::read(&#reader, __i)?));
+    }
     quote! {
         let __index = self.#field.index(&[#(#right_key),*], |__right| <#key as #typed>::from_batch(__right))?;
-        let __keys = <#key as #typed>::from_batch(&__batch)?;
-        __index.probe(
+        #(#readers)*
+        let mut __scratch: ::core::option::Option<#key> = ::core::option::Option::None;
+        __index.probe_with(
             &__batch,
-            &__keys,
             &[#(#left_key),*],
             #left_outer,
             &[#(#right_out),*],
             &self.__schemas[#schema],
+            |__i| {
+                let __key = match &mut __scratch {
+                    ::core::option::Option::Some(__s) => {
+                        #(#reads)*
+                        __s
+                    }
+                    ::core::option::Option::None => __scratch.insert(#key { #(#fields),* }),
+                };
+                ::core::result::Result::Ok(__index.rows(__key))
+            },
         )?
     }
 }
