@@ -6,8 +6,9 @@
 //! written. q5 and q7 run their windowed aggregation (bids per auction in 10-second
 //! windows sliding by 2; the highest price per 10-second window); the second step of
 //! each (the hottest auction of each window; the bid that had the highest price) needs
-//! an aggregation over an aggregation or a join, which the engine does not have yet. q8
-//! is a join of persons and auctions and cannot be written at all; it is listed as such.
+//! an aggregation over an aggregation or a join of the stream with its own aggregate,
+//! which the engine does not have yet. q8 is a stream–stream join of persons and
+//! auctions (only stream–static joins are there yet); it is listed as such.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,7 +37,7 @@ const QUERIES: [(&str, &str); 6] = [
     ("q7", "highest price per 10 s window (step 1 of 2)"),
     (
         "q8",
-        "not run: a join of persons and auctions (no joins yet)",
+        "not run: a stream–stream join of persons and auctions (not there yet)",
     ),
 ];
 
