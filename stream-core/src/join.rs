@@ -190,21 +190,6 @@ impl<K: Eq + Hash> JoinIndex<K> {
             &options,
         )?)
     }
-
-    /// [`JoinIndex::probe_with`] for left rows whose keys are already made.
-    pub fn probe(
-        &self,
-        left: &RecordBatch,
-        keys: &[K],
-        key_columns: &[usize],
-        left_outer: bool,
-        right_columns: &[usize],
-        output: &SchemaRef,
-    ) -> Result<RecordBatch> {
-        self.probe_with(left, key_columns, left_outer, right_columns, output, |i| {
-            Ok(keys.get(i).map_or(&[][..], |k| self.rows(k)))
-        })
-    }
 }
 
 /// Whether every key column of each row is set.
@@ -314,9 +299,14 @@ mod tests {
             Field::new("v", DataType::Utf8, true),
         ]));
         let left_keys = keys(&left, 0);
-        let inner = index
-            .probe(&left, &left_keys, &[0], false, &[1], &output)
-            .unwrap();
+        let probe = |left_outer| {
+            index
+                .probe_with(&left, &[0], left_outer, &[1], &output, |i| {
+                    Ok(index.rows(&left_keys[i]))
+                })
+                .unwrap()
+        };
+        let inner = probe(false);
         let pairs = |b: &RecordBatch| -> Vec<(Option<i64>, Option<String>)> {
             let v = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
             keys(b, 0)
@@ -332,9 +322,7 @@ mod tests {
                 (Some(2), Some("b".into()))
             ]
         );
-        let outer = index
-            .probe(&left, &left_keys, &[0], true, &[1], &output)
-            .unwrap();
+        let outer = probe(true);
         assert_eq!(
             pairs(&outer),
             [

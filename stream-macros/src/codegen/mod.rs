@@ -3,6 +3,7 @@
 
 pub(crate) mod expr;
 pub(crate) mod functions;
+pub(crate) mod key_columns;
 pub(crate) mod rows;
 pub(crate) mod stateful;
 

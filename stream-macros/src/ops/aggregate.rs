@@ -641,6 +641,7 @@ pub(crate) mod emit {
     use quote::{format_ident, quote};
 
     use super::{AggFunc, AggPlan, KeyItem};
+    use crate::codegen::key_columns::{self, KeyColumn};
     use crate::codegen::rows::field_ident;
 
     fn ident(name: &str) -> syn::Ident {
@@ -869,15 +870,20 @@ pub(crate) mod emit {
         }
     }
 
-    /// The key columns of the aggregation's input, as `(column index, field, type)`.
-    fn key_columns(plan: &AggPlan) -> Vec<(usize, syn::Ident, TokenStream)> {
+    /// The key columns of the aggregation's input (`__k<N>`), read in place: the input
+    /// row struct leaves them out, so no key value is copied for a row whose group is
+    /// already there.
+    fn key_columns(plan: &AggPlan) -> Vec<KeyColumn> {
         plan.keys
             .iter()
             .filter_map(|k| match k {
                 KeyItem::Window | KeyItem::Session => None,
-                KeyItem::Column { input, name } => {
-                    Some((*input, ident(name), key_column_type(plan, *input)))
-                }
+                KeyItem::Column { input, name } => Some(KeyColumn {
+                    reader: format_ident!("__kr{}", input),
+                    column: format!("__k{input}"),
+                    field: ident(name),
+                    ty: key_column_type(plan, *input),
+                }),
             })
             .collect()
     }
@@ -888,45 +894,25 @@ pub(crate) mod emit {
         !key_columns(plan).is_empty()
     }
 
-    /// The key columns of `__batch`, typed (`__kr<N>`), read in place row by row: the
-    /// input row struct leaves them out, so no key value is copied for a row whose
-    /// group is already there.
+    /// The key columns of `__batch`, typed (`__kr<N>`).
     pub(crate) fn key_readers(plan: &AggPlan) -> Vec<TokenStream> {
-        let row = format!("AggInput{}", plan.id);
-        key_columns(plan)
-            .into_iter()
-            .map(|(input, _, ty)| {
-                let reader = format_ident!("__kr{}", input);
-                let column = format!("__k{input}");
-                quote! {
-                    let #reader = <#ty as ::stream_core::__private::KeyColumn>::reader(__batch, #column, #row)?;
-                }
-            })
-            .collect()
+        key_columns::readers(
+            &key_columns(plan),
+            &quote!(__batch),
+            &format!("AggInput{}", plan.id),
+        )
     }
 
     /// The fields of the key struct that come from row `__i` of the key columns (the
     /// keys that are not a window).
     pub(crate) fn key_fields(plan: &AggPlan) -> Vec<TokenStream> {
-        key_columns(plan)
-            .into_iter()
-            .map(|(input, f, ty)| {
-                let reader = format_ident!("__kr{}", input);
-                quote!(#f: <#ty as ::stream_core::__private::KeyColumn>::read(&#reader, __i)?)
-            })
-            .collect()
+        key_columns::fields(&key_columns(plan))
     }
 
     /// Statements that set the scratch key `__s`'s column fields from row `__i`,
     /// reusing their buffers.
     pub(crate) fn reuse_key_fields(plan: &AggPlan) -> Vec<TokenStream> {
-        key_columns(plan)
-            .into_iter()
-            .map(|(input, f, ty)| {
-                let reader = format_ident!("__kr{}", input);
-                quote!(<#ty as ::stream_core::__private::KeyColumn>::read_into(&#reader, __i, &mut __s.#f)?;)
-            })
-            .collect()
+        key_columns::reuse(&key_columns(plan))
     }
 
     /// Reports `__dropped` late rows as stateful operator `id`'s

@@ -10,6 +10,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::check::{Checker, Column, RowRole, Schema, StreamState, TypedOp};
+use crate::codegen::key_columns::{self, KeyColumn};
 use crate::parse::{OptionArg, OptionValue};
 use crate::types::ColType;
 
@@ -242,24 +243,25 @@ pub(crate) fn emit(
     schema: usize,
 ) -> TokenStream {
     let field = field(index);
-    let p = quote!(::stream_core::__private);
     let typed = quote!(::stream_core::types::TypedRow);
     let (left_key, right_key, right_out) = (&join.left_key, &join.right_key, &join.right_out);
     let left_outer = join.left_outer;
-    let row = format!("JoinKey{index}");
-    let mut readers = Vec::new();
-    let mut reads = Vec::new();
-    let mut fields = Vec::new();
-    for (n, column) in key_schema.iter().enumerate() {
-        let value = column.ty.ty.value();
-        let ty = quote!(::core::option::Option<#value>);
-        let reader = format_ident!("__kr{}", n);
-        let name = &column.name;
-        let f = crate::codegen::rows::field_ident(name);
-        readers.push(quote!(let #reader = <#ty as #p::KeyColumn>::reader(&__batch, #name, #row)?;));
-        reads.push(quote!(<#ty as #p::KeyColumn>::read_into(&#reader, __i, &mut __s.#f)?;));
-        fields.push(quote!(#f: <#ty as #p::KeyColumn>::read(&#reader, __i)?));
-    }
+    let columns: Vec<KeyColumn> = key_schema
+        .iter()
+        .enumerate()
+        .map(|(n, column)| {
+            let value = column.ty.ty.value();
+            KeyColumn {
+                reader: format_ident!("__kr{}", n),
+                column: column.name.clone(),
+                field: crate::codegen::rows::field_ident(&column.name),
+                ty: quote!(::core::option::Option<#value>),
+            }
+        })
+        .collect();
+    let readers = key_columns::readers(&columns, &quote!(&__batch), &format!("JoinKey{index}"));
+    let reads = key_columns::reuse(&columns);
+    let fields = key_columns::fields(&columns);
     quote! {
         let __index = self.#field.index(&[#(#right_key),*], |__right| <#key as #typed>::from_batch(__right))?;
         #(#readers)*
