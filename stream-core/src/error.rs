@@ -82,6 +82,24 @@ pub enum StreamError {
         /// What the decoder said.
         message: String,
     },
+    /// A Kafka record's value could not be decoded into the declared columns.
+    ///
+    /// ```
+    /// use stream_core::StreamError;
+    /// let e = StreamError::MalformedKafkaRecord { topic: "events".into(), partition: 0, offset: 17, message: "expected value at line 1 column 1".into() };
+    /// assert_eq!(e.to_string(), "malformed record in Kafka topic `events` partition 0 at offset 17: expected value at line 1 column 1");
+    /// ```
+    #[error("malformed record in Kafka topic `{topic}` partition {partition} at offset {offset}: {message}")]
+    MalformedKafkaRecord {
+        /// The record's topic.
+        topic: String,
+        /// The record's partition.
+        partition: i32,
+        /// The record's offset.
+        offset: i64,
+        /// What the decoder said.
+        message: String,
+    },
     /// An input file cannot be read as a whole: a truncated or corrupt compressed stream,
     /// a Parquet file that is damaged or whose columns do not match the schema, a
     /// partition folder whose value does not parse into its column's type.

@@ -49,6 +49,8 @@ mod features;
 mod hash;
 mod hll;
 mod join;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[doc(hidden)]
 pub mod kernels;
 mod key_column;
@@ -93,6 +95,8 @@ pub use sink::{
 };
 #[cfg(feature = "json")]
 pub use source::JsonFileSource;
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaSink, KafkaSource};
 pub use source::{
     CleanSource, FileFormat, FileSource, MemoryStream, ParseMode, RateSource, ReadLimit, Source,
     SourceContext,
@@ -114,7 +118,9 @@ pub mod __private {
         KeyPart, StableHasher, StateSlots, commit_store, from_ms, partition_of, take_store, to_ms,
         windows, zip_batches,
     };
-    pub use crate::{__delta_sink, __feature_csv, __feature_json, __feature_parquet};
+    pub use crate::{
+        __delta_sink, __feature_csv, __feature_json, __feature_parquet, __kafka_sink, __kafka_source,
+    };
     pub use arrow_array;
     pub use arrow_schema;
     pub use arrow_select;
