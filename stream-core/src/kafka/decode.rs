@@ -25,6 +25,7 @@ pub(crate) struct ValueJson {
 }
 
 /// The outcome of decoding the values of one read.
+#[derive(Debug)]
 pub(crate) struct Decoded {
     /// The declared columns, one row per kept record.
     pub(crate) columns: Vec<ArrayRef>,

@@ -403,3 +403,36 @@ pub mod drive {
         rows(batches).into_iter().filter_map(|r| r.3).collect()
     }
 }
+
+/// Runs `kafka_child` (see its docs) to its end; `Ok(true)` if it died at the fault it
+/// was asked for, `Ok(false)` if it finished, `Err(stderr)` if the query failed.
+pub fn run_child(
+    exe: &std::path::Path,
+    broker: &Broker,
+    topics: (&str, &str),
+    checkpoint: &std::path::Path,
+    exactly_once: bool,
+    fault: Option<(&str, u64)>,
+) -> Result<bool, String> {
+    let (point, batch) = fault.unwrap_or(("none", 0));
+    let out = Command::new(exe)
+        .arg(broker.servers())
+        .args([topics.0, topics.1])
+        .arg(checkpoint)
+        .arg(if exactly_once {
+            "exactly_once"
+        } else {
+            "at_least_once"
+        })
+        .args([point, &batch.to_string()])
+        .output()
+        .expect("the child runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        return Ok(false);
+    }
+    if stderr.contains("kafka_child: dying at") {
+        return Ok(true);
+    }
+    Err(stderr)
+}

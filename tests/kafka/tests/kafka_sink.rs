@@ -1,0 +1,161 @@
+//! The Kafka sink: a query process killed at each fault point of a batch and
+//! restarted. At least once, the topic holds every row, and the copies a replay wrote
+//! carry the replayed batch's id in their header. Exactly once, a `read_committed`
+//! consumer sees every row once — on a broker with Kafka transactions. tansu 0.6 does
+//! not take `EndTxn` (its 0.6.0 broker routes no such request): there the test checks
+//! only that the query fails at its first commit, saying why, and says loudly that
+//! exactly once was not run end to end.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kafka_tests::{Broker, Record, run_child};
+use stream_core::kafka::BATCH_ID_HEADER;
+
+const CHILD: &str = env!("CARGO_BIN_EXE_kafka_child");
+/// 2 partitions × 6 records, at most 4 offsets per batch: 3 batches.
+const PER_PARTITION: usize = 6;
+const FAILING_BATCH: u64 = 1;
+const POINTS: [&str; 3] = ["during-sink-write", "after-sink-write", "before-commit"];
+
+/// Topic `in` with 2 partitions of [`PER_PARTITION`] records, an empty `out` of 2; the
+/// values written.
+fn topics(broker: &Broker) -> Vec<String> {
+    broker.create_topic("in", 2);
+    broker.create_topic("out", 2);
+    let mut values = Vec::new();
+    for p in 0..2 {
+        for i in 0..PER_PARTITION {
+            let v = format!("p{p}-{i}");
+            broker.produce("in", &[(p, Some("k"), &v)]);
+            values.push(v);
+        }
+    }
+    values.sort();
+    values
+}
+
+fn counts(records: &[Record]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in records {
+        *out.entry(r.value.clone().unwrap_or_default()).or_default() += 1;
+    }
+    out
+}
+
+#[test]
+fn at_least_once_a_replayed_batch_shows_twice_with_its_batch_id() {
+    for point in POINTS {
+        let Some(broker) = Broker::start_sqlite("kafka_sink::at_least_once") else {
+            return;
+        };
+        let values = topics(&broker);
+        let checkpoint = tempfile::tempdir().unwrap();
+        let died = run_child(
+            Path::new(CHILD),
+            &broker,
+            ("in", "out"),
+            checkpoint.path(),
+            false,
+            Some((point, FAILING_BATCH)),
+        );
+        assert_eq!(died, Ok(true), "{point}: the child dies at the fault");
+        let finished = run_child(
+            Path::new(CHILD),
+            &broker,
+            ("in", "out"),
+            checkpoint.path(),
+            false,
+            None,
+        );
+        assert_eq!(finished, Ok(false), "{point}: the restart runs to the end");
+        let out = broker.consume_all("out", 2, false);
+        let counts = counts(&out);
+        assert_eq!(
+            counts.keys().cloned().collect::<Vec<_>>(),
+            values,
+            "{point}: every row"
+        );
+        for r in &out {
+            let value = r.value.clone().unwrap();
+            let batch: u64 = r
+                .header(BATCH_ID_HEADER)
+                .expect("the batch-id header")
+                .parse()
+                .unwrap();
+            if counts[&value] > 1 {
+                assert_eq!(
+                    batch, FAILING_BATCH,
+                    "{point}: only the replayed batch shows twice ({value})"
+                );
+            }
+        }
+        let twice = counts.values().filter(|n| **n > 1).count();
+        assert!(counts.values().all(|n| *n <= 2), "{point}: {counts:?}");
+        if point != "during-sink-write" {
+            // the whole batch was written before the process died: all of it twice
+            assert_eq!(
+                twice, 4,
+                "{point}: the 4 rows of batch {FAILING_BATCH} twice: {counts:?}"
+            );
+        }
+        eprintln!(
+            "at least once, killed {point} batch {FAILING_BATCH}: {} records for {} rows, {twice} twice",
+            out.len(),
+            values.len()
+        );
+    }
+}
+
+#[test]
+fn exactly_once_a_read_committed_consumer_sees_every_row_once() {
+    for point in POINTS {
+        let Some(broker) = Broker::start_sqlite("kafka_sink::exactly_once") else {
+            return;
+        };
+        let values = topics(&broker);
+        let checkpoint = tempfile::tempdir().unwrap();
+        let first = run_child(
+            Path::new(CHILD),
+            &broker,
+            ("in", "out"),
+            checkpoint.path(),
+            true,
+            Some((point, FAILING_BATCH)),
+        );
+        if let Err(stderr) = &first
+            && stderr.contains("EndTxn")
+        {
+            // the broker cannot end a transaction: batch 0 fails at its commit
+            assert!(
+                stderr.contains("cannot commit the batch's transaction")
+                    && stderr.contains("batch 0"),
+                "{stderr}"
+            );
+            // tansu 0.6 does not hide an open transaction from read_committed consumers
+            // either (on its SQLite storage), so what they see proves nothing here
+            let shown = broker.consume_all("out", 2, true).len();
+            eprintln!(
+                "\n!!!!!!!! exactly once NOT run end to end: the broker does not take EndTxn \
+                 (tansu 0.6.0 routes no EndTxn request); checked instead that the sink fails at \
+                 its first commit saying so. (This broker shows {shown} rows of the open \
+                 transaction to a read_committed consumer.) !!!!!!!!\n"
+            );
+            return;
+        }
+        assert_eq!(first, Ok(true), "{point}: the child dies at the fault");
+        let finished = run_child(
+            Path::new(CHILD),
+            &broker,
+            ("in", "out"),
+            checkpoint.path(),
+            true,
+            None,
+        );
+        assert_eq!(finished, Ok(false), "{point}: the restart runs to the end");
+        let out = broker.consume_all("out", 2, true);
+        let mut seen: Vec<String> = out.iter().map(|r| r.value.clone().unwrap()).collect();
+        seen.sort();
+        assert_eq!(seen, values, "{point}: every row exactly once");
+    }
+}
