@@ -89,7 +89,9 @@ pub enum StreamError {
     /// let e = StreamError::MalformedKafkaRecord { topic: "events".into(), partition: 0, offset: 17, message: "expected value at line 1 column 1".into() };
     /// assert_eq!(e.to_string(), "malformed record in Kafka topic `events` partition 0 at offset 17: expected value at line 1 column 1");
     /// ```
-    #[error("malformed record in Kafka topic `{topic}` partition {partition} at offset {offset}: {message}")]
+    #[error(
+        "malformed record in Kafka topic `{topic}` partition {partition} at offset {offset}: {message}"
+    )]
     MalformedKafkaRecord {
         /// The record's topic.
         topic: String,

@@ -83,3 +83,47 @@ macro_rules! __delta_sink {
         )
     };
 }
+
+/// The Kafka source builder expression `$source` (`KafkaSource::new(..)` and its calls,
+/// which name items of `stream_core::kafka`) when stream-core has the `kafka` feature,
+/// else a `compile_error!`: the module does not exist then, so the expression is
+/// dropped unread, with no unresolved paths after the error.
+#[cfg(feature = "kafka")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kafka_source {
+    ($source:expr) => {
+        $source
+    };
+}
+#[cfg(not(feature = "kafka"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kafka_source {
+    ($source:expr) => {
+        ::core::compile_error!(
+            "read(kafka, ..) needs the `kafka` feature of stream-core: add it to the dependency's `features`"
+        )
+    };
+}
+
+/// The Kafka sink builder expression `$sink` (`KafkaSink::new(..)` and its calls) when
+/// stream-core has the `kafka` feature, else a `compile_error!` (as `__kafka_source`).
+#[cfg(feature = "kafka")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kafka_sink {
+    ($sink:expr) => {
+        $sink
+    };
+}
+#[cfg(not(feature = "kafka"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kafka_sink {
+    ($sink:expr) => {
+        ::core::compile_error!(
+            "write(kafka, ..) needs the `kafka` feature of stream-core: add it to the dependency's `features`"
+        )
+    };
+}

@@ -74,6 +74,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, StreamError};
 pub use fault::FaultPoint;
 pub use join::StaticTable;
+#[cfg(feature = "kafka")]
+pub use kafka::{KafkaSink, KafkaSource};
 pub use metrics::{BatchMetrics, EventTimeStats, WatermarkPolicy};
 pub use offset::Offset;
 pub use output_mode::OutputMode;
@@ -95,8 +97,6 @@ pub use sink::{
 };
 #[cfg(feature = "json")]
 pub use source::JsonFileSource;
-#[cfg(feature = "kafka")]
-pub use kafka::{KafkaSink, KafkaSource};
 pub use source::{
     CleanSource, FileFormat, FileSource, MemoryStream, ParseMode, RateSource, ReadLimit, Source,
     SourceContext,
@@ -119,7 +119,8 @@ pub mod __private {
         windows, zip_batches,
     };
     pub use crate::{
-        __delta_sink, __feature_csv, __feature_json, __feature_parquet, __kafka_sink, __kafka_source,
+        __delta_sink, __feature_csv, __feature_json, __feature_parquet, __kafka_sink,
+        __kafka_source,
     };
     pub use arrow_array;
     pub use arrow_schema;

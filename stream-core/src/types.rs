@@ -241,6 +241,31 @@ impl ColumnValue for Vec<u8> {
     }
 }
 
+/// The arrow type of the Kafka source's `headers` column, Spark's
+/// `array<struct<key: string, value: binary>>`; `stream!` declares the column with it
+/// (`kafka_headers`), with or without the `kafka` feature.
+///
+/// ```
+/// use arrow_schema::DataType;
+/// assert!(matches!(stream_core::types::kafka_headers_type(), DataType::List(_)));
+/// ```
+pub fn kafka_headers_type() -> DataType {
+    DataType::List(std::sync::Arc::new(arrow_schema::Field::new(
+        "item",
+        DataType::Struct(kafka_header_fields()),
+        true,
+    )))
+}
+
+/// The fields of one header: `key` (string) and `value` (binary, nullable).
+pub(crate) fn kafka_header_fields() -> arrow_schema::Fields {
+    vec![
+        arrow_schema::Field::new("key", DataType::Utf8, false),
+        arrow_schema::Field::new("value", DataType::Binary, true),
+    ]
+    .into()
+}
+
 /// The arrow type of a list column whose items are `T` (never null): `List(item: T)`.
 pub fn list_data_type<T: ColumnValue>() -> DataType {
     DataType::List(Arc::new(Field::new("item", T::data_type(), false)))

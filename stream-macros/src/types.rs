@@ -19,6 +19,11 @@ pub(crate) enum DslType {
     /// A list of non-null items of a scalar type (the result of `collect_list` and
     /// `collect_set`); no schema declares one, and expressions do not take one.
     List(&'static DslType),
+    /// The Kafka source's `headers` column: a list of `key: string` / `value: binary?`
+    /// structs (Spark's `array<struct<key: string, value: binary>>`). Opaque: no schema
+    /// declares one and expressions do not take one; it is passed on as it is (by
+    /// name in `select`, through `drop`, `with_column`, filters) to a sink.
+    Headers,
 }
 
 /// A type with its nullability.
@@ -75,6 +80,7 @@ impl DslType {
                 DslType::TimestampUs => "list<timestamp_us>",
                 _ => "list",
             },
+            DslType::Headers => "kafka_headers",
             DslType::Bool => "bool",
             DslType::I32 => "i32",
             DslType::I64 => "i64",
@@ -97,6 +103,12 @@ impl DslType {
             self,
             DslType::I32 | DslType::I64 | DslType::F32 | DslType::F64
         )
+    }
+
+    /// A type that expressions do not take: a list, or Kafka headers. Such a column is
+    /// passed on as it is.
+    pub(crate) fn is_opaque(self) -> bool {
+        matches!(self, DslType::List(_) | DslType::Headers)
     }
 
     pub(crate) fn is_integer(self) -> bool {
@@ -134,7 +146,11 @@ impl DslType {
             DslType::Date => quote!(#types::Date32Type),
             DslType::TimestampMs => quote!(#types::TimestampMillisecondType),
             DslType::TimestampUs => quote!(#types::TimestampMicrosecondType),
-            DslType::Bool | DslType::String | DslType::Binary | DslType::List(_) => quote!(()),
+            DslType::Bool
+            | DslType::String
+            | DslType::Binary
+            | DslType::List(_)
+            | DslType::Headers => quote!(()),
         }
     }
 
@@ -152,6 +168,13 @@ impl DslType {
                 let item = item.value();
                 quote!(::std::vec::Vec<#item>)
             }
+            // no row struct holds one (`map` and the memory sink refuse the column)
+            DslType::Headers => quote!(
+                ::std::vec::Vec<(
+                    ::std::string::String,
+                    ::core::option::Option<::std::vec::Vec<u8>>,
+                )>
+            ),
         }
     }
 
@@ -174,7 +197,7 @@ impl DslType {
             DslType::Bool => quote!(#arrays::BooleanArray),
             DslType::String => quote!(#arrays::StringArray),
             DslType::Binary => quote!(#arrays::BinaryArray),
-            DslType::List(_) => quote!(#arrays::ListArray),
+            DslType::List(_) | DslType::Headers => quote!(#arrays::ListArray),
             other => {
                 let t = other.arrow_primitive();
                 quote!(#arrays::PrimitiveArray<#t>)
@@ -205,6 +228,7 @@ impl DslType {
                 let item = item.value();
                 quote!(::stream_core::types::list_data_type::<#item>())
             }
+            DslType::Headers => quote!(::stream_core::types::kafka_headers_type()),
         }
     }
 }

@@ -18,6 +18,7 @@ fn ui() {
         "sinks_and_options",
         "stateful",
         "joins",
+        "kafka",
     ] {
         t.compile_fail(format!("ui/{category}/*.rs"));
     }

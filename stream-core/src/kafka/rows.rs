@@ -1,34 +1,20 @@
 //! Kafka records into Arrow columns.
 
-use std::sync::Arc;
-
 use arrow_array::builder::{
     BinaryBuilder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow_array::{Array, ArrayRef, BooleanArray};
-use arrow_schema::{DataType, Field, Fields, TimeUnit};
+use arrow_schema::{DataType, Field, TimeUnit};
 use rdkafka::Message;
 use rdkafka::message::{BorrowedMessage, Headers};
 
+use std::sync::Arc;
+
 use crate::Result;
 
-fn header_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("key", DataType::Utf8, false),
-        Field::new("value", DataType::Binary, true),
-    ])
-}
-
-/// The type of the `headers` column: a list of `key`/`value` structs, Spark's
-/// `array<struct<key: string, value: binary>>`.
-pub fn headers_type() -> DataType {
-    DataType::List(Arc::new(Field::new(
-        "item",
-        DataType::Struct(header_fields()),
-        true,
-    )))
-}
+use crate::types::kafka_header_fields as header_fields;
+pub use crate::types::kafka_headers_type as headers_type;
 
 /// The columns after `key` and `value`.
 pub(crate) fn metadata_fields(include_headers: bool) -> Vec<Field> {

@@ -172,9 +172,11 @@ impl Checker {
                     return None;
                 }
                 let from_string = inner.ty.ty == DslType::String && to != DslType::String;
+                let from_binary = inner.ty.ty == DslType::Binary && to == DslType::String;
                 let mut cast = inner.cast_to(to);
-                // a string that does not parse becomes null
-                cast.ty.nullable |= from_string;
+                // a string that does not parse becomes null, and so do bytes that are
+                // not UTF-8
+                cast.ty.nullable |= from_string || from_binary;
                 cast.span = ty.base.span();
                 Some(cast)
             }
@@ -193,6 +195,14 @@ impl Checker {
                         schema[index].ty.ty.name()
                     ),
                     "a list column goes to the sink as it is: filter or compute on the values before `collect_list` / `collect_set`, or drop it with `drop`",
+                );
+                None
+            }
+            Some(index) if schema[index].ty.ty == DslType::Headers => {
+                self.cx.error(
+                    ident.span(),
+                    format!("`{name}` holds Kafka headers; expressions do not take them"),
+                    "the headers go to the sink as they are: keep them by name in `select`, or drop them with `drop`",
                 );
                 None
             }

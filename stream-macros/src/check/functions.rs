@@ -31,8 +31,11 @@
 //! | `to_date(x)` | `string`, ts or `date` | `date` | also null when a string does not parse | a string is read as Spark's cast: `yyyy[-[m]m[-[d]d]]`, anything after a space or `T` is ignored; UTC |
 //! | `current_timestamp()` | | `timestamp_ms` | never null | the micro-batch's timestamp, one value for the whole batch (Spark's type is microseconds, its value the same milliseconds) |
 //!
-//! Casts are written `x as T` (see `check/expr.rs`). Aggregate functions (`sum`, `count`,
-//! ..) are refused here: a stateless pipeline has no group to aggregate.
+//! Casts are written `x as T`, or `cast(x as T)` as in Spark (which casts there are:
+//! `castable` in `check/expr.rs`). A `binary` cast to `string` is null where its bytes
+//! are not UTF-8, as a string cast to a number is where it does not parse. Aggregate
+//! functions (`sum`, `count`, ..) are refused here: a stateless pipeline has no group to
+//! aggregate.
 
 use proc_macro2::Span;
 
@@ -114,6 +117,21 @@ pub(crate) const SIGNATURES: &[Signature] = &[
     sig("current_timestamp", 0, 0, "current_timestamp()"),
 ];
 
+/// `cast(x as T)`, Spark's spelling of the cast `x as T`: the cast itself.
+fn cast(cx: &mut Checker, name: &syn::Ident, args: &[Expr], schema: &Schema) -> Option<TExpr> {
+    match args {
+        [cast @ Expr::Cast { .. }] => cx.check_expr(cast, schema, None),
+        _ => {
+            cx.cx.error(
+                name.span(),
+                "`cast` takes one cast: `cast(x as string)`",
+                "write `cast(value as string)`, or just `value as string`",
+            );
+            None
+        }
+    }
+}
+
 /// Spark's aggregate functions, refused in a stateless pipeline.
 const AGGREGATES: &[&str] = &[
     "sum",
@@ -157,6 +175,9 @@ pub(crate) fn check_call(
     schema: &Schema,
 ) -> Option<TExpr> {
     let fname = name.to_string();
+    if fname == "cast" {
+        return cast(cx, name, args, schema);
+    }
     let Some(sig) = SIGNATURES.iter().find(|s| s.name == fname) else {
         unknown(cx, name, &fname);
         return None;

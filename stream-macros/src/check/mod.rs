@@ -14,7 +14,7 @@ use proc_macro2::Span;
 use crate::diag::Ctxt;
 use crate::ops;
 use crate::parse::{Block, Chain, Head, Item, Op, OptionArg, OptionValue, SchemaDecl, TriggerSpec};
-use crate::types::ColType;
+use crate::types::{ColType, DslType};
 pub(crate) use expr::{LitValue, TExpr, TKind};
 pub(crate) use rows::{MapFn, NamedSchema, RowDef, RowKind, RowRole};
 
@@ -135,6 +135,14 @@ pub(crate) enum SourceKind {
         rows_per_second: u64,
         num_partitions: Option<u64>,
     },
+    /// `read(kafka, ..)`: `KafkaSource` builder calls after `new(servers)`, then an
+    /// `option` call per pair of the captured `kafka_options`.
+    Kafka {
+        kind: syn::Ident,
+        servers: OptionValue,
+        calls: Vec<proc_macro2::TokenStream>,
+        options: Option<OptionValue>,
+    },
 }
 
 /// The sink of the query.
@@ -160,6 +168,14 @@ pub(crate) enum SinkPlan {
         kind: syn::Ident,
         path: OptionValue,
         calls: Vec<proc_macro2::TokenStream>,
+    },
+    /// `write(kafka, ..)`: `KafkaSink` builder calls after `new(servers)`, then an
+    /// `option` call per pair of the captured `kafka_options`.
+    Kafka {
+        kind: syn::Ident,
+        servers: OptionValue,
+        calls: Vec<proc_macro2::TokenStream>,
+        options: Option<OptionValue>,
     },
 }
 
@@ -426,7 +442,7 @@ impl Checker {
                 (Op::WithColumnRenamed(from, to), Some(s)) => ops::rename::check(self, s, from, to),
                 (Op::Drop(cols), Some(s)) => ops::drop::check(self, s, cols),
                 (Op::Map { flat, output, f }, Some(s)) => {
-                    ops::map::check(self, s, *flat, output, f)
+                    ops::map::check(self, s, *flat, output, f, &call.name)
                 }
                 (Op::Join { table, options }, Some(s)) => {
                     ops::join::check(self, s, &call.name, table, options)
@@ -671,6 +687,21 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
             late,
             output.as_ref(),
             settings.output_mode.as_ref(),
+        );
+    }
+    if let (Some((SinkPlan::Memory { .. }, kind)), Some(out)) = (&sink, &output)
+        && let Some(column) = out.schema.iter().find(|c| c.ty.ty == DslType::Headers)
+    {
+        checker.cx.error(
+            *kind,
+            format!(
+                "the memory sink hands its rows back as Rust structs, and the Kafka headers column `{}` has no Rust type yet",
+                column.name
+            ),
+            format!(
+                "drop it before `write` (`.drop({})`), or write to another sink",
+                column.name
+            ),
         );
     }
     if sink.is_none() && !checker.cx.has_errors() {

@@ -15,7 +15,7 @@ use crate::parse::{OptionValue, TriggerSpec};
 use crate::types::DslType;
 
 /// An expression building an arrow `SchemaRef` for `schema`.
-fn schema_ref(schema: &Schema) -> TokenStream {
+pub(crate) fn schema_ref(schema: &Schema) -> TokenStream {
     let fields = schema.iter().map(|c| {
         let name = &c.name;
         let dt = c.ty.ty.data_type();
@@ -566,6 +566,12 @@ fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
             });
             quote!(::stream_core::RateSource::new(#rows_per_second) #parts)
         }
+        SourceKind::Kafka {
+            kind,
+            servers,
+            calls,
+            options,
+        } => crate::ops::kafka::emit_source(kind, servers, calls, options.as_ref()),
     }
 }
 
@@ -588,6 +594,7 @@ fn sink_expr(sink: &SinkPlan) -> TokenStream {
             quote!(::stream_core::ForeachBatchSink::new(#f))
         }
         SinkPlan::Files { .. } | SinkPlan::Delta { .. } => crate::ops::file_sink::emit(sink),
+        SinkPlan::Kafka { .. } => crate::ops::kafka::emit_sink(sink),
     }
 }
 

@@ -64,10 +64,7 @@ pub(crate) fn check(
         _ => None,
     };
     if format == "csv"
-        && let Some(list) = schema.and_then(|s| {
-            s.iter()
-                .find(|c| matches!(c.ty.ty, crate::types::DslType::List(_)))
-        })
+        && let Some(list) = schema.and_then(|s| s.iter().find(|c| c.ty.ty.is_opaque()))
     {
         cx.cx.error(
             kind.span(),

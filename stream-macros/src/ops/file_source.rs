@@ -235,7 +235,7 @@ fn positive(cx: &mut Checker, o: &OptionArg) -> Option<u64> {
     }
 }
 
-fn boolean(cx: &mut Checker, o: &OptionArg) -> Option<bool> {
+pub(crate) fn boolean(cx: &mut Checker, o: &OptionArg) -> Option<bool> {
     match &o.value {
         OptionValue::Lit(syn::Lit::Bool(b)) => Some(b.value),
         other => {

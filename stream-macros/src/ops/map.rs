@@ -17,7 +17,23 @@ pub(crate) fn check(
     flat: bool,
     output: &syn::Ident,
     f: &syn::Expr,
+    op: &syn::Ident,
 ) -> Option<StreamState> {
+    if let Some(column) = stream
+        .schema
+        .iter()
+        .find(|c| c.ty.ty == crate::types::DslType::Headers)
+    {
+        cx.cx.error(
+            op.span(),
+            format!(
+                "`{op}` takes rows as Rust structs, and the Kafka headers column `{}` has no Rust type yet",
+                column.name
+            ),
+            format!("drop it first: `.drop({})`", column.name),
+        );
+        return None;
+    }
     let schema = cx.named_schema(output)?;
     let output_row = cx.named_row(output)?;
     let input_row = cx.row_for(&stream.schema, "Input");

@@ -8,6 +8,7 @@ pub(crate) mod file_sink;
 pub(crate) mod file_source;
 pub(crate) mod filter;
 pub(crate) mod join;
+pub(crate) mod kafka;
 pub(crate) mod map;
 pub(crate) mod options;
 pub(crate) mod rename;

@@ -1,4 +1,6 @@
-//! `select(a, b * 2 as c, ..)`: the listed expressions become the columns.
+//! `select(a, b * 2 as c, ..)`: the listed expressions become the columns. A Kafka
+//! `headers` column, which no expression takes, is kept by its bare name (`headers` or
+//! `headers as h`).
 
 use std::collections::HashSet;
 
@@ -14,7 +16,17 @@ pub(crate) fn check(
     let mut exprs: Vec<(String, TExpr)> = Vec::new();
     let mut failed = false;
     for item in items {
-        let Some(typed) = cx.check_expr(&item.expr, &stream.schema, None) else {
+        // Kafka headers are no expression's input, but a bare name passes them on
+        let headers = match &item.expr {
+            crate::parse::Expr::Column(ident) => stream
+                .schema
+                .iter()
+                .position(|c| *ident == c.name && c.ty.ty == crate::types::DslType::Headers)
+                .map(|index| super::column_ref(&stream.schema, index, ident.span())),
+            _ => None,
+        };
+        let Some(typed) = headers.or_else(|| cx.check_expr(&item.expr, &stream.schema, None))
+        else {
             failed = true;
             continue;
         };

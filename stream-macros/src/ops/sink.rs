@@ -4,6 +4,8 @@
 //! - `write(memory, name = "table")`
 //! - `write(foreach_batch, f = {|batch_id, batches| ..})`
 //! - `write(parquet | json | csv | delta, path = .., ..)`: see [`super::file_sink`]
+//! - `write(kafka, bootstrap_servers = "host:9092", topic = "out", ..)`: see
+//!   [`super::kafka`]
 
 use proc_macro2::Span;
 
@@ -18,6 +20,7 @@ const KINDS: &[&str] = &[
     "json",
     "csv",
     "delta",
+    "kafka",
 ];
 
 /// Checks `write(kind, options..)` against the stream it writes (`schema`; `None` when
@@ -32,6 +35,11 @@ pub(crate) fn check(
         "console" => &["num_rows", "truncate"],
         "memory" => &["name"],
         "foreach_batch" => &["f"],
+        "kafka" => {
+            let options =
+                super::options::by_name(cx, "sink", kind, options, super::kafka::SINK_OPTIONS)?;
+            return super::kafka::check_sink(cx, kind, &options, schema);
+        }
         other if super::file_sink::options_of(other).is_some() => {
             let known = super::file_sink::options_of(other).unwrap_or_default();
             let options = super::options::by_name(cx, "sink", kind, options, known)?;
@@ -108,12 +116,14 @@ pub(crate) fn check(
 /// The output modes a sink takes, as Spark's sinks do: console, memory and
 /// foreach_batch take all three; the file sinks append only (a file once committed is
 /// never rewritten); Delta appends, or overwrites the table per batch in complete mode
-/// (an update would need a merge by key, which Spark's Delta sink does not do either).
+/// (an update would need a merge by key, which Spark's Delta sink does not do either);
+/// Kafka takes all three, writing the rows of each batch as records, as Spark's.
 pub(crate) fn modes(sink: &SinkPlan) -> &'static [&'static str] {
     match sink {
-        SinkPlan::Console { .. } | SinkPlan::Memory { .. } | SinkPlan::ForeachBatch { .. } => {
-            &["append", "update", "complete"]
-        }
+        SinkPlan::Console { .. }
+        | SinkPlan::Memory { .. }
+        | SinkPlan::ForeachBatch { .. }
+        | SinkPlan::Kafka { .. } => &["append", "update", "complete"],
         SinkPlan::Files { .. } => &["append"],
         SinkPlan::Delta { .. } => &["append", "complete"],
     }
@@ -127,6 +137,7 @@ fn kind_name(sink: &SinkPlan) -> String {
         SinkPlan::ForeachBatch { .. } => "foreach_batch".into(),
         SinkPlan::Files { format, .. } => format.to_string(),
         SinkPlan::Delta { .. } => "delta".into(),
+        SinkPlan::Kafka { .. } => "kafka".into(),
     }
 }
 

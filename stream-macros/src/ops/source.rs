@@ -4,13 +4,16 @@
 //!   `read(text, path = "logs/")` (one `value` column): see `file_source.rs`
 //! - `read(memory, stream = {input}, schema = Event)` (a `MemoryStream` from the caller)
 //! - `read(rate, rows_per_second = 10, num_partitions = 2)` (`timestamp`, `value`)
+//! - `read(kafka, bootstrap_servers = "host:9092", subscribe = "events", options..)`
+//!   (`key`, `value`, `topic`, `partition`, `offset`, `timestamp`, `timestamp_type`; with
+//!   `value_schema = Event`, `Event`'s columns in place of `value`): see `kafka.rs`
 
 use crate::check::{Checker, Column, SourceKind, SourcePlan, StreamState, option_u64};
 use crate::parse::{OptionValue, ReadCall};
 use crate::types::{ColType, DslType};
 
 /// The source kinds, for errors.
-const KINDS: &[&str] = &["json", "csv", "parquet", "text", "memory", "rate"];
+const KINDS: &[&str] = &["json", "csv", "parquet", "text", "memory", "rate", "kafka"];
 
 pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
     let kind = &read.kind;
@@ -41,6 +44,7 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
             &["rows_per_second", "num_partitions"],
             "read(rate, rows_per_second = 10)",
         ),
+        "kafka" => (super::kafka::SOURCE_OPTIONS, super::kafka::SOURCE_EXAMPLE),
         other => {
             let help = match crate::diag::did_you_mean(other, KINDS.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -116,6 +120,7 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
                 schema?,
             )
         }
+        "kafka" => super::kafka::check_source(cx, kind, &options, &read.options)?,
         _ => {
             let rows = super::options::require(cx, kind, &options, "rows_per_second", example)?;
             let rows_per_second = at_least_one(cx, rows);
@@ -158,8 +163,8 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
 }
 
 /// A whole-number option that Spark requires to be positive (`rows_per_second`,
-/// `num_partitions`).
-fn at_least_one(cx: &mut Checker, option: &crate::parse::OptionArg) -> Option<u64> {
+/// `num_partitions`, Kafka's `max_offsets_per_trigger` and `min_partitions`).
+pub(crate) fn at_least_one(cx: &mut Checker, option: &crate::parse::OptionArg) -> Option<u64> {
     match option_u64(&mut cx.cx, option)? {
         0 => {
             cx.cx.error(

@@ -156,6 +156,23 @@ fn source_rate() {
 }
 
 #[test]
+fn source_kafka() {
+    // the value decoded into `Event`'s columns, which come first; `headers` is kept by
+    // name; the captured librdkafka settings fold into `option` calls
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { user: Option<string>, amount: Option<f64>, _corrupt_record: Option<string> }
+        read(kafka, bootstrap_servers = "127.0.0.1:9092", subscribe = "orders, payments",
+             starting_offsets = r#"{"orders":{"0":23,"1":-2},"payments":{"0":-1}}"#,
+             max_offsets_per_trigger = 1000, min_partitions = 4, fail_on_data_loss = false,
+             include_headers = true, value_schema = Event, mode = permissive,
+             kafka_options = {[("security.protocol", "SSL")]})
+            .filter(amount > 50.0)
+            .select(user, amount, key as string as user_key, headers)
+            .write(console)
+    }));
+}
+
+#[test]
 fn sink_console() {
     insta::assert_snapshot!(expand(quote! {
         read(rate, rows_per_second = 1)
@@ -196,6 +213,19 @@ fn sink_delta() {
             .agg(sum(amount) as total)
             .write(delta, path = "tables/totals", partition_by = country, app_id = "totals")
             .output_mode(complete)
+    }));
+}
+
+#[test]
+fn sink_kafka() {
+    // Spark's `CAST(value AS STRING)`; the servers and settings captured
+    insta::assert_snapshot!(expand(quote! {
+        read(kafka, bootstrap_servers = "127.0.0.1:9092", assign = r#"{"orders":[0,1]}"#,
+             starting_offsets = earliest, include_headers = true)
+            .select(key, cast(value as string) as value, headers)
+            .write(kafka, bootstrap_servers = {servers}, topic = "alerts", exactly_once = true,
+                   transactional_id = "orders-to-alerts", kafka_options = {settings.clone()})
+            .output_mode(update)
     }));
 }
 
@@ -513,4 +543,222 @@ fn list_errors_name_the_list_and_its_type() {
         csv.contains("csv cannot hold the list column `tags` (a list<string>)"),
         "{csv}"
     );
+}
+
+/// The errors of `read(kafka, ..)` and `write(kafka, ..)` that have no UI case, by their
+/// text.
+#[test]
+fn kafka_errors_name_the_option_and_the_fix() {
+    let errors = |input: proc_macro2::TokenStream| stream_inner(input).to_string();
+    let source = |options: proc_macro2::TokenStream| {
+        errors(quote! {
+            schema Event { user: string, amount: Option<f64>, timestamp: Option<i64> }
+            schema Loose { user: Option<string>, _corrupt_record: string }
+            read(kafka, bootstrap_servers = "b:9092", #options)
+                .write(console)
+        })
+    };
+    let cases: &[(proc_macro2::TokenStream, &str)] = &[
+        (quote!(subscribe = " , "), "`subscribe` names no topic"),
+        (
+            quote!(subscribe_pattern = "ev(ents"),
+            "invalid regular expression: unclosed group",
+        ),
+        (
+            quote!(assign = r#"{"t":[0,0]}"#),
+            "`assign`: partition 0 of `t` is named twice",
+        ),
+        (quote!(assign = r#"{}"#), "`assign` names no partition"),
+        (
+            quote!(assign = "t-0"),
+            "`assign` is not a JSON object of topics to partition lists",
+        ),
+        (
+            quote!(assign = t),
+            "`assign` takes Spark's JSON object of topics and partitions, as a string",
+        ),
+        (
+            quote!(subscribe = "a,b", starting_offsets = r#"{"a":{"0":5}}"#),
+            "`starting_offsets` gives no offset for `b`: every partition read needs one",
+        ),
+        (
+            quote!(subscribe = "a", starting_offsets = r#"{"c":{"0":5}}"#),
+            "`starting_offsets` names `c`, a topic the source does not subscribe to",
+        ),
+        (
+            quote!(
+                assign = r#"{"a":[0,1]}"#,
+                starting_offsets = r#"{"a":{"0":5}}"#
+            ),
+            "`starting_offsets` gives no offset for `a` partition 1",
+        ),
+        (
+            quote!(
+                assign = r#"{"a":[0]}"#,
+                starting_offsets_by_timestamp = r#"{"a":{"1":5}}"#
+            ),
+            "`starting_offsets_by_timestamp` names `a` partition 1, which `assign` does not",
+        ),
+        (
+            quote!(subscribe = "a", starting_offsets = r#"{"a":{"0":-3}}"#),
+            "offset -3 of `a` partition 0 is negative and neither -2 (earliest) nor -1 (latest)",
+        ),
+        (
+            quote!(subscribe = "a", starting_offsets = "first"),
+            "`starting_offsets` is `earliest`, `latest` or Spark's JSON object of offsets",
+        ),
+        (
+            quote!(subscribe = "a", starting_offsets_by_timestamp = { times }),
+            "`starting_offsets_by_timestamp` takes Spark's JSON object of times, as a string",
+        ),
+        (
+            quote!(subscribe = "a", value_schema = Event),
+            "`timestamp` of the value schema is also a column of the Kafka source",
+        ),
+        (
+            quote!(subscribe = "a", value_schema = Loose),
+            "`_corrupt_record` of the value schema is a string",
+        ),
+        (
+            quote!(subscribe = "a", value_schema = Loose, mode = permissive),
+            "permissive mode makes every column of a malformed record null, but `_corrupt_record` is not nullable",
+        ),
+        (
+            quote!(subscribe = "a", value_schema = Evnt),
+            "no schema `Evnt`",
+        ),
+        (
+            quote!(subscribe = "a", kafka_options = "acks=all"),
+            "`kafka_options` takes librdkafka settings from outside the block",
+        ),
+        (
+            quote!(subscribe = "a", include_headers = yes),
+            "`include_headers` takes `true` or `false`",
+        ),
+        (
+            quote!(subscribe = "a", bootstrap_servers = ""),
+            "is given twice",
+        ),
+    ];
+    for (options, expected) in cases {
+        let out = source(options.clone());
+        assert!(out.contains(expected), "{options}: {out}");
+    }
+    let empty = errors(quote! {
+        read(kafka, bootstrap_servers = "", subscribe = "a").write(console)
+    });
+    assert!(empty.contains("`bootstrap_servers` is empty"), "{empty}");
+
+    let sink = |select: proc_macro2::TokenStream, options: proc_macro2::TokenStream| {
+        errors(quote! {
+            schema Order { user: string, amount: f64, shard: i64 }
+            read(json, path = "landing/", schema = Order)
+                .select(#select)
+                .write(kafka, bootstrap_servers = "b:9092", #options)
+        })
+    };
+    let cases: &[(proc_macro2::TokenStream, proc_macro2::TokenStream, &str)] = &[
+        (
+            quote!(amount as key, user as value),
+            quote!(topic = "t"),
+            "column `key` is a f64, but a Kafka record's key takes `string` or `binary`",
+        ),
+        (
+            quote!(user as value, shard as partition),
+            quote!(topic = "t"),
+            "column `partition` is a i64, but a Kafka record's partition takes `i32`",
+        ),
+        (
+            quote!(user as value, amount as topic),
+            quote!(),
+            "column `topic` is a f64, but a Kafka record's topic takes `string`",
+        ),
+        (
+            quote!(user as value, user as headers),
+            quote!(topic = "t"),
+            "column `headers` is a string, but a Kafka record's headers come from a Kafka source's `headers` column",
+        ),
+        (
+            quote!(user as value),
+            quote!(topic = "t", transactional_id = "x"),
+            "`transactional_id` is only for `exactly_once = true`",
+        ),
+        (
+            quote!(user as value),
+            quote!(topic = "t", exactly_once = 1),
+            "`exactly_once` takes `true` or `false`",
+        ),
+        (
+            quote!(user as value),
+            quote!(topic = "t", topics = "u"),
+            "did you mean `topic`?",
+        ),
+    ];
+    for (select, options, expected) in cases {
+        let out = sink(select.clone(), options.clone());
+        assert!(out.contains(expected), "{options}: {out}");
+    }
+    // with `value_json`, the row is the value: no `value` column needed
+    let json = sink(quote!(user, amount), quote!(topic = "t", value_json = true));
+    assert!(!json.contains("compile_error"), "{json}");
+
+    let map = errors(quote! {
+        schema Out { n: i64 }
+        read(kafka, bootstrap_servers = "b:9092", subscribe = "a", include_headers = true)
+            .map(Out, |r| Out { n: r.offset })
+            .write(console)
+    });
+    assert!(
+        map.contains("`map` takes rows as Rust structs, and the Kafka headers column `headers` has no Rust type yet"),
+        "{map}"
+    );
+    let cast = errors(quote! {
+        read(kafka, bootstrap_servers = "b:9092", subscribe = "a")
+            .select(cast(value) as v)
+            .write(console)
+    });
+    assert!(
+        cast.contains("`cast` takes one cast: `cast(x as string)`"),
+        "{cast}"
+    );
+}
+
+#[test]
+fn binary_cast_to_string_is_nullable() {
+    // bytes that are not UTF-8 become null: a non-null binary cast to string is nullable
+    let block = crate::parse::parse_block(quote! {
+        schema Blob { id: i64, payload: binary }
+        read(parquet, path = "landing/", schema = Blob)
+            .select(id, cast(payload as string) as text, payload as string as same)
+            .write(console)
+    })
+    .expect("parses");
+    let (plan, _) = crate::check::check_block(&block, crate::diag::Ctxt::default());
+    let output = plan.expect("checks").output;
+    let text: Vec<String> = output
+        .iter()
+        .map(|c| format!("{}: {}", c.name, c.ty))
+        .collect();
+    assert_eq!(
+        text,
+        ["id: i64", "text: Option<string>", "same: Option<string>"]
+    );
+}
+
+#[test]
+fn kafka_headers_pass_through() {
+    // no expression takes the headers, but every operator that passes columns on does
+    let out = stream_inner(quote! {
+        let a = read(kafka, bootstrap_servers = "b:9092", subscribe = "a", include_headers = true);
+        let b = read(kafka, bootstrap_servers = "b:9092", subscribe = "b", include_headers = true);
+        a.union(b)
+            .filter(partition == 0)
+            .with_column(text, value as string)
+            .with_column_renamed(headers, h)
+            .drop(offset)
+            .select(key, text as value, h as headers, topic)
+            .write(kafka, bootstrap_servers = "b:9092")
+    })
+    .to_string();
+    assert!(!out.contains("compile_error"), "{out}");
 }

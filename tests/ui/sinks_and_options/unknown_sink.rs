@@ -4,6 +4,6 @@ fn main() {
     let _query = stream! {
         schema Order { user: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
-            .write(kafka, topic = "orders")
+            .write(kinesis, stream_name = "orders")
     };
 }
