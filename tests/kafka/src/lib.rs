@@ -230,6 +230,20 @@ impl Broker {
         }
     }
 
+    /// The end offset of each partition of `topic` (its number of records, for a topic
+    /// no transaction wrote to).
+    pub fn end_offsets(&self, topic: &str, partitions: i32) -> Vec<i64> {
+        let consumer: BaseConsumer = self.config().create().expect("a consumer");
+        (0..partitions)
+            .map(|p| {
+                consumer
+                    .fetch_watermarks(topic, p, Duration::from_secs(30))
+                    .expect("the partition's end")
+                    .1
+            })
+            .collect()
+    }
+
     /// Every record of the topic's partitions up to their current end, in partition then
     /// offset order. `read_committed` reads as a transactional consumer would.
     pub fn consume_all(&self, topic: &str, partitions: i32, read_committed: bool) -> Vec<Record> {
@@ -247,21 +261,37 @@ impl Broker {
             );
         let consumer: BaseConsumer = cfg.create().expect("a consumer");
         let mut list = TopicPartitionList::new();
+        let mut ends = std::collections::BTreeMap::new();
         for p in 0..partitions {
             list.add_partition_offset(topic, p, rdkafka::Offset::Beginning)
                 .expect("a partition");
+            let (_, high) = consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(30))
+                .expect("the partition's end");
+            ends.insert(p, high);
         }
         consumer.assign(&list).expect("assign");
-        let mut done = std::collections::BTreeSet::new();
+        // a partition is done at its end offset, or where the consumer says it reached
+        // its end (a read_committed consumer never gets aborted records or markers)
+        let mut done: std::collections::BTreeSet<i32> = ends
+            .iter()
+            .filter(|(_, high)| **high == 0)
+            .map(|(p, _)| *p)
+            .collect();
         let mut out = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(300);
         while done.len() < partitions as usize {
             assert!(
                 Instant::now() < deadline,
-                "consuming {topic} took over 30 s"
+                "consuming {topic} took over 300 s"
             );
             match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => out.push(Record::of(&m)),
+                Some(Ok(m)) => {
+                    if m.offset() + 1 >= ends[&m.partition()] {
+                        done.insert(m.partition());
+                    }
+                    out.push(Record::of(&m));
+                }
                 Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
                     done.insert(p);
                 }

@@ -1,0 +1,147 @@
+//! Throughput of Kafka → filter → Kafka on loopback, against a tansu broker this
+//! program starts (SQLite storage): `cargo run --release -p kafka-tests --bin
+//! kafka_throughput [-- EVENTS]` (default 200,000 events).
+//!
+//! It writes EVENTS JSON events to topic `in` (2 partitions), then runs one query with
+//! trigger available_now: the values decoded as JSON, `amount > 50`, `user` and `amount`
+//! kept, written as JSON to topic `out` (at least once, and again exactly once where the
+//! broker takes transactions). It prints the events per second of each phase.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use kafka_tests::Broker;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use stream_core::kafka::{KafkaSink, KafkaSource, StartingOffsets};
+use stream_core::{MapPipeline, OutputMode, ParseMode, StreamingQuery, Trigger};
+
+fn main() {
+    let events: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse().expect("EVENTS is a number"))
+        .unwrap_or(200_000);
+    let broker = Broker::start_sqlite("kafka_throughput").expect("a broker");
+    broker.create_topic("in", 2);
+    broker.create_topic("out", 2);
+
+    let started = Instant::now();
+    let producer: BaseProducer = broker
+        .config()
+        .set("linger.ms", "5")
+        .set("batch.num.messages", "10000")
+        .create()
+        .expect("a producer");
+    for i in 0..events {
+        let value = format!(
+            r#"{{"ts":"2024-01-01T00:{:02}:{:02}.000Z","user":"user_{}","page":"/p{}","amount":{}.25,"country":"DE"}}"#,
+            (i / 60) % 60,
+            i % 60,
+            i % 1000,
+            i % 50,
+            i % 200
+        );
+        let key = format!("k{}", i % 1000);
+        let mut record = BaseRecord::to("in").key(&key).payload(&value);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    record = back;
+                    producer.poll(std::time::Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    producer
+        .flush(std::time::Duration::from_secs(300))
+        .expect("delivered");
+    let load = started.elapsed().as_secs_f64();
+    println!(
+        "load:  {events} events into `in` in {load:.2} s: {:.0} events/s (librdkafka producer)",
+        events as f64 / load
+    );
+
+    let (seconds, rows, batches) = run(&broker, false);
+    println!(
+        "query: Kafka -> decode JSON -> amount > 50 -> JSON -> Kafka, at least once: {events} events in {seconds:.2} s, {batches} batch(es), {rows} rows out: {:.0} events/s",
+        events as f64 / seconds
+    );
+    let out = broker.end_offsets("out", 2).iter().sum::<i64>() as usize;
+    assert_eq!(out, rows, "every row the query wrote is in `out`");
+}
+
+fn event_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            true,
+        ),
+        Field::new("user", DataType::Utf8, true),
+        Field::new("page", DataType::Utf8, true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new("country", DataType::Utf8, true),
+    ]))
+}
+
+/// Runs the query to the end of `in`: its seconds, rows out and batches.
+fn run(broker: &Broker, exactly_once: bool) -> (f64, usize, usize) {
+    let source = KafkaSource::new(broker.servers())
+        .subscribe(["in"])
+        .starting_offsets(StartingOffsets::Earliest)
+        .value_json(event_schema(), ParseMode::FailFast);
+    let input = stream_core::Source::schema(&source);
+    let output = Arc::new(Schema::new(vec![
+        Field::new("user", DataType::Utf8, true),
+        Field::new("amount", DataType::Float64, true),
+    ]));
+    let out_schema = output.clone();
+    let pipeline = MapPipeline::new(
+        "filter_project",
+        input,
+        output,
+        move |batch: &RecordBatch| {
+            let amount = batch.column(3);
+            let keep = arrow_ord::cmp::gt(amount, &arrow_array::Float64Array::new_scalar(50.0))?;
+            let kept = arrow_select::filter::filter_record_batch(batch, &keep)?;
+            Ok(RecordBatch::try_new(
+                out_schema.clone(),
+                vec![kept.column(1).clone(), kept.column(3).clone()],
+            )?)
+        },
+    );
+    let checkpoint = tempfile::tempdir().expect("a folder");
+    let started = Instant::now();
+    let query = StreamingQuery::builder()
+        .source(source)
+        .pipeline(pipeline)
+        .sink(
+            KafkaSink::new(broker.servers())
+                .topic("out")
+                .value_json(true)
+                .exactly_once(exactly_once),
+        )
+        .output_mode(OutputMode::Append)
+        .trigger(Trigger::AvailableNow)
+        .checkpoint_location(checkpoint.path())
+        .start()
+        .expect("the query starts");
+    tests::runtime()
+        .block_on(query.await_termination())
+        .expect("the query runs to the end");
+    let seconds = started.elapsed().as_secs_f64();
+    let progress = query.recent_progress();
+    for p in &progress {
+        println!(
+            "  batch {}: {} rows in, durations (ms) {:?}",
+            p.batch_id, p.num_input_rows, p.duration_ms
+        );
+    }
+    let rows = progress
+        .iter()
+        .map(|p| p.sink.num_output_rows.max(0) as usize)
+        .sum();
+    (seconds, rows, progress.len())
+}
