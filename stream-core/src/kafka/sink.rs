@@ -21,9 +21,11 @@ use crate::{OutputMode, Result, StreamError};
 /// The header every record gets: the id of the batch that wrote it, as decimal text.
 pub const BATCH_ID_HEADER: &str = "sparkling.batch_id";
 
-/// The consumer-group topic under which the exactly-once sink records, in the same
-/// transaction as the rows, the last batch it committed, when the sink has no default
-/// topic (see [`KafkaSink::exactly_once`]).
+/// The topic under which the exactly-once sink records, in the same transaction as the
+/// rows, the last batch it committed (an offset of the transactional id's consumer
+/// group on its partition 0), when the sink has no `topic` option (see
+/// [`KafkaSink::exactly_once`]). Brokers that refuse offsets for topics that do not
+/// exist need it created, with one partition.
 pub const COMMIT_MARKER_TOPIC: &str = "sparkling-streams-batches";
 
 /// Rows into Kafka records.
@@ -68,6 +70,8 @@ struct Open {
     /// committed (read from the broker when the sink opens).
     transactional_id: Option<String>,
     committed: Option<u64>,
+    /// Exactly once: a consumer of the transactional id's group.
+    group: Option<BaseConsumer>,
     columns: Columns,
     schema: SchemaRef,
 }
@@ -252,8 +256,9 @@ impl KafkaSink {
         self.topic.as_deref().unwrap_or(COMMIT_MARKER_TOPIC)
     }
 
-    /// The last batch whose transaction committed, from the broker.
-    fn committed_batch(&self, transactional_id: &str) -> Result<Option<u64>> {
+    /// A consumer of the transactional id's consumer group (never joined: it only
+    /// reads the group's committed offsets and gives its metadata to transactions).
+    fn group_consumer(&self, transactional_id: &str) -> Result<BaseConsumer> {
         let cfg = config(
             &self.servers,
             &self.user_config,
@@ -262,12 +267,15 @@ impl KafkaSink {
                 ("enable.auto.commit", "false"),
             ],
         )?;
-        let consumer: BaseConsumer = cfg
-            .create()
-            .map_err(|e| self.err(0, format!("cannot create a Kafka consumer: {e}")))?;
+        cfg.create()
+            .map_err(|e| self.err(0, format!("cannot create a Kafka consumer: {e}")))
+    }
+
+    /// The last batch whose transaction committed, from the broker.
+    fn committed_batch(&self, group: &BaseConsumer) -> Result<Option<u64>> {
         let mut list = rdkafka::TopicPartitionList::new();
         list.add_partition(self.marker_topic(), 0);
-        let found = consumer
+        let found = group
             .committed_offsets(list, Timeout::After(REQUEST_TIMEOUT))
             .map_err(|e| self.err(0, format!("cannot read the last committed batch: {e}")))?;
         let at = found
@@ -434,14 +442,10 @@ impl KafkaSink {
     }
 
     fn group_metadata(&self, open: &Open) -> Result<rdkafka::consumer::ConsumerGroupMetadata> {
-        let id = open.transactional_id.as_deref().unwrap_or_default();
-        let cfg = config(&self.servers, &self.user_config, &[("group.id", id)])?;
-        let consumer: BaseConsumer = cfg
-            .create()
-            .map_err(|e| self.err(0, format!("cannot create a Kafka consumer: {e}")))?;
-        consumer
-            .group_metadata()
-            .ok_or_else(|| self.err(0, "the consumer has no group metadata"))
+        open.group
+            .as_ref()
+            .and_then(Consumer::group_metadata)
+            .ok_or_else(|| self.err(0, "the transactional id's consumer group has no metadata"))
     }
 }
 
@@ -512,8 +516,12 @@ impl Sink for KafkaSink {
                 .clone()
                 .unwrap_or_else(|| format!("sparkling-streams-{}", ctx.query_id))
         });
-        let committed = match &transactional_id {
-            Some(id) => self.committed_batch(id)?,
+        let group = match &transactional_id {
+            Some(id) => Some(self.group_consumer(id)?),
+            None => None,
+        };
+        let committed = match &group {
+            Some(g) => self.committed_batch(g)?,
             None => None,
         };
         let producer = self.producer(transactional_id.as_deref())?;
@@ -524,6 +532,7 @@ impl Sink for KafkaSink {
             producer: Some(producer),
             transactional_id,
             committed,
+            group,
             columns,
             schema: ctx.schema.clone(),
         });
