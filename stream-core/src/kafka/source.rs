@@ -778,8 +778,6 @@ impl Source for KafkaSource {
             }
         }
         let ranges = self.split(ranges);
-        let include_headers = self.include_headers;
-        let poll_timeout = self.poll_timeout;
         // readers live for one read: a consumer that fetched from a topic keeps asking
         // the brokers about it, and librdkafka has crashed on the answer about a topic
         // deleted since (tansu 0.6)
@@ -787,7 +785,12 @@ impl Source for KafkaSource {
             .map(|_| self.consumer())
             .collect::<Result<Vec<_>>>()?;
         let what = self.what();
-        let fail_on_data_loss = self.fail_on_data_loss;
+        let how = ReadRange {
+            include_headers: self.include_headers,
+            poll_timeout: self.poll_timeout,
+            fail_on_data_loss: self.fail_on_data_loss,
+            what: &what,
+        };
         let running = self
             .running
             .as_ref()
@@ -796,19 +799,7 @@ impl Source for KafkaSource {
             let handles: Vec<_> = ranges
                 .iter()
                 .zip(&pool)
-                .map(|(range, consumer)| {
-                    let what = what.clone();
-                    scope.spawn(move || {
-                        read_range(
-                            consumer,
-                            range,
-                            include_headers,
-                            poll_timeout,
-                            fail_on_data_loss,
-                            &what,
-                        )
-                    })
-                })
+                .map(|(range, consumer)| scope.spawn(move || read_range(consumer, range, how)))
                 .collect();
             handles
                 .into_iter()
@@ -904,30 +895,26 @@ impl Source for KafkaSource {
     }
 }
 
-/// Reads `[from, until)` of one partition with `consumer`.
-fn read_range(
-    consumer: &BaseConsumer,
-    range: &Range,
+/// How a range is read: the source's options that matter there.
+#[derive(Clone, Copy)]
+struct ReadRange<'a> {
     include_headers: bool,
     poll_timeout: Duration,
     fail_on_data_loss: bool,
-    what: &str,
-) -> Result<RowsBuilder> {
+    /// The source, for errors.
+    what: &'a str,
+}
+
+/// Reads `[from, until)` of one partition with `consumer`.
+fn read_range(consumer: &BaseConsumer, range: &Range, how: ReadRange<'_>) -> Result<RowsBuilder> {
     let tp = &range.tp;
     let mut list = rdkafka::TopicPartitionList::new();
     list.add_partition_offset(&tp.topic, tp.partition, rdkafka::Offset::Offset(range.from))
-        .map_err(|e| source_error(what, e))?;
+        .map_err(|e| source_error(how.what, e))?;
     consumer
         .assign(&list)
-        .map_err(|e| source_error(what, format!("cannot assign {tp}: {e}")))?;
-    let rows = read_assigned(
-        consumer,
-        range,
-        include_headers,
-        poll_timeout,
-        fail_on_data_loss,
-        what,
-    );
+        .map_err(|e| source_error(how.what, format!("cannot assign {tp}: {e}")))?;
+    let rows = read_assigned(consumer, range, how);
     // an assigned consumer goes on fetching in the background: between batches that
     // would hold records in memory for nothing
     let _ = consumer.unassign();
@@ -937,11 +924,14 @@ fn read_range(
 fn read_assigned(
     consumer: &BaseConsumer,
     range: &Range,
-    include_headers: bool,
-    poll_timeout: Duration,
-    fail_on_data_loss: bool,
-    what: &str,
+    how: ReadRange<'_>,
 ) -> Result<RowsBuilder> {
+    let ReadRange {
+        include_headers,
+        poll_timeout,
+        fail_on_data_loss,
+        what,
+    } = how;
     let tp = &range.tp;
     let mut rows = RowsBuilder::new(include_headers, (range.until - range.from) as usize);
     let mut last_progress = Instant::now();

@@ -273,16 +273,7 @@ pub(crate) fn check_source(
             None
         }
     };
-    let kafka_options = match options.get("kafka_options") {
-        Some(o) => match kafka_options(cx, o) {
-            Some(v) => Some(v),
-            None => {
-                ok = false;
-                None
-            }
-        },
-        None => None,
-    };
+    let kafka_options = kafka_options(cx, options, &mut ok);
     let servers = servers?.value.clone();
     if !ok {
         return None;
@@ -747,11 +738,18 @@ fn value_schema(
     Some((Some(schema), Some(call)))
 }
 
-/// `kafka_options = {pairs}`: the captured value.
-fn kafka_options(cx: &mut Checker, o: &OptionArg) -> Option<OptionValue> {
+/// `kafka_options = {pairs}`, if given: the captured value. Anything else is an error
+/// (and clears `ok`).
+fn kafka_options(
+    cx: &mut Checker,
+    options: &HashMap<String, &OptionArg>,
+    ok: &mut bool,
+) -> Option<OptionValue> {
+    let o = options.get("kafka_options")?;
     if matches!(o.value, OptionValue::Capture(_)) {
         return Some(o.value.clone());
     }
+    *ok = false;
     cx.cx.error(
         o.value.span(),
         "`kafka_options` takes librdkafka settings from outside the block",
@@ -841,16 +839,7 @@ pub(crate) fn check_sink(
             options.contains_key("topic"),
         );
     }
-    let kafka_options = match options.get("kafka_options") {
-        Some(o) => match kafka_options(cx, o) {
-            Some(v) => Some(v),
-            None => {
-                ok = false;
-                None
-            }
-        },
-        None => None,
-    };
+    let kafka_options = kafka_options(cx, options, &mut ok);
     let servers = servers?.value.clone();
     if !ok {
         return None;

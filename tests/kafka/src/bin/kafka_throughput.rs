@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, Schema};
 use kafka_tests::Broker;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use stream_core::kafka::{KafkaSink, KafkaSource, StartingOffsets};
@@ -72,26 +72,12 @@ fn main() {
     assert_eq!(out, rows, "every row the query wrote is in `out`");
 }
 
-fn event_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
-        Field::new(
-            "ts",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            true,
-        ),
-        Field::new("user", DataType::Utf8, true),
-        Field::new("page", DataType::Utf8, true),
-        Field::new("amount", DataType::Float64, true),
-        Field::new("country", DataType::Utf8, true),
-    ]))
-}
-
 /// Runs the query to the end of `in`: its seconds, rows out and batches.
 fn run(broker: &Broker, exactly_once: bool) -> (f64, usize, usize) {
     let source = KafkaSource::new(broker.servers())
         .subscribe(["in"])
         .starting_offsets(StartingOffsets::Earliest)
-        .value_json(event_schema(), ParseMode::FailFast);
+        .value_json(tests::event_schema(), ParseMode::FailFast);
     let input = stream_core::Source::schema(&source);
     let output = Arc::new(Schema::new(vec![
         Field::new("user", DataType::Utf8, true),
