@@ -5,6 +5,7 @@ use std::hash::Hash;
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow_buffer::NullBuffer;
 use arrow_schema::SchemaRef;
 
 use crate::hash::FastHashMap;
@@ -124,7 +125,7 @@ impl<K: Eq + Hash> JoinTable<K> {
         let mut rows_of: FastHashMap<K, Vec<u32>> = FastHashMap::default();
         let complete = all_valid(&right, key_columns);
         for (row, key) in keys(&right)?.into_iter().enumerate() {
-            if complete[row] {
+            if complete.as_ref().is_none_or(|c| c[row]) {
                 rows_of.entry(key).or_default().push(row as u32);
             }
         }
@@ -140,41 +141,59 @@ impl<K: Eq + Hash> JoinIndex<K> {
     }
 
     /// `left` joined with the table: each left row once per matching table row (and, for
-    /// a left outer join, once with nulls when none matches), as `left`'s columns then
-    /// the table's columns `right_columns`, in the schema `output`. `rows_of(i)` gives
-    /// the table rows of left row `i`; it is asked only for rows whose key columns
+    /// a left outer join, once with nulls when none matches), as `left`'s columns
+    /// `left_columns` then the table's columns `right_columns`, in the schema `output`
+    /// (only the columns the pipeline reads after the join are taken). `rows_of(i)`
+    /// gives the table rows of left row `i`; it is asked only for rows whose key columns
     /// (`key_columns` in `left`) are all set, since a null key matches nothing.
+    #[allow(clippy::too_many_arguments)]
     pub fn probe_with<'a>(
         &'a self,
         left: &RecordBatch,
         key_columns: &[usize],
         left_outer: bool,
+        left_columns: &[usize],
         right_columns: &[usize],
         output: &SchemaRef,
         mut rows_of: impl FnMut(usize) -> Result<&'a [u32]>,
     ) -> Result<RecordBatch> {
+        let rows = left.num_rows();
         let complete = all_valid(left, key_columns);
-        let mut left_rows: Vec<u32> = Vec::with_capacity(left.num_rows());
-        let mut right_rows: Vec<Option<u32>> = Vec::with_capacity(left.num_rows());
-        for (row, complete) in complete.into_iter().enumerate() {
-            let matches = if complete { rows_of(row)? } else { &[] };
+        let mut left_rows: Vec<u32> = Vec::with_capacity(rows);
+        let mut right_rows: Vec<u32> = Vec::with_capacity(rows);
+        // which table rows are set: kept only from the first left row without a match of
+        // a left outer join, so that an inner join's indices have no null buffer
+        let mut right_set: Option<Vec<bool>> = None;
+        for row in 0..rows {
+            let set = complete.as_ref().is_none_or(|c| c[row]);
+            let matches = if set { rows_of(row)? } else { &[] };
             if matches.is_empty() {
                 if left_outer {
+                    right_set
+                        .get_or_insert_with(|| {
+                            let mut v = Vec::with_capacity(rows);
+                            v.resize(right_rows.len(), true);
+                            v
+                        })
+                        .push(false);
                     left_rows.push(row as u32);
-                    right_rows.push(None);
+                    right_rows.push(0);
                 }
                 continue;
             }
             for &r in matches {
                 left_rows.push(row as u32);
-                right_rows.push(Some(r));
+                right_rows.push(r);
+            }
+            if let Some(v) = &mut right_set {
+                v.resize(right_rows.len(), true);
             }
         }
         let left_rows = UInt32Array::from(left_rows);
-        let right_rows = UInt32Array::from(right_rows);
+        let right_rows = UInt32Array::new(right_rows.into(), right_set.map(NullBuffer::from));
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(output.fields().len());
-        for column in left.columns() {
-            columns.push(arrow_select::take::take(column, &left_rows, None)?);
+        for &c in left_columns {
+            columns.push(arrow_select::take::take(left.column(c), &left_rows, None)?);
         }
         for &c in right_columns {
             columns.push(arrow_select::take::take(
@@ -192,12 +211,14 @@ impl<K: Eq + Hash> JoinIndex<K> {
     }
 }
 
-/// Whether every key column of each row is set.
-fn all_valid(batch: &RecordBatch, key_columns: &[usize]) -> Vec<bool> {
-    let mut valid = vec![true; batch.num_rows()];
+/// Whether every key column of each row is set; `None` when no key column has a null
+/// (every row's key is complete).
+fn all_valid(batch: &RecordBatch, key_columns: &[usize]) -> Option<Vec<bool>> {
+    let mut valid: Option<Vec<bool>> = None;
     for &c in key_columns {
         let column = batch.column(c);
         if column.null_count() > 0 {
+            let valid = valid.get_or_insert_with(|| vec![true; batch.num_rows()]);
             for (row, v) in valid.iter_mut().enumerate() {
                 *v &= column.is_valid(row);
             }
@@ -301,7 +322,7 @@ mod tests {
         let left_keys = keys(&left, 0);
         let probe = |left_outer| {
             index
-                .probe_with(&left, &[0], left_outer, &[1], &output, |i| {
+                .probe_with(&left, &[0], left_outer, &[0], &[1], &output, |i| {
                     Ok(index.rows(&left_keys[i]))
                 })
                 .unwrap()
@@ -333,6 +354,64 @@ mod tests {
                 (Some(2), Some("b".into()))
             ]
         );
+    }
+
+    #[test]
+    fn only_the_columns_asked_for_are_taken() {
+        let right = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2])),
+                Arc::new(StringArray::from(vec!["a", "b"])),
+            ],
+        )
+        .unwrap();
+        let table = JoinTable::new(StaticTable::from(right), schema());
+        let index = table.index(&[0], |b| Ok(keys(b, 0))).unwrap();
+        let left = RecordBatch::try_from_iter([
+            (
+                "x",
+                Arc::new(StringArray::from(vec!["p", "q", "r"])) as ArrayRef,
+            ),
+            (
+                "k",
+                Arc::new(Int64Array::from(vec![Some(2), None, Some(1)])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let left_keys = keys(&left, 1);
+        // the stream's key is not taken; its `x` and the table's `v` are
+        let output = Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Utf8, false),
+            Field::new("v", DataType::Utf8, true),
+        ]));
+        let out = index
+            .probe_with(&left, &[1], true, &[0], &[1], &output, |i| {
+                Ok(index.rows(&left_keys[i]))
+            })
+            .unwrap();
+        let text = |c: usize| -> Vec<Option<String>> {
+            let a = out
+                .column(c)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            a.iter().map(|s| s.map(String::from)).collect()
+        };
+        assert_eq!(out.num_columns(), 2);
+        assert_eq!(
+            text(0),
+            [Some("p".into()), Some("q".into()), Some("r".into())]
+        );
+        assert_eq!(text(1), [Some("b".into()), None, Some("a".into())]);
+        // no column at all: the rows are still counted (an inner join drops the null key)
+        let none = Arc::new(Schema::empty());
+        let out = index
+            .probe_with(&left, &[1], false, &[], &[], &none, |i| {
+                Ok(index.rows(&left_keys[i]))
+            })
+            .unwrap();
+        assert_eq!((out.num_columns(), out.num_rows()), (0, 2));
     }
 
     #[test]

@@ -113,6 +113,7 @@ impl KeyPart for String {
     fn key_eq(&self, other: &Self) -> bool {
         self == other
     }
+    #[inline]
     fn key_hash<H: Hasher>(&self, state: &mut H) {
         state.write(&(self.len() as u64).to_le_bytes());
         state.write(self.as_bytes());
@@ -149,6 +150,7 @@ impl<T: KeyPart> KeyPart for Option<T> {
             _ => false,
         }
     }
+    #[inline]
     fn key_hash<H: Hasher>(&self, state: &mut H) {
         match self {
             Some(v) => {

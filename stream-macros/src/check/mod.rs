@@ -51,11 +51,20 @@ pub(crate) enum TypedOp {
         input: Schema,
         output: Schema,
     },
-    /// `join`: the rows of `plan.joins[join]`'s table matched to each row.
+    /// `join`: the rows of `plan.joins[join]`'s table matched to each row. The output is
+    /// the input's columns `left_out`, then the table's columns `right_out` (at first
+    /// every input column and every table column but the keys; column pruning leaves out
+    /// the ones nothing after the join reads).
     Join {
         join: usize,
         input: Schema,
         output: Schema,
+        /// The key columns in `input` (a row with a null one matches nothing).
+        left_key: Vec<usize>,
+        /// The columns of `input` in the output, in order.
+        left_out: Vec<usize>,
+        /// The columns of the table (`plan.joins[join].right`) in the output, in order.
+        right_out: Vec<usize>,
     },
     /// `with_watermark`: reports the event times of `column` (in its unit, `unit_per_ms`
     /// per millisecond) as watermark operator `id`.

@@ -15,12 +15,18 @@
 //! 4. Filters: before a filter followed by a projection that uses fewer columns, a
 //!    projection keeps only the columns needed from there on, so the filter copies only
 //!    those (a projection of plain columns shares the arrays: it costs no copy).
+//! 5. Joins: a stream–static join needs of its input its key columns and the columns
+//!    read after it, and it outputs only the columns read after it (the stream's and the
+//!    table's), so its take kernel copies only those; the rows it outputs are the same
+//!    (an inner join still drops the rows without a match, a left outer join keeps
+//!    them, a null key still matches nothing). It reads its key values by name, and its
+//!    table is still checked against the whole declared schema.
 //!
 //! The column indices of the operators that read a narrowed schema directly (up to and
-//! including the next projection) are rewritten. A branch without a projection needs all
-//! its columns, so nothing of it is pruned. When the pass meets an expression or an
-//! operator it cannot rewrite, the plan is left exactly as it was: pruning saves work,
-//! it is never needed for a correct result.
+//! including the next projection or join) are rewritten. A branch without a projection
+//! needs all its columns, so nothing of it is pruned. When the pass meets an expression
+//! or an operator it cannot rewrite, the plan is left exactly as it was: pruning saves
+//! work, it is never needed for a correct result.
 
 use std::collections::BTreeSet;
 
@@ -123,9 +129,24 @@ fn branch_needs(ops: &[TypedOp]) -> Vec<Need> {
                 s.extend(columns(&exprs[j].1));
             }
             Some(s)
-        } else if let TypedOp::Map { input, .. } | TypedOp::Join { input, .. } = &ops[i] {
-            // the function takes whole rows, a join passes every column on: every column
-            // of its input
+        } else if let TypedOp::Join {
+            output,
+            left_key,
+            left_out,
+            ..
+        } = &ops[i]
+        {
+            // its keys, and the stream's columns of the outputs kept (at least one, as
+            // `rewrite` keeps them)
+            let mut s: BTreeSet<usize> = left_key.iter().copied().collect();
+            s.extend(
+                kept(&after, output.len())
+                    .into_iter()
+                    .filter_map(|p| left_out.get(p).copied()),
+            );
+            Some(s)
+        } else if let TypedOp::Map { input, .. } = &ops[i] {
+            // the function takes whole rows: every column of its input
             Some((0..input.len()).collect())
         } else {
             None
@@ -134,8 +155,8 @@ fn branch_needs(ops: &[TypedOp]) -> Vec<Need> {
     needs
 }
 
-/// The outputs a projection of `len` expressions keeps when `after` is needed of it
-/// (at least one, so that its batches keep a column).
+/// The outputs a projection of `len` expressions (or a join of `len` output columns)
+/// keeps when `after` is needed of it (at least one, so that its batches keep a column).
 fn kept(after: &Need, len: usize) -> Vec<usize> {
     match after {
         Some(s) => {
@@ -264,8 +285,46 @@ fn rewrite(
                 continue;
             }
             schema = projected.clone();
-        } else if let TypedOp::Map { input, output, .. } | TypedOp::Join { input, output, .. } = &op
+        } else if let TypedOp::Join {
+            input,
+            output,
+            left_key,
+            left_out,
+            right_out,
+            ..
+        } = &mut op
         {
+            // reads its keys and the stream columns it outputs where they are now (by
+            // name for the key values, by position for the rest: both must be the
+            // columns it was checked with), and outputs only the columns read after it
+            let at = |c: usize| {
+                new_index(&map, c)
+                    .filter(|&n| schema.get(n).is_some_and(|x| input.get(c) == Some(x)))
+            };
+            let keep = kept(&needs[i + 1], output.len());
+            let keys = left_key
+                .iter()
+                .map(|&c| at(c))
+                .collect::<Option<Vec<usize>>>()?;
+            let (mut left, mut right, mut narrowed) = (Vec::new(), Vec::new(), Schema::new());
+            for &p in &keep {
+                match left_out.get(p) {
+                    Some(&c) => left.push(at(c)?),
+                    None => right.push(*right_out.get(p - left_out.len())?),
+                }
+                narrowed.push(output.get(p)?.clone());
+            }
+            let width = output.len();
+            *left_key = keys;
+            *left_out = left;
+            *right_out = right;
+            *input = schema;
+            *output = narrowed;
+            map = (keep.len() < width).then(|| index_map(&keep, width));
+            schema = output.clone();
+            out.push(op);
+            continue;
+        } else if let TypedOp::Map { input, output, .. } = &op {
             // reads its columns by name and needs all of them, so nothing before it was
             // left out; after it, the columns are the function's output row's
             if map.is_some() || schema != *input {
@@ -391,6 +450,37 @@ mod tests {
                         .map(|(n, e)| format!("{} as {n}", expr(e)))
                         .collect();
                     format!("project [{}]", items.join(", "))
+                } else if let TypedOp::Join {
+                    input,
+                    output,
+                    left_key,
+                    left_out,
+                    right_out,
+                    ..
+                } = op
+                {
+                    assert_eq!(
+                        left_out.len() + right_out.len(),
+                        output.len(),
+                        "a join's schema fits it"
+                    );
+                    for (&c, o) in left_out.iter().zip(output) {
+                        assert_eq!(&input[c], o, "a join outputs its input's columns");
+                    }
+                    let key: Vec<String> = left_key
+                        .iter()
+                        .map(|&c| format!("{}#{c}", input[c].name))
+                        .collect();
+                    let left: Vec<String> = left_out
+                        .iter()
+                        .map(|&c| format!("{}#{c}", input[c].name))
+                        .collect();
+                    format!(
+                        "join on [{}] keep [{}] table {right_out:?} -> [{}]",
+                        key.join(", "),
+                        left.join(", "),
+                        names(output)
+                    )
                 } else {
                     "?".into()
                 }
@@ -614,6 +704,152 @@ mod tests {
         // a map that left out the column the branch reads: the branch is not rewritten
         let schema = plan.sources[0].schema.clone();
         assert!(rewrite(ops, &needs, Some(vec![Some(0), None]), schema).is_none());
+    }
+
+    #[test]
+    fn a_join_reads_and_carries_only_its_keys_and_the_columns_used_after_it() {
+        // `country` is the key and nothing reads it after the join: the source reads it,
+        // the join does not carry it on; `ts` and `page` are never read
+        let plan = pruned(quote! {
+            schema E { ts: timestamp_ms, user: string, page: string, amount: f64, country: string }
+            schema Region { country: string, region: string }
+            read(parquet, path = "in/", schema = E)
+                .join({regions}, schema = Region, on = country)
+                .select(user, amount, region)
+                .write(console)
+        });
+        assert_eq!(names(&plan.sources[0].schema), "user, amount, country");
+        assert_eq!(
+            ops(&plan.branches[0]),
+            ["join on [country#2] keep [user#0, amount#1] table [1] -> [user, amount, region]"]
+        );
+        assert_eq!(names(&plan.output), "user, amount, region");
+    }
+
+    #[test]
+    fn a_join_over_a_memory_stream_takes_only_the_columns_used_after_it() {
+        // the memory source keeps its schema: the join itself leaves the others out, and
+        // the table's `zone` (never read) is not taken either
+        let plan = pruned(quote! {
+            schema E { ts: timestamp_ms, user: string, page: string, amount: f64, country: string }
+            schema Region { country: string, region: string, zone: i64 }
+            read(memory, stream = {input}, schema = E)
+                .join({regions}, schema = Region, on = country, how = left)
+                .select(user, region, amount)
+                .write(console)
+        });
+        assert_eq!(
+            names(&plan.sources[0].schema),
+            "ts, user, page, amount, country"
+        );
+        assert_eq!(
+            ops(&plan.branches[0]),
+            [
+                "join on [country#4] keep [user#1, amount#3] table [1] -> [user, amount, region]",
+                "project [user#0 as user, region#2 as region, amount#1 as amount]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_column_read_only_before_a_join_is_read_but_not_carried_through_it() {
+        let plan = pruned(quote! {
+            schema E { ts: timestamp_ms, user: string, page: string, amount: f64, country: string }
+            schema Region { country: string, region: string }
+            read(parquet, path = "in/", schema = E)
+                .filter(page == "home")
+                .with_column(double, amount * 2.0)
+                .join({regions}, schema = Region, on = country)
+                .filter(region != "EU")
+                .select(user, double)
+                .write(console)
+        });
+        assert_eq!(
+            names(&plan.sources[0].schema),
+            "user, page, amount, country"
+        );
+        assert_eq!(
+            ops(&plan.branches[0]),
+            [
+                "filter (page#1 == Str(\"home\"))",
+                "project [user#0 as user, country#3 as country, (amount#2 * Float(2.0)) as double]",
+                "join on [country#1] keep [user#0, double#2] table [1] -> [user, double, region]",
+                "filter (region#2 != Str(\"EU\"))",
+                "project [user#0 as user, double#1 as double]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_join_whose_output_is_written_whole_keeps_every_column() {
+        let plan = pruned(quote! {
+            schema E { user: string, country: Option<string>, amount: f64 }
+            schema Region { country: string, region: string }
+            read(parquet, path = "in/", schema = E)
+                .join({regions}, schema = Region, on = country)
+                .filter(amount > 1.0)
+                .write(console)
+        });
+        assert_eq!(names(&plan.sources[0].schema), "user, country, amount");
+        assert_eq!(
+            ops(&plan.branches[0]),
+            [
+                "join on [country#1] keep [user#0, country#1, amount#2] table [1] -> [user, country, amount, region]",
+                "filter (amount#2 > Float(1.0))",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_join_read_by_nothing_keeps_one_column_and_its_keys_are_still_read() {
+        // an inner join still drops the rows without a match (and repeats the rows with
+        // two): the key is read even though no column of the join is
+        let plan = pruned(quote! {
+            schema E { user: string, amount: f64, country: string, city: string }
+            schema Region { country: string, city: string, region: string }
+            read(parquet, path = "in/", schema = E)
+                .join({regions}, schema = Region, on = [country, city])
+                .select(1 as one)
+                .write(console)
+        });
+        assert_eq!(names(&plan.sources[0].schema), "user, country, city");
+        assert_eq!(
+            ops(&plan.branches[0]),
+            [
+                "join on [country#1, city#2] keep [user#0] table [] -> [user]",
+                "project [Int(1) as one]",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_branches_of_a_union_join_each_with_their_own_columns() {
+        // the two sources are pruned apart: each branch's join reads its own numbering
+        let plan = pruned(quote! {
+            schema E { user: string, amount: f64, country: string }
+            schema Region { country: string, region: string }
+            let a = read(parquet, path = "a/", schema = E);
+            let b = read(memory, stream = {input}, schema = E);
+            a.union(b)
+                .join({regions}, schema = Region, on = country)
+                .select(region)
+                .write(console)
+        });
+        assert_eq!(names(&plan.sources[0].schema), "country");
+        assert_eq!(names(&plan.sources[1].schema), "user, amount, country");
+        let shown: Vec<Vec<String>> = plan.branches.iter().map(ops).collect();
+        assert!(
+            shown.contains(&vec![
+                "join on [country#0] keep [] table [1] -> [region]".to_string()
+            ]),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains(&vec![
+                "join on [country#2] keep [] table [1] -> [region]".to_string()
+            ]),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -101,7 +101,12 @@ fn describe(plan: &Plan) -> String {
                 } => {
                     out.push_str(&format!(" watermark(#{column}, {delay_ms} ms)"));
                 }
-                TypedOp::Join { join, output, .. } => {
+                TypedOp::Join {
+                    join,
+                    output,
+                    left_key,
+                    ..
+                } => {
                     if let Some(j) = plan.joins.get(*join) {
                         let columns: Vec<String> = output
                             .iter()
@@ -109,7 +114,7 @@ fn describe(plan: &Plan) -> String {
                             .collect();
                         out.push_str(&format!(
                             " join#{join} on {:?} = {:?} left_outer {} -> [{}]",
-                            j.left_key,
+                            left_key,
                             j.right_key,
                             j.left_outer,
                             columns.join(", ")
@@ -481,13 +486,25 @@ fn branch_fn(
                 schemas.push(schema_ref(schema));
                 crate::ops::select::emit(exprs, schemas.len() - 1)
             }
-            TypedOp::Join { join, output, .. } => match plan.joins.get(*join) {
+            TypedOp::Join {
+                join,
+                output,
+                left_key,
+                left_out,
+                right_out,
+                ..
+            } => match plan.joins.get(*join) {
                 Some(j) => {
                     schemas.push(schema_ref(output));
                     let key_row = plan.rows.get(j.key_row);
                     let key = key_row.map_or_else(|| quote!(()), rows::row_type);
                     let key_schema = key_row.map(|r| r.schema.clone()).unwrap_or_default();
-                    crate::ops::join::emit(*join, j, &key, &key_schema, schemas.len() - 1)
+                    let step = crate::ops::join::JoinColumns {
+                        left_key,
+                        left_out,
+                        right_out,
+                    };
+                    crate::ops::join::emit(*join, j, &step, &key, &key_schema, schemas.len() - 1)
                 }
                 None => quote!(__batch),
             },

@@ -2,8 +2,10 @@
 //! join. Each row is joined with the rows of a static table (a captured
 //! `stream_core::StaticTable`, declared by a schema of the block) whose `on` columns are
 //! equal; a null key matches nothing. The output is the stream's columns, then the
-//! table's columns other than the keys (nullable after a left outer join). The table is
-//! indexed once, when the first batch needs it.
+//! table's columns other than the keys (nullable after a left outer join); column
+//! pruning may leave out the ones nothing after the join reads (`TypedOp::Join`'s
+//! `left_out` and `right_out`). The table is indexed once, when the first batch needs it,
+//! and checked against its whole declared schema then, whatever the pipeline reads of it.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -21,11 +23,9 @@ pub(crate) struct JoinPlan {
     pub(crate) table: syn::ExprBlock,
     /// The table's schema, as the block declares it.
     pub(crate) right: Schema,
-    /// The key columns in the stream and in the table.
-    pub(crate) left_key: Vec<usize>,
+    /// The key columns in the table (the stream's are in each branch's
+    /// `TypedOp::Join`, which pruning renumbers).
     pub(crate) right_key: Vec<usize>,
-    /// The table's columns in the output (all but the keys).
-    pub(crate) right_out: Vec<usize>,
     pub(crate) left_outer: bool,
     /// The key struct (index into the plan's rows).
     pub(crate) key_row: usize,
@@ -191,9 +191,7 @@ pub(crate) fn check(
     cx.joins.push(JoinPlan {
         table: table.clone(),
         right,
-        left_key,
         right_key,
-        right_out,
         left_outer,
         key_row,
     });
@@ -201,6 +199,9 @@ pub(crate) fn check(
         join: index,
         input: stream.schema.clone(),
         output: output.clone(),
+        left_key,
+        left_out: (0..stream.schema.len()).collect(),
+        right_out,
     };
     Some(super::push(stream, op, output))
 }
@@ -231,20 +232,33 @@ pub(crate) fn field_and_init(
     )
 }
 
+/// The columns a join step reads and outputs in one branch (`TypedOp::Join`'s).
+pub(crate) struct JoinColumns<'a> {
+    /// The key columns in the step's input.
+    pub(crate) left_key: &'a [usize],
+    /// The input's columns in the output.
+    pub(crate) left_out: &'a [usize],
+    /// The table's columns in the output.
+    pub(crate) right_out: &'a [usize],
+}
+
 /// The code of a join step over `__batch`; `key_schema` is the key struct's columns and
 /// `schema` the output schema's index in the pipeline's `__schemas`. The left keys are
 /// read in place into one scratch key (as an aggregation's map side does), so a string
-/// key costs no allocation per row.
+/// key costs no allocation per row. Only the columns of `step` are taken into the
+/// output.
 pub(crate) fn emit(
     index: usize,
     join: &JoinPlan,
+    step: &JoinColumns<'_>,
     key: &TokenStream,
     key_schema: &Schema,
     schema: usize,
 ) -> TokenStream {
     let field = field(index);
     let typed = quote!(::stream_core::types::TypedRow);
-    let (left_key, right_key, right_out) = (&join.left_key, &join.right_key, &join.right_out);
+    let right_key = &join.right_key;
+    let (left_key, left_out, right_out) = (step.left_key, step.left_out, step.right_out);
     let left_outer = join.left_outer;
     let columns: Vec<KeyColumn> = key_schema
         .iter()
@@ -270,6 +284,7 @@ pub(crate) fn emit(
             &__batch,
             &[#(#left_key),*],
             #left_outer,
+            &[#(#left_out),*],
             &[#(#right_out),*],
             &self.__schemas[#schema],
             |__i| {

@@ -35,6 +35,22 @@ fn pruned_json_pipeline() {
     }));
 }
 
+#[test]
+fn pruned_join_pipeline() {
+    // the source reads `user`, `amount` and the key `country` only (`ts` and `page` are
+    // never read); the join takes `user` and `amount` of the stream and `region` of the
+    // table into its output (not the key, nothing reads it after the join), and the
+    // table is still checked against the whole of `Region`, `zone` included
+    insta::assert_snapshot!(expand(quote! {
+        schema Event { ts: timestamp_ms, user: string, page: string, amount: f64, country: string }
+        schema Region { country: string, region: string, zone: i64 }
+        read(parquet, path = "landing/", schema = Event)
+            .join({regions}, schema = Region, on = country)
+            .select(user, amount, region)
+            .write(console)
+    }));
+}
+
 // ---- one snapshot per operator, source, sink and setting ----------------------------
 
 #[test]
