@@ -61,6 +61,7 @@ pub struct KafkaSink {
     value_json: bool,
     transactional_id: Option<String>,
     user_config: Vec<(String, String)>,
+    request_timeout: Duration,
     open: Option<Open>,
 }
 
@@ -123,6 +124,7 @@ impl KafkaSink {
             value_json: false,
             transactional_id: None,
             user_config: Vec::new(),
+            request_timeout: REQUEST_TIMEOUT,
             open: None,
         }
     }
@@ -159,6 +161,15 @@ impl KafkaSink {
     /// `security.protocol`, ...
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.user_config.push((key.into(), value.into()));
+        self
+    }
+
+    /// How long the sink waits for its records to be delivered, and for each
+    /// transaction request, before the batch fails with an error (default 30 s): how
+    /// soon a broker that went away is reported. The batch is then written again when
+    /// the query restarts.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -242,7 +253,7 @@ impl KafkaSink {
             .map_err(|e| self.err(0, format!("cannot create a Kafka producer: {e}")))?;
         if transactional_id.is_some() {
             producer
-                .init_transactions(Timeout::After(REQUEST_TIMEOUT))
+                .init_transactions(Timeout::After(self.request_timeout))
                 .map_err(|e| {
                     self.err(0, format!("cannot start the producer's transactions: {e}"))
                 })?;
@@ -276,7 +287,7 @@ impl KafkaSink {
         let mut list = rdkafka::TopicPartitionList::new();
         list.add_partition(self.marker_topic(), 0);
         let found = group
-            .committed_offsets(list, Timeout::After(REQUEST_TIMEOUT))
+            .committed_offsets(list, Timeout::After(self.request_timeout))
             .map_err(|e| self.err(0, format!("cannot read the last committed batch: {e}")))?;
         let at = found
             .find_partition(self.marker_topic(), 0)
@@ -398,7 +409,7 @@ impl KafkaSink {
         batch: &SinkBatch<'_>,
     ) -> Result<()> {
         let id = batch.batch_id;
-        let timeout = Timeout::After(REQUEST_TIMEOUT);
+        let timeout = Timeout::After(self.request_timeout);
         producer
             .begin_transaction()
             .map_err(|e| self.err(id, format!("cannot begin the batch's transaction: {e}")))?;
@@ -554,7 +565,7 @@ impl Sink for KafkaSink {
         if let Some(open) = &self.open
             && let Some(p) = &open.producer
         {
-            let _ = p.flush(Timeout::After(REQUEST_TIMEOUT));
+            let _ = p.flush(Timeout::After(self.request_timeout));
         }
         self.open = None;
     }
@@ -606,7 +617,7 @@ impl KafkaSink {
                 batch.fault_point_mid_write()?;
             }
             producer
-                .flush(Timeout::After(REQUEST_TIMEOUT))
+                .flush(Timeout::After(self.request_timeout))
                 .map_err(|e| self.err(id, format!("the records were not all delivered: {e}")))?;
             match Self::take_delivery_error(producer) {
                 Some(e) => Err(self.err(id, e)),

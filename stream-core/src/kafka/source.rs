@@ -109,6 +109,7 @@ pub struct KafkaSource {
     value: Option<(SchemaRef, ParseMode)>,
     user_config: Vec<(String, String)>,
     poll_timeout: Duration,
+    request_timeout: Duration,
     schema: SchemaRef,
     running: Option<Running>,
     metrics: BTreeMap<String, String>,
@@ -156,6 +157,7 @@ impl KafkaSource {
             value: None,
             user_config: Vec::new(),
             poll_timeout: Duration::from_secs(60),
+            request_timeout: REQUEST_TIMEOUT,
             schema: Self::output_schema(None, false),
             running: None,
             metrics: BTreeMap::new(),
@@ -270,6 +272,14 @@ impl KafkaSource {
         self
     }
 
+    /// How long a request for metadata or offsets may take before the trigger fails
+    /// with an error naming what it asked for (default 30 s): how soon a broker that
+    /// went away is reported.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
     /// The columns of a source that decodes values into `value` (or keeps them raw).
     ///
     /// ```
@@ -342,7 +352,7 @@ impl KafkaSource {
     fn partitions(&self, running: &Running) -> Result<Vec<TopicPartition>> {
         let meta = running
             .meta
-            .fetch_metadata(None, Timeout::After(REQUEST_TIMEOUT))
+            .fetch_metadata(None, Timeout::After(self.request_timeout))
             .map_err(|e| self.err(format!("cannot fetch the brokers' metadata: {e}")))?;
         let mut out = Vec::new();
         for topic in meta.topics() {
@@ -375,7 +385,11 @@ impl KafkaSource {
     fn watermarks(&self, running: &Running, tp: &TopicPartition) -> Result<(i64, i64)> {
         running
             .meta
-            .fetch_watermarks(&tp.topic, tp.partition, Timeout::After(REQUEST_TIMEOUT))
+            .fetch_watermarks(
+                &tp.topic,
+                tp.partition,
+                Timeout::After(self.request_timeout),
+            )
             .map_err(|e| self.err(format!("cannot fetch the offsets of {tp}: {e}")))
     }
 
@@ -463,7 +477,7 @@ impl KafkaSource {
         }
         let found = running
             .meta
-            .offsets_for_times(list, Timeout::After(REQUEST_TIMEOUT))
+            .offsets_for_times(list, Timeout::After(self.request_timeout))
             .map_err(|e| self.err(format!("cannot look offsets up by timestamp: {e}")))?;
         let mut out = PartitionOffsets::default();
         for e in found.elements() {
