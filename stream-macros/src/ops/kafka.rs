@@ -17,6 +17,8 @@
 //!   fail_fast` (default `fail_fast`, as the file sources)
 //! - `kafka_options = {[("security.protocol", "SSL")]}`: librdkafka settings (Spark's
 //!   `kafka.`-prefixed options), any `IntoIterator` of pairs of `Into<String>`
+//! - `request_timeout = "10 seconds"`: how soon a broker that went away is reported
+//!   (source and sink; default 30 s)
 //!
 //! The source's columns: `key: Option<binary>`, `value: Option<binary>`, `topic: string`,
 //! `partition: i32`, `offset: i64`, `timestamp: timestamp_us`, `timestamp_type: i32`, and
@@ -55,6 +57,7 @@ pub(crate) const SOURCE_OPTIONS: &[&str] = &[
     "include_headers",
     "value_schema",
     "mode",
+    "request_timeout",
     "kafka_options",
 ];
 
@@ -65,6 +68,7 @@ pub(crate) const SINK_OPTIONS: &[&str] = &[
     "exactly_once",
     "transactional_id",
     "value_json",
+    "request_timeout",
     "kafka_options",
 ];
 
@@ -239,6 +243,13 @@ pub(crate) fn check_source(
                     let n = n as usize;
                     quote_spanned!(span=> .min_partitions(#n))
                 }
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
+            "request_timeout" => match request_timeout(cx, o) {
+                Some(call) => call,
                 None => {
                     ok = false;
                     continue;
@@ -738,6 +749,14 @@ fn value_schema(
     Some((Some(schema), Some(call)))
 }
 
+/// `request_timeout = "30 seconds"`: the builder call with the duration in
+/// milliseconds.
+fn request_timeout(cx: &mut Checker, o: &OptionArg) -> Option<TokenStream> {
+    let ms = super::options::duration_ms_like(cx, o, "the timeout", "10 seconds")?;
+    let span = o.value.span();
+    Some(quote_spanned!(span=> .request_timeout(::std::time::Duration::from_millis(#ms))))
+}
+
 /// `kafka_options = {pairs}`, if given: the captured value. Anything else is an error
 /// (and clears `ok`).
 fn kafka_options(
@@ -816,6 +835,13 @@ pub(crate) fn check_sink(
                 let id = text_arg(&o.value);
                 quote_spanned!(span=> .transactional_id(#id))
             }
+            "request_timeout" => match request_timeout(cx, o) {
+                Some(call) => call,
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
             "exactly_once" | "value_json" => {
                 let flag = if name == "exactly_once" {
                     exactly_once

@@ -81,6 +81,16 @@ pub(crate) fn text(cx: &mut Checker, option: &OptionArg, example: &str) -> bool 
 /// An option that takes a duration as a string (`max_file_age = "7 days"`, `retention`):
 /// its milliseconds. `what` names the value in the error (`the age`, `the retention`).
 pub(crate) fn duration_ms(cx: &mut Checker, option: &OptionArg, what: &str) -> Option<u64> {
+    duration_ms_like(cx, option, what, "7 days")
+}
+
+/// [`duration_ms`], with `example` as the value the help line suggests.
+pub(crate) fn duration_ms_like(
+    cx: &mut Checker,
+    option: &OptionArg,
+    what: &str,
+    example: &str,
+) -> Option<u64> {
     match &option.value {
         crate::parse::OptionValue::Lit(syn::Lit::Str(s)) => {
             let ms = super::settings::interval_ms(&s.value());
@@ -97,7 +107,7 @@ pub(crate) fn duration_ms(cx: &mut Checker, option: &OptionArg, what: &str) -> O
             cx.cx.error(
                 other.span(),
                 format!("`{}` takes a duration as a string", option.name),
-                format!("write `{} = \"7 days\"`", option.name),
+                format!("write `{} = \"{example}\"`", option.name),
             );
             None
         }

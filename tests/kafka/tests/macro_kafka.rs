@@ -84,3 +84,39 @@ fn raw_records_pass_through_with_key_and_headers() {
     assert_eq!(out[0].header("trace"), Some("t-1"));
     assert_eq!(out[0].header(BATCH_ID_HEADER), Some("0"));
 }
+
+#[test]
+fn request_timeout_reports_a_broker_that_is_not_there() {
+    // a port with no broker behind it: the first trigger fails within the timeout
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let servers = format!("127.0.0.1:{port}");
+    let checkpoint = tempfile::tempdir().unwrap();
+    let path = checkpoint.path();
+    let started = std::time::Instant::now();
+    let query = stream! {
+        read(kafka, bootstrap_servers = {servers.as_str()}, subscribe = "in",
+             request_timeout = "1 second")
+            .select(key, value)
+            .write(kafka, bootstrap_servers = {servers.as_str()}, topic = "out",
+                   request_timeout = "1 second")
+            .trigger(available_now)
+            .checkpoint({path})
+    }
+    .untyped()
+    .start()
+    .unwrap();
+    let e = tests::runtime()
+        .block_on(query.await_termination())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot fetch the brokers' metadata"), "{e}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
