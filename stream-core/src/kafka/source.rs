@@ -126,6 +126,9 @@ struct Running {
     available_now: Option<PartitionOffsets>,
     /// The latest offsets seen by the last `latest_offset` (for the lag metrics).
     latest: PartitionOffsets,
+    /// The earliest offsets the last `latest_offset` saw, for the `read` of the range it
+    /// planned (taken by it: a replay after a restart asks the brokers again).
+    earliest: PartitionOffsets,
 }
 
 impl KafkaSource {
@@ -666,6 +669,7 @@ impl Source for KafkaSource {
             value,
             available_now: None,
             latest: PartitionOffsets::default(),
+            earliest: PartitionOffsets::default(),
         });
         Ok(())
     }
@@ -721,6 +725,7 @@ impl Source for KafkaSource {
             .running
             .as_ref()
             .ok_or_else(|| self.err("the source was not opened"))?;
+        let mut earliest = PartitionOffsets::default();
         for tp in &now {
             let (low, high) = self.watermarks(running, tp)?;
             let mut high = high;
@@ -742,12 +747,15 @@ impl Source for KafkaSource {
                 }
             }
             latest.insert(tp, high);
+            earliest.insert(tp, low);
         }
         let end = match limit {
             ReadLimit::MaxRows(n) => rate_limit(&start, &latest, n),
             _ => latest.clone(),
         };
-        self.running()?.latest = latest;
+        let running = self.running()?;
+        running.latest = latest;
+        running.earliest = earliest;
         Ok(Some(end.to_offset()?))
     }
 
@@ -757,6 +765,7 @@ impl Source for KafkaSource {
             None => self.initial()?,
         };
         let end = PartitionOffsets::from_offset(end)?;
+        let earliest = std::mem::take(&mut self.running()?.earliest);
         let mut ranges = Vec::new();
         {
             let running = self
@@ -764,8 +773,12 @@ impl Source for KafkaSource {
                 .as_ref()
                 .ok_or_else(|| self.err("the source was not opened"))?;
             for (tp, until) in end.iter() {
-                let low = match self.watermarks(running, &tp) {
-                    Ok((low, _)) => low,
+                // a later deletion of the records shows as an offset error of the read
+                let low = match earliest
+                    .get(&tp)
+                    .map_or_else(|| self.watermarks(running, &tp).map(|(low, _)| low), Ok)
+                {
+                    Ok(low) => low,
                     Err(e) => {
                         self.data_loss(format!("partition {tp} cannot be read ({e})"))?;
                         continue;

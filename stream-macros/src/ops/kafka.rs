@@ -230,44 +230,27 @@ pub(crate) fn check_source(
     for name in names {
         let o = options[name];
         let span = o.value.span();
+        // `None`: the option's error is reported
         let call = match name.as_str() {
-            "max_offsets_per_trigger" => match super::source::at_least_one(cx, o) {
-                Some(n) => quote_spanned!(span=> .max_offsets_per_trigger(#n)),
-                None => {
-                    ok = false;
-                    continue;
-                }
-            },
-            "min_partitions" => match super::source::at_least_one(cx, o) {
-                Some(n) => {
-                    let n = n as usize;
-                    quote_spanned!(span=> .min_partitions(#n))
-                }
-                None => {
-                    ok = false;
-                    continue;
-                }
-            },
-            "request_timeout" => match request_timeout(cx, o) {
-                Some(call) => call,
-                None => {
-                    ok = false;
-                    continue;
-                }
-            },
-            "fail_on_data_loss" | "include_headers" => match super::file_source::boolean(cx, o) {
-                Some(b) => {
+            "max_offsets_per_trigger" => super::source::at_least_one(cx, o)
+                .map(|n| quote_spanned!(span=> .max_offsets_per_trigger(#n))),
+            "min_partitions" => super::source::at_least_one(cx, o).map(|n| {
+                let n = n as usize;
+                quote_spanned!(span=> .min_partitions(#n))
+            }),
+            "request_timeout" => request_timeout(cx, o),
+            "fail_on_data_loss" | "include_headers" => {
+                super::file_source::boolean(cx, o).map(|b| {
                     let method = syn::Ident::new(name, span);
                     quote_spanned!(span=> .#method(#b))
-                }
-                None => {
-                    ok = false;
-                    continue;
-                }
-            },
+                })
+            }
             _ => continue,
         };
-        calls.push(call);
+        match call {
+            Some(call) => calls.push(call),
+            None => ok = false,
+        }
     }
 
     let include_headers = matches!(
@@ -809,15 +792,12 @@ pub(crate) fn check_sink(
     for name in names {
         let o = options[name];
         let span = o.value.span();
+        // `None`: the option's error is reported
         let call = match name.as_str() {
-            "topic" => {
-                if !text(cx, o, "topic = \"out\"") {
-                    ok = false;
-                    continue;
-                }
+            "topic" => text(cx, o, "topic = \"out\"").then(|| {
                 let topic = text_arg(&o.value);
                 quote_spanned!(span=> .topic(#topic))
-            }
+            }),
             "transactional_id" => {
                 if exactly_once == Some(false) {
                     cx.cx.error(
@@ -825,36 +805,32 @@ pub(crate) fn check_sink(
                         "`transactional_id` is only for `exactly_once = true`",
                         "add `exactly_once = true`, or remove it",
                     );
-                    ok = false;
-                    continue;
+                    None
+                } else {
+                    text(cx, o, "transactional_id = \"orders-to-alerts\"").then(|| {
+                        let id = text_arg(&o.value);
+                        quote_spanned!(span=> .transactional_id(#id))
+                    })
                 }
-                if !text(cx, o, "transactional_id = \"orders-to-alerts\"") {
-                    ok = false;
-                    continue;
-                }
-                let id = text_arg(&o.value);
-                quote_spanned!(span=> .transactional_id(#id))
             }
-            "request_timeout" => match request_timeout(cx, o) {
-                Some(call) => call,
-                None => {
-                    ok = false;
-                    continue;
-                }
-            },
+            "request_timeout" => request_timeout(cx, o),
             "exactly_once" | "value_json" => {
                 let flag = if name == "exactly_once" {
                     exactly_once
                 } else {
                     value_json
                 };
-                let Some(b) = flag else { continue };
-                let method = syn::Ident::new(name, span);
-                quote_spanned!(span=> .#method(#b))
+                flag.map(|b| {
+                    let method = syn::Ident::new(name, span);
+                    quote_spanned!(span=> .#method(#b))
+                })
             }
             _ => continue,
         };
-        calls.push(call);
+        match call {
+            Some(call) => calls.push(call),
+            None => ok = false,
+        }
     }
     if let Some(schema) = schema {
         ok &= sink_columns(
