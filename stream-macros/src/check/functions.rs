@@ -146,6 +146,8 @@ const AGGREGATES: &[&str] = &[
     "last",
     "collect_list",
     "collect_set",
+    "max_by",
+    "min_by",
     "stddev",
     "variance",
 ];

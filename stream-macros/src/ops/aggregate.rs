@@ -6,10 +6,13 @@
 //! `window` struct, flattened), or `session_window(ts, gap)` (see `session_window.rs`),
 //! which becomes `session_start` and `session_end`. Aggregates: `count()`, `count(e)`,
 //! `sum(e)`, `avg(e)`, `min(e)`, `max(e)`, `first(e)`, `last(e)` (of the non-null values)
-//! `approx_count_distinct(e)` (HyperLogLog, 512 registers: a standard error of
-//! 4.6 %), `collect_list(e)` (the non-null values in arrival order) and `collect_set(e)`
-//! (the distinct non-null values, sorted ascending), each named with `as`. The two
-//! collects give a `list<T>` column, a `Vec<T>` field of the output row.
+//! `max_by(x, ord)` and `min_by(x, ord)` (the value of `x` at the row whose `ord` is the
+//! largest / smallest; rows with a null `ord` are left out; of tied rows one is kept, which
+//! one is not defined, as in Spark), `approx_count_distinct(e)` (HyperLogLog, 512
+//! registers: a standard error of 4.6 %), `collect_list(e)` (the non-null values in
+//! arrival order) and `collect_set(e)` (the distinct non-null values, sorted ascending),
+//! each named with `as`. The two collects give a `list<T>` column, a `Vec<T>` field of the
+//! output row.
 //!
 //! The checked plan names three row types that codegen declares: the aggregation's
 //! input (the branch's rows projected to the keys' and aggregates' inputs), the group key,
@@ -84,6 +87,10 @@ pub(crate) enum AggFunc {
     CollectList,
     /// The distinct non-null values, sorted ascending.
     CollectSet,
+    /// `max_by(x, ord)`: `x` at the row with the largest non-null `ord`.
+    MaxBy,
+    /// `min_by(x, ord)`: `x` at the row with the smallest non-null `ord`.
+    MinBy,
 }
 
 /// An aggregate: its function, its argument (an input column; none for `count()`), its
@@ -93,6 +100,8 @@ pub(crate) struct AggItem {
     pub(crate) func: AggFunc,
     pub(crate) arg: Option<usize>,
     pub(crate) arg_ty: Option<ColType>,
+    /// The ordering of `max_by` / `min_by` (an input column, always the one after `arg`).
+    pub(crate) ord: Option<usize>,
     pub(crate) name: String,
 }
 
@@ -259,7 +268,7 @@ pub(crate) fn check(
     let mut agg_items = Vec::new();
     let mut acc_schema = Schema::new();
     for item in aggs {
-        let Some((func, arg_expr, fname)) = aggregate_call(cx, item) else {
+        let Some((func, arg_expr, ord_expr, fname)) = aggregate_call(cx, item) else {
             ok = false;
             continue;
         };
@@ -302,6 +311,31 @@ pub(crate) fn check(
                 }
             },
             None => (None, None),
+        };
+        // the ordering of `max_by` / `min_by`, pushed right after its value
+        let ord = match ord_expr {
+            Some(e) => match cx.check_expr(e, &stream.schema, None) {
+                Some(typed) => {
+                    let ty = typed.ty;
+                    if !orderable(ty.ty) {
+                        cx.cx.error(
+                            e.span(),
+                            format!("`{fname}` cannot order by `{}`", ty.ty.name()),
+                            "order by a bool, a number, a string, a date or a timestamp",
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    let index = input.len();
+                    input.push((format!("__a{index}"), typed));
+                    Some((index, ty.ty))
+                }
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
+            None => None,
         };
         let i = agg_items.len();
         let out_ty = match (func, arg_ty) {
@@ -364,6 +398,14 @@ pub(crate) fn check(
                 ty: out_ty,
             }),
         }
+        // `max_by` / `min_by` keep the ordering of the value beside it, null until a row
+        // with a non-null ordering comes
+        if let Some((_, ty)) = ord {
+            acc_schema.push(Column {
+                name: format!("__acc{i}_ord"),
+                ty: ColType { ty, nullable: true },
+            });
+        }
         if output.iter().any(|c| c.name == name) {
             cx.cx.error(
                 alias.span(),
@@ -381,6 +423,7 @@ pub(crate) fn check(
             func,
             arg,
             arg_ty,
+            ord: ord.map(|(index, _)| index),
             name,
         });
     }
@@ -459,18 +502,33 @@ pub(crate) fn check(
 /// Whether `func` takes an argument of type `ty`.
 fn takes(func: AggFunc, ty: DslType) -> bool {
     match func {
-        AggFunc::Count | AggFunc::First | AggFunc::Last | AggFunc::ApproxCountDistinct => true,
+        AggFunc::Count
+        | AggFunc::First
+        | AggFunc::Last
+        | AggFunc::ApproxCountDistinct
+        | AggFunc::MaxBy
+        | AggFunc::MinBy => true,
         AggFunc::Sum | AggFunc::Avg => ty.is_numeric(),
         AggFunc::Min | AggFunc::Max => !matches!(ty, DslType::Binary),
         AggFunc::CollectList | AggFunc::CollectSet => DslType::list_of(ty).is_some(),
     }
 }
 
-/// The function and argument of an aggregate item, or an error on it.
+/// Whether `max_by` / `min_by` can order by `ty`: a bool, a number, a string, a date or a
+/// timestamp (the scalar types a list holds).
+fn orderable(ty: DslType) -> bool {
+    DslType::list_of(ty).is_some()
+}
+
+/// The names `agg` takes, for help lines.
+const AGGREGATE_NAMES: &str = "count, sum, avg, min, max, first, last, max_by, min_by, approx_count_distinct, collect_list and collect_set";
+
+/// The function, argument and ordering (of `max_by` / `min_by`) of an aggregate item, or
+/// an error on it.
 fn aggregate_call<'a>(
     cx: &mut Checker,
     item: &'a SelectItem,
-) -> Option<(AggFunc, Option<&'a Expr>, String)> {
+) -> Option<(AggFunc, Option<&'a Expr>, Option<&'a Expr>, String)> {
     let Expr::Call { name, args } = &item.expr else {
         cx.cx.error_range(
             item.range,
@@ -491,19 +549,23 @@ fn aggregate_call<'a>(
         "approx_count_distinct" => AggFunc::ApproxCountDistinct,
         "collect_list" => AggFunc::CollectList,
         "collect_set" => AggFunc::CollectSet,
+        "max_by" => AggFunc::MaxBy,
+        "min_by" => AggFunc::MinBy,
         other if NOT_YET.contains(&other) => {
             cx.cx.error(
                 name.span(),
                 format!("the aggregate `{other}` is not supported yet"),
-                "the aggregates are count, sum, avg, min, max, first, last, approx_count_distinct, collect_list and collect_set",
+                format!("the aggregates are {AGGREGATE_NAMES}"),
             );
             return None;
         }
         other => {
-            let help = match crate::diag::did_you_mean(other, ["count", "sum", "avg", "min", "max"])
-            {
+            let help = match crate::diag::did_you_mean(
+                other,
+                ["count", "sum", "avg", "min", "max", "max_by", "min_by"],
+            ) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => "the aggregates are count, sum, avg, min, max, first, last, approx_count_distinct, collect_list and collect_set".to_string(),
+                None => format!("the aggregates are {AGGREGATE_NAMES}"),
             };
             cx.cx.error(
                 name.span(),
@@ -514,8 +576,24 @@ fn aggregate_call<'a>(
         }
     };
     match (func, args.as_slice()) {
-        (AggFunc::Count, []) => Some((func, None, fname)),
-        (_, [arg]) => Some((func, Some(arg), fname)),
+        (AggFunc::Count, []) => Some((func, None, None, fname)),
+        (AggFunc::MaxBy | AggFunc::MinBy, [arg, ord]) => Some((func, Some(arg), Some(ord), fname)),
+        (AggFunc::MaxBy | AggFunc::MinBy, _) => {
+            let most = if func == AggFunc::MaxBy {
+                "largest"
+            } else {
+                "smallest"
+            };
+            cx.cx.error(
+                name.span(),
+                format!("`{fname}` takes two arguments"),
+                format!(
+                    "write `{fname}(value, ordering)`: the value at the row whose ordering is the {most}"
+                ),
+            );
+            None
+        }
+        (_, [arg]) => Some((func, Some(arg), None, fname)),
         _ => {
             let usage = if func == AggFunc::Count {
                 "`count()` or `count(column)`".to_string()
@@ -968,6 +1046,9 @@ pub(crate) mod emit {
     /// Folds one input row's argument into accumulator `i`.
     pub(crate) fn update(i: usize, a: &super::AggItem, plan: &AggPlan) -> TokenStream {
         let acc = format_ident!("__acc{}", i);
+        if let (AggFunc::MaxBy | AggFunc::MinBy, Some(x), Some(ord)) = (a.func, a.arg, a.ord) {
+            return update_by(i, a.func, plan, x, ord);
+        }
         let (arg, nullable) = match a.arg {
             Some(index) => (
                 format_ident!("__a{}", index),
@@ -1012,6 +1093,8 @@ pub(crate) mod emit {
             AggFunc::CollectSet => quote! {
                 ::stream_core::__private::collect_set_add(&mut __acc.#acc, __v);
             },
+            // folded by `update_by` above (the checker gives both their arguments)
+            AggFunc::MaxBy | AggFunc::MinBy => TokenStream::new(),
             AggFunc::Min | AggFunc::Max => {
                 let better = if a.func == AggFunc::Min {
                     quote!(__v < *__cur)
@@ -1042,6 +1125,54 @@ pub(crate) mod emit {
                     #body
                 }
             }
+        }
+    }
+
+    /// Folds one input row into the accumulator `i` of `max_by` / `min_by` (`func`): its
+    /// value `__a<x>` and ordering `__a<ord>`, kept when the ordering is not null and
+    /// strictly beyond the one held (so the first of tied rows stays).
+    fn update_by(i: usize, func: AggFunc, plan: &AggPlan, x: usize, ord: usize) -> TokenStream {
+        let (acc, acc_ord) = (format_ident!("__acc{}", i), format_ident!("__acc{}_ord", i));
+        let (xf, of) = (format_ident!("__a{}", x), format_ident!("__a{}", ord));
+        let better = beyond(func);
+        let value = if plan.input_schema[x].ty.nullable {
+            quote!(::core::clone::Clone::clone(&__row.#xf))
+        } else {
+            quote!(::core::option::Option::Some(::core::clone::Clone::clone(&__row.#xf)))
+        };
+        let body = quote! {
+            let __replace = match &__acc.#acc_ord {
+                ::core::option::Option::Some(__cur) => #better,
+                ::core::option::Option::None => true,
+            };
+            if __replace {
+                __acc.#acc_ord = ::core::option::Option::Some(::core::clone::Clone::clone(__o));
+                __acc.#acc = #value;
+            }
+        };
+        if plan.input_schema[ord].ty.nullable {
+            quote! {
+                if let ::core::option::Option::Some(__o) = &__row.#of {
+                    #body
+                }
+            }
+        } else {
+            quote! {
+                {
+                    let __o = &__row.#of;
+                    #body
+                }
+            }
+        }
+    }
+
+    /// Whether the ordering `__o` (a reference) is strictly beyond the held `__cur` (a
+    /// reference) for `max_by` (larger) or `min_by` (smaller).
+    fn beyond(func: AggFunc) -> TokenStream {
+        if func == AggFunc::MinBy {
+            quote!(*__o < *__cur)
+        } else {
+            quote!(*__o > *__cur)
         }
     }
 
@@ -1092,6 +1223,23 @@ pub(crate) mod emit {
                 AggFunc::CollectSet => quote! {
                     ::stream_core::__private::collect_set_merge(&mut __into.#acc, __from.#acc);
                 },
+                // `__into` holds the older rows: on a tie it stays
+                AggFunc::MaxBy | AggFunc::MinBy => {
+                    let acc_ord = format_ident!("__acc{}_ord", i);
+                    let better = beyond(a.func);
+                    quote! {
+                        if let ::core::option::Option::Some(__o) = &__from.#acc_ord {
+                            let __replace = match &__into.#acc_ord {
+                                ::core::option::Option::Some(__cur) => #better,
+                                ::core::option::Option::None => true,
+                            };
+                            if __replace {
+                                __into.#acc_ord = __from.#acc_ord;
+                                __into.#acc = __from.#acc;
+                            }
+                        }
+                    }
+                }
                 AggFunc::Min | AggFunc::Max => {
                     let better = if a.func == AggFunc::Min {
                         quote!(__v < *__cur)

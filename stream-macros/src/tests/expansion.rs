@@ -366,6 +366,23 @@ fn op_session_window() {
 }
 
 #[test]
+fn op_max_by() {
+    // the accumulator holds the value and its ordering (`__acc<i>` and `__acc<i>_ord`,
+    // both nullable): the map side skips rows whose ordering is null and replaces the
+    // pair when the ordering is strictly beyond the one held; the reduce side merges the
+    // newer partials into the stored pair the same way, so the first of tied rows stays
+    insta::assert_snapshot!(expand(quote! {
+        schema Bid { ts: timestamp_ms, auction: i64, bidder: Option<string>, price: Option<i64> }
+        read(json, path = "landing/", schema = Bid)
+            .with_watermark(ts, "10 seconds")
+            .group_by(window(ts, "10 seconds"))
+            .agg(max(price) as price, max_by(auction, price) as auction, min_by(bidder, ts) as first_bidder)
+            .write(console)
+            .output_mode(append)
+    }));
+}
+
+#[test]
 fn op_collect_list() {
     // the accumulator holds a `Vec` per collect: the map side pushes each non-null value
     // (`collect_list`) or inserts it in order (`collect_set`); the reduce side appends the
@@ -777,4 +794,43 @@ fn kafka_headers_pass_through() {
     })
     .to_string();
     assert!(!out.contains("compile_error"), "{out}");
+}
+
+/// The errors of `max_by` / `min_by` (the UI cases `max_by_one_argument` and
+/// `min_by_of_binary`), by their text.
+#[test]
+fn max_by_errors_name_the_arguments_and_the_ordering() {
+    let errors = |input: proc_macro2::TokenStream| stream_inner(input).to_string();
+    let one = errors(quote! {
+        schema Bid { auction: i64, price: i64 }
+        read(json, path = "landing/", schema = Bid)
+            .group_by(auction)
+            .agg(max_by(price) as top)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(one.contains("`max_by` takes two arguments"), "{one}");
+    assert!(one.contains("write `max_by(value, ordering)`"), "{one}");
+    let binary = errors(quote! {
+        schema Bid { auction: i64, price: i64, payload: binary }
+        read(json, path = "landing/", schema = Bid)
+            .group_by(auction)
+            .agg(min_by(price, payload) as low)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(
+        binary.contains("`min_by` cannot order by `binary`"),
+        "{binary}"
+    );
+    // any value type, a binary one too
+    let fine = errors(quote! {
+        schema Bid { auction: i64, price: i64, payload: binary }
+        read(json, path = "landing/", schema = Bid)
+            .group_by(auction)
+            .agg(min_by(payload, price) as low)
+            .write(console)
+            .output_mode(complete)
+    });
+    assert!(!fine.contains("compile_error"), "{fine}");
 }
