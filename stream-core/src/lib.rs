@@ -66,6 +66,7 @@ pub mod sink;
 pub mod source;
 pub mod state;
 mod stateful;
+mod stream_join;
 mod trigger;
 pub mod types;
 
@@ -118,6 +119,7 @@ pub mod __private {
         KeyPart, StableHasher, StateSlots, commit_store, from_ms, partition_of, take_store, to_ms,
         windows, zip_batches,
     };
+    pub use crate::stream_join::{JoinRowId, JoinSide, JoinSlots};
     pub use crate::{
         __delta_sink, __feature_csv, __feature_json, __feature_parquet, __kafka_sink,
         __kafka_source,

@@ -189,14 +189,19 @@ impl BatchMetrics {
 
 /// The watermark the batch after one with `seen` event times runs with (Spark's
 /// `WatermarkTracker`): each operator's own watermark is the largest `max - delay` it
-/// has seen (`operators` keeps them across batches); the query's is their min (or max,
-/// by `policy`), and it never goes back.
+/// has seen (`operators` keeps them across batches); an operator of `declared` that has
+/// seen no row yet (since the start, or since a restart) counts as 0; the query's is
+/// their min (or max, by `policy`), and it never goes back.
 pub(crate) fn next_watermark(
     current: i64,
     operators: &mut BTreeMap<usize, i64>,
+    declared: &[usize],
     seen: &BTreeMap<usize, (EventTimeStats, i64)>,
     policy: WatermarkPolicy,
 ) -> i64 {
+    for op in declared {
+        operators.entry(*op).or_insert(0);
+    }
     for (op, (stats, delay)) in seen {
         if stats.count == 0 {
             continue;
@@ -229,6 +234,7 @@ mod tests {
         let wm = next_watermark(
             0,
             &mut ops,
+            &[0],
             &seen(&[(0, 300_000, 120_000)]),
             WatermarkPolicy::Min,
         );
@@ -237,12 +243,13 @@ mod tests {
         let wm = next_watermark(
             wm,
             &mut ops,
+            &[0],
             &seen(&[(0, 100_000, 120_000)]),
             WatermarkPolicy::Min,
         );
         assert_eq!(wm, 180_000);
         // no event times: unchanged
-        let wm = next_watermark(wm, &mut ops, &BTreeMap::new(), WatermarkPolicy::Min);
+        let wm = next_watermark(wm, &mut ops, &[], &BTreeMap::new(), WatermarkPolicy::Min);
         assert_eq!(wm, 180_000);
     }
 
@@ -250,13 +257,43 @@ mod tests {
     fn several_watermarks_take_the_min_or_by_policy_the_max() {
         let s = seen(&[(0, 500_000, 0), (1, 200_000, 0)]);
         assert_eq!(
-            next_watermark(0, &mut BTreeMap::new(), &s, WatermarkPolicy::Min),
+            next_watermark(0, &mut BTreeMap::new(), &[], &s, WatermarkPolicy::Min),
             200_000
         );
         assert_eq!(
-            next_watermark(0, &mut BTreeMap::new(), &s, WatermarkPolicy::Max),
+            next_watermark(0, &mut BTreeMap::new(), &[], &s, WatermarkPolicy::Max),
             500_000
         );
+    }
+
+    #[test]
+    fn an_input_that_has_seen_no_row_yet_holds_the_min_at_zero_as_in_spark() {
+        let mut ops = BTreeMap::new();
+        // operator 1 has seen nothing yet: the query's watermark does not move
+        let only_0 = seen(&[(0, 500_000, 0)]);
+        let wm = next_watermark(0, &mut ops, &[0, 1], &only_0, WatermarkPolicy::Min);
+        assert_eq!(wm, 0);
+        let wm = next_watermark(
+            wm,
+            &mut ops,
+            &[0, 1],
+            &seen(&[(1, 200_000, 0)]),
+            WatermarkPolicy::Min,
+        );
+        assert_eq!(wm, 200_000);
+        // after a restart the operators start again from 0: the watermark stays where it was
+        let mut restarted = BTreeMap::new();
+        let wm = next_watermark(wm, &mut restarted, &[0, 1], &only_0, WatermarkPolicy::Min);
+        assert_eq!(wm, 200_000);
+        // under the max policy an operator without rows does not hold it back
+        let wm = next_watermark(
+            0,
+            &mut BTreeMap::new(),
+            &[0, 1],
+            &only_0,
+            WatermarkPolicy::Max,
+        );
+        assert_eq!(wm, 500_000);
     }
 
     #[test]

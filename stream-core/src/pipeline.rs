@@ -43,6 +43,11 @@ pub struct PipelineInfo {
     pub stateful: bool,
     /// How the watermark is chosen when the pipeline has several watermark operators.
     pub watermark_policy: WatermarkPolicy,
+    /// The ids of the pipeline's watermark operators, as its tasks report event times
+    /// ([`BatchMetrics::observe_event_times`]). Under the min policy, one that has seen
+    /// no row yet holds the query's watermark where it is, as in Spark: a join or union
+    /// does not drop the rows of an input that has not started yet as late.
+    pub watermark_operators: Vec<usize>,
 }
 
 /// A slice of input for one task, tagged with where it comes from.
@@ -129,6 +134,7 @@ pub struct StateContext {
 ///     fingerprint: "identity-v1".into(),
 ///     stateful: false,
 ///     watermark_policy: Default::default(),
+///     watermark_operators: Vec::new(),
 /// });
 /// assert_eq!(p.info().stages, 1);
 /// ```
@@ -187,6 +193,7 @@ impl MapPipeline {
                 stages: 1,
                 stateful: false,
                 watermark_policy: WatermarkPolicy::Min,
+                watermark_operators: Vec::new(),
             },
             f: Box::new(f),
         }

@@ -130,6 +130,7 @@ impl Pipeline for CountPerUser {
             fingerprint: "count_per_user-v1".into(),
             stateful: false,
             watermark_policy: Default::default(),
+            watermark_operators: Vec::new(),
         }
     }
 

@@ -45,6 +45,7 @@ impl Pipeline for DropNegatives {
             fingerprint: "drop_negatives-v1".into(),
             stateful: true,
             watermark_policy: Default::default(),
+            watermark_operators: Vec::new(),
         }
     }
 

@@ -258,6 +258,7 @@ impl MicroBatchExecution {
                 .batch_watermark_ms
                 .max(self.resume.watermark_ms),
             &mut self.operator_watermarks,
+            &self.info.watermark_operators,
             &event_times,
             self.info.watermark_policy,
         );

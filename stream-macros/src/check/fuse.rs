@@ -139,6 +139,7 @@ mod tests {
                 TypedOp::Watermark { .. } => "watermark".to_string(),
                 TypedOp::Aggregate(_) => "aggregate".to_string(),
                 TypedOp::Dedup(_) => "dedup".to_string(),
+                TypedOp::StreamJoin { .. } => "stream_join".to_string(),
                 TypedOp::Project { exprs, .. } => format!(
                     "project({})",
                     exprs

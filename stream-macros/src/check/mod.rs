@@ -78,6 +78,12 @@ pub(crate) enum TypedOp {
     Aggregate(Box<crate::ops::aggregate::AggPlan>),
     /// `drop_duplicates(..)`: the end of the branches' first stage.
     Dedup(Box<crate::ops::dedup::DedupPlan>),
+    /// `join(other, ..)` of two streams: the end of the branches' first stage; `side` is
+    /// 0 on the branches of the stream joined, 1 on those of `other`.
+    StreamJoin {
+        plan: Box<crate::ops::stream_join::StreamJoinPlan>,
+        side: usize,
+    },
 }
 
 /// The rows of one source on their way to the sink.
@@ -455,6 +461,15 @@ impl Checker {
                 }
                 (Op::Join { table, options }, Some(s)) => {
                     ops::join::check(self, s, &call.name, table, options)
+                }
+                (Op::StreamJoin { other, options }, current) => {
+                    let other_stream = self.head(&Head::Stream(other.clone()));
+                    match (current, other_stream) {
+                        (Some(s), Some(o)) => {
+                            ops::stream_join::check(self, s, o, &call.name, other, options)
+                        }
+                        _ => None,
+                    }
                 }
                 (Op::WithWatermark(column, delay), Some(s)) => {
                     ops::watermark::check(self, s, column, delay)

@@ -159,6 +159,28 @@ fn describe(plan: &Plan) -> String {
                         keys.join(", ")
                     ));
                 }
+                TypedOp::StreamJoin { plan: j, side } => {
+                    let keys: Vec<&str> = j
+                        .left_key
+                        .iter()
+                        .map(|&i| j.left[i].name.as_str())
+                        .collect();
+                    let columns = |schema: &Schema| {
+                        schema
+                            .iter()
+                            .map(|c| format!("{}: {}", c.name, c.ty))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    out.push_str(&format!(
+                        " stream_join#{} side {side} on [{}] within {:?} left [{}] right [{}]",
+                        j.id,
+                        keys.join(", "),
+                        j.within_ms,
+                        columns(&j.left),
+                        columns(&j.right)
+                    ));
+                }
                 TypedOp::Map { function, .. } => {
                     if let Some(m) = plan.functions.get(*function) {
                         let f = &m.f;
@@ -196,6 +218,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         _ => "stream".to_string(),
     };
 
+    let stateful = stateful::split(plan);
     let arms: Vec<TokenStream> = (0..plan.sources.len())
         .map(|s| {
             let calls = plan
@@ -203,9 +226,14 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             .iter()
             .enumerate()
             .filter(|(_, b)| b.source == s)
-            .map(|(i, _)| {
+            .map(|(i, b)| {
                 let f = format_ident!("__branch_{}", i);
-                quote!(__out.push(self.#f(__ctx, ::core::clone::Clone::clone(&__chunk.batch))?);)
+                let rows = quote!(self.#f(__ctx, ::core::clone::Clone::clone(&__chunk.batch))?);
+                // a join of two streams: the map side needs to know each batch's side
+                match stateful.as_ref().and_then(|s| s.join_side(b)) {
+                    Some(side) => quote!(__out.push(::stream_core::InputChunk { input: #side, batch: #rows });),
+                    None => quote!(__out.push(#rows);),
+                }
             });
             quote!(#s => { #(#calls)* })
         })
@@ -214,7 +242,6 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     // schemas: one per projection, then the inputs, then the output
     let mut schemas: Vec<TokenStream> = Vec::new();
     let mut branch_fns = Vec::new();
-    let stateful = stateful::split(plan);
     let late_sink = plan.settings.late_rows.is_some();
     for (i, branch) in plan.branches.iter().enumerate() {
         let mut prefix = branch.clone();
@@ -275,6 +302,11 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             ));
         }
         let (map_body, reduce_body, (field, ty)) = s.emit(plan);
+        let map_input = if plan.branches.iter().any(|b| s.join_side(b).is_some()) {
+            quote!(::stream_core::InputChunk)
+        } else {
+            quote!(::stream_core::__private::arrow_array::RecordBatch)
+        };
         stateful_fields.push(quote!(#field: #ty));
         stateful_inits.push(quote!(#field: ::core::default::Default::default()));
         branch_fns.push(quote! {
@@ -282,7 +314,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             fn __stateful_map(
                 &self,
                 __ctx: &::stream_core::TaskContext,
-                __batches: ::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch>,
+                __batches: ::std::vec::Vec<#map_input>,
             ) -> ::stream_core::Result<::stream_core::TaskOutput> {
                 #map_body
             }
@@ -315,6 +347,17 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         };
     }
     let is_stateful = stateful.is_some();
+    let mut watermark_ids: Vec<usize> = plan
+        .branches
+        .iter()
+        .flat_map(|b| &b.ops)
+        .filter_map(|op| match op {
+            TypedOp::Watermark { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    watermark_ids.sort_unstable();
+    watermark_ids.dedup();
     let policy = match &plan.settings.watermark_policy {
         Some(p) if p == "max" => quote!(::stream_core::WatermarkPolicy::Max),
         _ => quote!(::stream_core::WatermarkPolicy::Min),
@@ -404,7 +447,8 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             #[deprecated(note = #text)]
             #[allow(non_upper_case_globals)]
             const unbounded_state: () = ();
-            let _ = unbounded_state;
+            // a reference: `let _ = ()` on the user's span trips clippy's `let_unit_value`
+            let _: &() = &unbounded_state;
         }
     });
 
@@ -438,6 +482,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                         fingerprint: ::std::string::String::from(#fingerprint),
                         stateful: #is_stateful,
                         watermark_policy: #policy,
+                        watermark_operators: ::std::vec![#(#watermark_ids),*],
                     }
                 }
 
@@ -523,7 +568,9 @@ fn branch_fn(
                 id,
             } => stateful::watermark(plan, branch, *column, *delay_ms, *unit_per_ms, *id),
             // a branch function never holds one: `stateful::split` ends the branch there
-            TypedOp::Aggregate(_) | TypedOp::Dedup(_) => quote!(__batch),
+            TypedOp::Aggregate(_) | TypedOp::Dedup(_) | TypedOp::StreamJoin { .. } => {
+                quote!(__batch)
+            }
         };
         quote! {
             let __n = __batch.num_rows();

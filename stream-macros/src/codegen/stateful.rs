@@ -1,4 +1,5 @@
-//! Pipelines with a stateful operator (an aggregation or a deduplication) run in two
+//! Pipelines with a stateful operator (an aggregation, a deduplication or a join of two
+//! streams) run in two
 //! stages: stage 0 runs each branch up to the operator and its map side, which routes
 //! rows (or partial aggregates) to shuffle partitions by key; stage 1 runs the reduce side
 //! against the partition's state store, then the operators after it.
@@ -16,7 +17,10 @@ pub(crate) struct Stateful<'a> {
 }
 
 fn is_stateful(op: &TypedOp) -> bool {
-    matches!(op, TypedOp::Aggregate(_) | TypedOp::Dedup(_))
+    matches!(
+        op,
+        TypedOp::Aggregate(_) | TypedOp::Dedup(_) | TypedOp::StreamJoin { .. }
+    )
 }
 
 /// The plan's stateful operator, if it has one (the checker allows one).
@@ -44,6 +48,15 @@ impl Stateful<'_> {
             ops.extend(self.input_projection());
         }
         ops
+    }
+
+    /// For a join of two streams, the side `branch` feeds (0 or 1): its map side gets
+    /// each branch's rows tagged with it. `None` for other operators.
+    pub(crate) fn join_side(&self, branch: &Branch) -> Option<usize> {
+        branch.ops.iter().find_map(|op| match op {
+            TypedOp::StreamJoin { side, .. } => Some(*side),
+            _ => None,
+        })
     }
 
     /// An aggregation's projection to its input columns.
@@ -96,6 +109,15 @@ impl Stateful<'_> {
                     emit::map_side(d, &rows, late),
                     emit::reduce_side(d, &rows),
                     emit::state_field(d, &rows),
+                )
+            }
+            TypedOp::StreamJoin { plan: j, .. } => {
+                let rows = [row(j.rows[0]), row(j.rows[1]), row(j.rows[2])];
+                use crate::ops::stream_join::emit;
+                (
+                    emit::map_side(j, &rows),
+                    emit::reduce_side(j, &rows),
+                    emit::state_field(j, &rows),
                 )
             }
             _ => (

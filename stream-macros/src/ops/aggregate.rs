@@ -118,10 +118,18 @@ pub(crate) fn check(
 ) -> Option<StreamState> {
     if let Some(seen) = &stream.stateful {
         let what = if seen.aggregation {
-            "an aggregation of an aggregation"
+            "an aggregation of an aggregation".to_string()
         } else {
-            "an aggregation after `drop_duplicates`"
+            format!("an aggregation after `{}`", seen.op)
         };
+        if seen.op == "join" {
+            cx.cx.error(
+                group_span,
+                "an aggregation after a join of two streams is not supported yet",
+                "one stateful operator per query for now: write the joined rows to a sink (Parquet, Delta, Kafka) and aggregate them in a second query that reads it",
+            );
+            return None;
+        }
         cx.cx.error(
             group_span,
             format!("{what} is not supported in a streaming query"),

@@ -17,6 +17,7 @@ pub(crate) mod session_window;
 pub(crate) mod settings;
 pub(crate) mod sink;
 pub(crate) mod source;
+pub(crate) mod stream_join;
 pub(crate) mod union;
 pub(crate) mod watermark;
 pub(crate) mod with_column;

@@ -126,6 +126,22 @@ pub(crate) fn mode_rules(
         )),
         _ => {}
     }
+    if let Some(join) = stateful.filter(|s| s.op == "join") {
+        if name == "update" {
+            cx.cx.error(
+                mode.map_or(join.span, syn::Ident::span),
+                "update mode is not supported with a join of two streams",
+                "a joined row is written once, when both rows have come (Spark refuses this too): use `.output_mode(append)`",
+            );
+        }
+        if !join.watermarked_key {
+            warnings.push((
+                join.span,
+                "the state of this join can only grow: without a time bound no row of either stream is ever evicted; add `.with_watermark(ts, \"10 minutes\")` to both streams and `within = \"10 minutes\"` to the join".to_string(),
+            ));
+        }
+        return warnings;
+    }
     if let Some(s) = stateful.filter(|s| !s.aggregation && !s.watermarked_key) {
         warnings.push((
             s.span,
@@ -157,6 +173,14 @@ pub(crate) fn late_rows(
         );
         return None;
     };
+    if seen.op == "join" {
+        cx.cx.error(
+            late.span,
+            "`late_rows` after a join of two streams is not supported yet",
+            "the join drops late rows of both streams, which have different columns: leave out `late_rows`; `numRowsDroppedByWatermark` in the progress counts them",
+        );
+        return None;
+    }
     let Some(schema) = &seen.late_schema else {
         cx.cx.error(
             late.span,

@@ -35,6 +35,12 @@ pub(crate) enum Op {
         table: syn::ExprBlock,
         options: Vec<OptionArg>,
     },
+    /// `join(other, on = key, within = "10 seconds")`: a stream–stream join of each row
+    /// with the rows of the stream `other` whose `on` columns are equal.
+    StreamJoin {
+        other: Ident,
+        options: Vec<OptionArg>,
+    },
     /// `with_watermark(column, "10 minutes")`.
     WithWatermark(Ident, OptionValue),
     /// `group_by(keys..)`: must be followed by `agg`.
@@ -234,7 +240,16 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
         }
         "union" => Op::Union(content.parse()?),
         "join" => {
-            let table: syn::ExprBlock = content.parse()?;
+            // a `{ .. }` block is a static table; a name is a stream of the block
+            enum With {
+                Table(syn::ExprBlock),
+                Stream(Ident),
+            }
+            let with = if content.peek(syn::token::Brace) {
+                With::Table(content.parse()?)
+            } else {
+                With::Stream(content.parse()?)
+            };
             let mut options = Vec::new();
             while content.peek(syn::Token![,]) {
                 content.parse::<syn::Token![,]>()?;
@@ -243,7 +258,10 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
                 }
                 options.push(content.parse()?);
             }
-            Op::Join { table, options }
+            match with {
+                With::Table(table) => Op::Join { table, options },
+                With::Stream(other) => Op::StreamJoin { other, options },
+            }
         }
         "with_watermark" => {
             let column: Ident = content.parse()?;

@@ -146,6 +146,21 @@ fn op_join() {
 }
 
 #[test]
+fn op_stream_join() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Impression { ad: i64, shown_at: timestamp_ms }
+        schema Click { ad: Option<i64>, clicked_at: timestamp_us, user: string }
+        let clicks = read(json, path = "clicks/", schema = Click)
+            .with_watermark(clicked_at, "10 seconds");
+        read(json, path = "impressions/", schema = Impression)
+            .with_watermark(shown_at, "10 seconds")
+            .join(clicks, on = ad, how = inner, within = "1 hour")
+            .select(ad, user)
+            .write(console)
+    }));
+}
+
+#[test]
 fn source_json() {
     insta::assert_snapshot!(expand(quote! {
         schema Order { user: string, amount: Option<f64> }
