@@ -352,6 +352,9 @@ fn a_restart_from_the_checkpoint_in_the_middle_gives_the_uninterrupted_rows() {
     }
 }
 
+/// The (points, level) a `max_by` / `min_by` of level by points keeps.
+type Kept = Option<(i64, Option<i32>)>;
+
 #[derive(Schema, Clone, Debug)]
 struct Score {
     user: String,
@@ -401,8 +404,7 @@ fn rows_without_an_ordering_are_left_out_and_a_tie_keeps_a_row_of_the_tie() {
         input.add_rows(step).unwrap();
         rt.block_on(query.process_all_available()).unwrap();
         seen.extend(step.iter().cloned());
-        let mut want: BTreeMap<String, (Option<(i64, Option<i32>)>, Option<(i64, Option<i32>)>)> =
-            BTreeMap::new();
+        let mut want: BTreeMap<String, (Kept, Kept)> = BTreeMap::new();
         for s in &seen {
             let e = want.entry(s.user.clone()).or_default();
             by(&mut e.0, s.level, s.points, true);
@@ -414,7 +416,7 @@ fn rows_without_an_ordering_are_left_out_and_a_tie_keeps_a_row_of_the_tie() {
             .into_iter()
             .map(|r| (r.user, (r.best_level, r.worst_level)))
             .collect();
-        let levels = |k: &Option<(i64, Option<i32>)>| k.as_ref().and_then(|k| k.1);
+        let levels = |k: &Kept| k.as_ref().and_then(|k| k.1);
         for (user, (best, worst)) in &want {
             let (got_best, got_worst) = got[user];
             if user == "ann" {
