@@ -15,7 +15,7 @@
 //! - **engine versus baseline**: each workload over the same already-decoded Arrow
 //!   batches, on the engine (one task) and hand-written (one thread), with the ratio and
 //!   a check that both produced the same rows;
-//! - **Nexmark**: q0, q1, q2, q5, q7 over the `nexmark` crate's events, generated into
+//! - **Nexmark**: q0, q1, q2, q5, q7, q8 over the `nexmark` crate's events, generated into
 //!   Arrow batches before the clock starts.
 
 mod args;
