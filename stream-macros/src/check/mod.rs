@@ -126,6 +126,9 @@ pub(crate) struct StatefulSeen {
     /// The schema of the rows the operator drops as late (its input), when it drops
     /// any: it has a watermark to drop them by.
     pub(crate) late_schema: Option<Schema>,
+    /// The operator follows another stateful operator (an aggregation of a windowed
+    /// aggregation's output).
+    pub(crate) chained: bool,
 }
 
 /// A source of the query.

@@ -218,7 +218,8 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         _ => "stream".to_string(),
     };
 
-    let stateful = stateful::split(plan);
+    let chain = stateful::split_all(plan);
+    let stateful = chain.first();
     let arms: Vec<TokenStream> = (0..plan.sources.len())
         .map(|s| {
             let calls = plan
@@ -230,7 +231,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 let f = format_ident!("__branch_{}", i);
                 let rows = quote!(self.#f(__ctx, ::core::clone::Clone::clone(&__chunk.batch))?);
                 // a join of two streams: the map side needs to know each batch's side
-                match stateful.as_ref().and_then(|s| s.join_side(b)) {
+                match stateful.and_then(|s| s.join_side(b)) {
                     Some(side) => quote!(__out.push(::stream_core::InputChunk { input: #side, batch: #rows });),
                     None => quote!(__out.push(#rows);),
                 }
@@ -245,7 +246,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     let late_sink = plan.settings.late_rows.is_some();
     for (i, branch) in plan.branches.iter().enumerate() {
         let mut prefix = branch.clone();
-        if let Some(s) = &stateful {
+        if let Some(s) = stateful {
             prefix.ops = s.prefix(branch, late_sink);
         }
         branch_fns.push(branch_fn(
@@ -277,57 +278,90 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         }
         ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__out))
     };
-    if let Some(s) = &stateful {
-        stages = 2;
-        let post = Branch {
-            source: 0,
-            ops: s.post.clone(),
+    if let Some(s) = stateful {
+        stages = 1 + chain.len();
+        // operator `k` (after the first, whose names have no number): its map side ends
+        // stage `k`, its reduce side and the operators after it start stage `k + 1`
+        let suffixed = |name: &str, k: usize| match k {
+            0 => format_ident!("{}", name),
+            k => format_ident!("{}{}", name, k),
         };
-        branch_fns.push(branch_fn(
-            &format_ident!("__post"),
-            &post,
-            plan,
-            &mut schemas,
-        ));
-        if late_sink && let Some(project) = s.input_projection() {
-            let input = Branch {
+        let mut stage_arms = Vec::new();
+        for (k, op) in chain.iter().enumerate() {
+            let (map, reduce, post) = (
+                suffixed("__stateful_map", k),
+                suffixed("__stateful_reduce", k),
+                suffixed("__post", k),
+            );
+            let post_branch = Branch {
                 source: 0,
-                ops: vec![project],
+                ops: op.post.clone(),
             };
-            branch_fns.push(branch_fn(
-                &format_ident!("__agg_input"),
-                &input,
-                plan,
-                &mut schemas,
-            ));
-        }
-        let (map_body, reduce_body, (field, ty)) = s.emit(plan);
-        let map_input = if plan.branches.iter().any(|b| s.join_side(b).is_some()) {
-            quote!(::stream_core::InputChunk)
-        } else {
-            quote!(::stream_core::__private::arrow_array::RecordBatch)
-        };
-        stateful_fields.push(quote!(#field: #ty));
-        stateful_inits.push(quote!(#field: ::core::default::Default::default()));
-        branch_fns.push(quote! {
-            #[allow(unused_variables, unused_mut, clippy::all)]
-            fn __stateful_map(
-                &self,
-                __ctx: &::stream_core::TaskContext,
-                __batches: ::std::vec::Vec<#map_input>,
-            ) -> ::stream_core::Result<::stream_core::TaskOutput> {
-                #map_body
+            branch_fns.push(branch_fn(&post, &post_branch, plan, &mut schemas));
+            if k == 0
+                && late_sink
+                && let Some(project) = s.input_projection()
+            {
+                let input = Branch {
+                    source: 0,
+                    ops: vec![project],
+                };
+                branch_fns.push(branch_fn(
+                    &format_ident!("__agg_input"),
+                    &input,
+                    plan,
+                    &mut schemas,
+                ));
             }
+            let (map_body, reduce_body, (field, ty)) = op.emit(plan);
+            let map_input = if k == 0 && plan.branches.iter().any(|b| op.join_side(b).is_some()) {
+                quote!(::stream_core::InputChunk)
+            } else {
+                quote!(::stream_core::__private::arrow_array::RecordBatch)
+            };
+            stateful_fields.push(quote!(#field: #ty));
+            stateful_inits.push(quote!(#field: ::core::default::Default::default()));
+            branch_fns.push(quote! {
+                #[allow(unused_variables, unused_mut, clippy::all)]
+                fn #map(
+                    &self,
+                    __ctx: &::stream_core::TaskContext,
+                    __batches: ::std::vec::Vec<#map_input>,
+                ) -> ::stream_core::Result<::stream_core::TaskOutput> {
+                    #map_body
+                }
 
-            #[allow(unused_variables, unused_mut, clippy::all)]
-            fn __stateful_reduce(
-                &self,
-                __ctx: &::stream_core::TaskContext,
-                input: ::std::vec::Vec<::stream_core::InputChunk>,
-            ) -> ::stream_core::Result<::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch>> {
-                #reduce_body
+                #[allow(unused_variables, unused_mut, clippy::all)]
+                fn #reduce(
+                    &self,
+                    __ctx: &::stream_core::TaskContext,
+                    input: ::std::vec::Vec<::stream_core::InputChunk>,
+                ) -> ::stream_core::Result<::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch>> {
+                    #reduce_body
+                }
+            });
+            let rows = quote! {
+                let mut __rows = ::std::vec::Vec::new();
+                for __batch in self.#reduce(__ctx, input)? {
+                    __rows.push(self.#post(__ctx, __batch)?);
+                }
+            };
+            if k + 1 < chain.len() {
+                let next_map = suffixed("__stateful_map", k + 1);
+                let stage = k + 1;
+                stage_arms.push(quote! {
+                    if __ctx.stage == #stage {
+                        #rows
+                        return self.#next_map(__ctx, __rows);
+                    }
+                });
+            } else {
+                stage_arms.push(quote! {
+                    #rows
+                    ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__rows))
+                });
             }
-        });
+        }
         run_task = quote! {
             if __ctx.stage == 0 {
                 let mut __out = ::std::vec::Vec::with_capacity(input.len());
@@ -339,11 +373,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 }
                 return self.__stateful_map(__ctx, __out);
             }
-            let mut __rows = ::std::vec::Vec::new();
-            for __batch in self.__stateful_reduce(__ctx, input)? {
-                __rows.push(self.__post(__ctx, __batch)?);
-            }
-            ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__rows))
+            #(#stage_arms)*
         };
     }
     let is_stateful = stateful.is_some();

@@ -23,14 +23,35 @@ fn is_stateful(op: &TypedOp) -> bool {
     )
 }
 
-/// The plan's stateful operator, if it has one (the checker allows one).
-pub(crate) fn split(plan: &Plan) -> Option<Stateful<'_>> {
-    let first = plan.branches.first()?;
-    let at = first.ops.iter().position(is_stateful)?;
-    Some(Stateful {
-        op: &first.ops[at],
-        post: first.ops[at + 1..].to_vec(),
-    })
+/// The plan's stateful operators in order (the checker chains an aggregation after a
+/// windowed one), each with the operators after it up to the next one, which end, for
+/// an aggregation, in the projection to its input. Stage `k + 1` runs operator `k`'s
+/// reduce side, those operators, and the next one's map side.
+pub(crate) fn split_all(plan: &Plan) -> Vec<Stateful<'_>> {
+    let Some(first) = plan.branches.first() else {
+        return Vec::new();
+    };
+    let at: Vec<usize> = first
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| is_stateful(op))
+        .map(|(i, _)| i)
+        .collect();
+    let mut out: Vec<Stateful<'_>> = Vec::with_capacity(at.len());
+    for (n, &i) in at.iter().enumerate() {
+        let end = at.get(n + 1).copied().unwrap_or(first.ops.len());
+        out.push(Stateful {
+            op: &first.ops[i],
+            post: first.ops[i + 1..end].to_vec(),
+        });
+    }
+    for n in 1..out.len() {
+        if let Some(project) = out[n].input_projection() {
+            out[n - 1].post.push(project);
+        }
+    }
+    out
 }
 
 impl Stateful<'_> {

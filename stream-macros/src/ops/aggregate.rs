@@ -44,6 +44,10 @@ pub(crate) struct AggPlan {
     /// Groups are closed and evicted by the watermark (the window or session window is
     /// over the watermarked column).
     pub(crate) evict: bool,
+    /// An aggregation of a windowed aggregation's output: the key column (`window_end`)
+    /// that carries the event time the first one propagates, and its unit per ms. Its
+    /// groups close when the watermark passes that column.
+    pub(crate) time_key: Option<(String, i64)>,
     pub(crate) key_schema: Schema,
     /// The row structs (indices into the plan's rows): input, key, accumulator, output.
     pub(crate) rows: [usize; 4],
@@ -116,12 +120,13 @@ pub(crate) fn check(
     aggs: &[SelectItem],
     agg_span: Span,
 ) -> Option<StreamState> {
-    if let Some(seen) = &stream.stateful {
-        let what = if seen.aggregation {
-            "an aggregation of an aggregation".to_string()
-        } else {
-            format!("an aggregation after `{}`", seen.op)
-        };
+    // an aggregation of a windowed aggregation's output, by its window (Spark 3.4+,
+    // append mode): the first one's `window_end` carries the event time
+    let chained = stream
+        .stateful
+        .as_ref()
+        .is_some_and(|seen| seen.aggregation && stream.event_time.is_some());
+    if let Some(seen) = stream.stateful.as_ref().filter(|_| !chained) {
         if seen.op == "join" {
             cx.cx.error(
                 group_span,
@@ -130,9 +135,20 @@ pub(crate) fn check(
             );
             return None;
         }
+        if seen.aggregation {
+            cx.cx.error(
+                group_span,
+                "an aggregation of an aggregation needs the first one's windows closed by a watermark",
+                "aggregate the output of a windowed aggregation with a watermark (`.with_watermark(ts, ..).group_by(window(ts, ..), ..)`), grouped by its `window_start, window_end`; or aggregate once: every key in one `group_by`",
+            );
+            return None;
+        }
         cx.cx.error(
             group_span,
-            format!("{what} is not supported in a streaming query"),
+            format!(
+                "an aggregation after `{}` is not supported in a streaming query",
+                seen.op
+            ),
             "aggregate once: put every key in one `group_by` and every aggregate in its `agg`",
         );
         return None;
@@ -145,6 +161,7 @@ pub(crate) fn check(
     let mut output = Schema::new();
     let mut ok = true;
     let mut watermarked_key = false;
+    let mut time_key: Option<(String, i64)> = None;
     for item in keys {
         if let Expr::Call { name, args } = &item.expr
             && (name == "window" || name == "session_window")
@@ -241,6 +258,19 @@ pub(crate) fn check(
             continue;
         }
         let ty = typed.ty;
+        if chained
+            && let (Some(et), TKind::Column { name: column, .. }) =
+                (&stream.event_time, &typed.kind)
+            && *column == et.column
+        {
+            watermarked_key = true;
+            let unit_per_ms = if ty.ty == DslType::TimestampUs {
+                1_000
+            } else {
+                1
+            };
+            time_key = Some((name.clone(), unit_per_ms));
+        }
         key_items.push(KeyItem::Column {
             input: input.len(),
             name: name.clone(),
@@ -479,7 +509,19 @@ pub(crate) fn check(
         ),
         cx.internal_row(output.clone(), format!("AggOutput{id}"), RowRole::Plain),
     ];
-    let evict = watermarked_key && (window.is_some() || session.is_some());
+    if chained && time_key.is_none() {
+        let column = stream
+            .event_time
+            .as_ref()
+            .map_or("window_end", |e| e.column.as_str());
+        cx.cx.error(
+            group_span,
+            format!("an aggregation of an aggregation groups by the first one's window: `{column}` is not among the keys"),
+            format!("group by the window the first aggregation closed: `.group_by(window_start, {column}, ..)`"),
+        );
+        return None;
+    }
+    let evict = watermarked_key && (window.is_some() || session.is_some() || time_key.is_some());
     // late rows keep the stream's columns, not the internal ones of the projection
     let late_schema = evict.then(|| stream.schema.clone());
     let plan = AggPlan {
@@ -489,13 +531,21 @@ pub(crate) fn check(
         input_schema,
         keys: key_items,
         evict,
+        time_key,
         window,
         session: session.map(|(spec, _)| spec),
         aggs: agg_items,
         key_schema,
     };
+    // a window closed by the watermark is written once, in the batch whose watermark
+    // passed its end: its `window_end` carries the event time on, so that a second
+    // aggregation can close its groups by it (Spark 3.4+'s chained aggregations)
+    let propagated = (evict && window.is_some() && !chained).then(|| crate::check::EventTime {
+        column: "window_end".to_string(),
+        delay_ms: 0,
+    });
     let mut next = super::push(stream, TypedOp::Aggregate(Box::new(plan)), output);
-    next.event_time = None;
+    next.event_time = propagated;
     next.stateful = Some(StatefulSeen {
         op: "agg",
         span: group_span,
@@ -503,6 +553,7 @@ pub(crate) fn check(
         watermarked_key,
         session_window: session.is_some(),
         late_schema,
+        chained,
     });
     Some(next)
 }
@@ -1321,9 +1372,18 @@ pub(crate) mod emit {
         let field = format_ident!("__state{}", id);
         let merge = merge(plan);
         let finish = finish(plan, out);
-        let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
+        let unit_per_ms = plan
+            .window
+            .map(|w| w.unit_per_ms)
+            .or(plan.time_key.as_ref().map(|(_, unit)| *unit))
+            .unwrap_or(1);
+        let closes_by = crate::codegen::rows::field_ident(
+            plan.time_key
+                .as_ref()
+                .map_or("window_end", |(name, _)| name.as_str()),
+        );
         let evict = if plan.evict {
-            quote!(__store.remove_where(|__k, _| __k.window_end.0 <= __wm))
+            quote!(__store.remove_where(|__k, _| __k.#closes_by.0 <= __wm))
         } else {
             quote!(::std::vec::Vec::<(#key, #acc)>::new())
         };

@@ -136,6 +136,7 @@ pub(crate) fn check(
         watermarked_key: within || time_is_key,
         session_window: false,
         late_schema,
+        chained: false,
     });
     Some(next)
 }

@@ -126,6 +126,16 @@ pub(crate) fn mode_rules(
         )),
         _ => {}
     }
+    if let Some(agg) = stateful.filter(|s| s.chained)
+        && name != "append"
+    {
+        cx.cx.error(
+            mode.map_or(agg.span, syn::Ident::span),
+            format!("{name} mode is not supported with an aggregation of an aggregation"),
+            "the second aggregation gets each window of the first once, when the watermark closes it (Spark 3.4+ chains aggregations in append mode only): use `.output_mode(append)`",
+        );
+        return warnings;
+    }
     if let Some(join) = stateful.filter(|s| s.op == "join") {
         if name == "update" {
             cx.cx.error(
@@ -173,6 +183,14 @@ pub(crate) fn late_rows(
         );
         return None;
     };
+    if seen.chained {
+        cx.cx.error(
+            late.span,
+            "`late_rows` with two aggregations is not supported yet",
+            "leave out `late_rows`: the first aggregation's late rows are counted in the progress's `numRowsDroppedByWatermark`",
+        );
+        return None;
+    }
     if seen.op == "join" {
         cx.cx.error(
             late.span,

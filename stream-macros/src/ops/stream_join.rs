@@ -299,6 +299,7 @@ pub(crate) fn check(
             watermarked_key: within.is_some(),
             session_window: false,
             late_schema: None,
+            chained: false,
         }),
     })
 }

@@ -161,6 +161,20 @@ fn op_stream_join() {
 }
 
 #[test]
+fn op_chained_aggregation() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Bid { auction: i64, ts: timestamp_ms }
+        read(memory, stream = {bids}, schema = Bid)
+            .with_watermark(ts, "1 second")
+            .group_by(window(ts, "10 seconds", "2 seconds"), auction)
+            .agg(count() as num)
+            .group_by(window_start, window_end)
+            .agg(max_by(auction, num) as auction, max(num) as num)
+            .write(console)
+    }));
+}
+
+#[test]
 fn source_json() {
     insta::assert_snapshot!(expand(quote! {
         schema Order { user: string, amount: Option<f64> }

@@ -1,4 +1,4 @@
-// Spark rejects an aggregation over an aggregation in a streaming query.
+// An aggregation of a windowed aggregation groups by its window (`window_end` carries the event time on).
 use stream_core::stream;
 
 fn main() {
