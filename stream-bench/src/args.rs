@@ -23,6 +23,7 @@ usage: stream-bench [options]
   --inputs A,B           json, parquet (default both) for the file runs
   --runs N               timed runs per in-memory case, best counts (default 3)
   --nexmark-events N     Nexmark events generated (default 10000000; 0 skips Nexmark)
+  --nexmark-queries A,B  q0, q1, q2, q5, q7, q8 (default all)
   --skip-files           no file runs
   --skip-memory          no in-memory engine-versus-baseline runs
   --check                also fail unless every engine run's rows match the baseline's
@@ -38,6 +39,8 @@ pub(crate) struct Args {
     pub(crate) inputs: Vec<Input>,
     pub(crate) runs: usize,
     pub(crate) nexmark_events: usize,
+    /// The Nexmark queries to run, by name.
+    pub(crate) nexmark_queries: Vec<&'static str>,
     pub(crate) skip_files: bool,
     pub(crate) skip_memory: bool,
     pub(crate) check: bool,
@@ -56,6 +59,7 @@ impl Default for Args {
             inputs: vec![Input::Json, Input::Parquet],
             runs: 3,
             nexmark_events: 10_000_000,
+            nexmark_queries: crate::nexmark_bench::QUERY_NAMES.to_vec(),
             skip_files: false,
             skip_memory: false,
             check: false,
@@ -92,6 +96,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Arg
             "--runs" => parsed.runs = number("--runs", &value("--runs")?)?.max(1),
             "--nexmark-events" => {
                 parsed.nexmark_events = number("--nexmark-events", &value("--nexmark-events")?)?
+            }
+            "--nexmark-queries" => {
+                parsed.nexmark_queries =
+                    list("--nexmark-queries", &value("--nexmark-queries")?, |q| {
+                        crate::nexmark_bench::QUERY_NAMES
+                            .iter()
+                            .copied()
+                            .find(|n| *n == q)
+                    })?
             }
             "--skip-files" => parsed.skip_files = true,
             "--skip-memory" => parsed.skip_memory = true,
@@ -140,6 +153,8 @@ mod tests {
             "parquet",
             "--nexmark-events",
             "0",
+            "--nexmark-queries",
+            "q8,q5",
             "--check",
         ])
         .unwrap()
@@ -148,6 +163,7 @@ mod tests {
         assert_eq!(args.workloads, [Workload::Dedup, Workload::FilterProject]);
         assert_eq!(args.inputs, [Input::Parquet]);
         assert_eq!(args.nexmark_events, 0);
+        assert_eq!(args.nexmark_queries, ["q8", "q5"]);
         assert!(args.check);
     }
 
@@ -158,6 +174,7 @@ mod tests {
         assert!(err(&["--files"]).starts_with("`--files` needs a value"));
         assert!(err(&["--files", "many"]).starts_with("`--files` takes a whole number"));
         assert!(err(&["--inputs", "memory"]).starts_with("`--inputs`: unknown `memory`"));
+        assert!(err(&["--nexmark-queries", "q3"]).starts_with("`--nexmark-queries`: unknown `q3`"));
         assert!(err(&["--fast"]).starts_with("unknown argument `--fast`"));
         assert!(parse_all(&["--help"]).unwrap().is_none());
     }

@@ -56,7 +56,7 @@ pub(crate) fn main(args: Args) -> Result<(), BoxError> {
         memory_runs(&args, &batches, &mut mismatches)?;
     }
     if args.nexmark_events > 0 {
-        nexmark_bench::run(args.nexmark_events, args.runs)?;
+        nexmark_bench::run(args.nexmark_events, &args.nexmark_queries, args.runs)?;
     }
     if args.check && !mismatches.is_empty() {
         return Err(format!("rows differ from the baseline's: {}", mismatches.join("; ")).into());
