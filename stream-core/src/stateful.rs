@@ -289,6 +289,18 @@ mod tests {
         // (python): fixed forever, since state partitioning depends on it
         assert_eq!(hash(&String::from("DE")), 0x9be8_f4d3_2844_0a14);
         assert_ne!(hash(&Some(1i64)), hash(&None::<i64>));
+        // integers, floats and the null tag go in as their little-endian bytes
+        let fnv = |bytes: &[u8]| {
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        };
+        let mut some = vec![1u8];
+        some.extend_from_slice(&(-5i64).to_le_bytes());
+        assert_eq!(hash(&Some(-5i64)), fnv(&some));
+        assert_eq!(hash(&7i32), fnv(&7i32.to_le_bytes()));
+        assert_eq!(hash(&1.5f64), fnv(&1.5f64.to_bits().to_le_bytes()));
+        assert_eq!(hash(&None::<i64>), fnv(&[0]));
     }
 
     #[test]
