@@ -222,17 +222,34 @@ where
     K: crate::types::TypedRow + crate::state::HeapSize + std::hash::Hash + Eq + Clone,
     V: crate::types::TypedRow + crate::state::HeapSize + Clone,
 {
+    take_partition(
+        slots,
+        ctx,
+        crate::state::StateStore::version,
+        |version, conf| {
+            crate::state::StateStore::load(&ctx.state.dir, operator, ctx.partition, version, conf)
+        },
+    )
+}
+
+/// This task's partition's entry of `slots` (a state store, or something holding one)
+/// at the version before the batch: taken out of `slots` when its `version` is that
+/// one, otherwise made by `load` from the checkpoint at that version, with the query's
+/// store settings.
+pub(crate) fn take_partition<T>(
+    slots: &std::sync::Mutex<std::collections::HashMap<usize, T>>,
+    ctx: &crate::TaskContext,
+    version: impl Fn(&T) -> Option<u64>,
+    load: impl FnOnce(Option<u64>, crate::state::StateStoreConf) -> Result<T>,
+) -> Result<T> {
     let previous = ctx.batch_id.checked_sub(1);
     let taken = slots
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .remove(&ctx.partition);
     match taken {
-        Some(store) if store.version() == previous => Ok(store),
-        _ => crate::state::StateStore::load(
-            &ctx.state.dir,
-            operator,
-            ctx.partition,
+        Some(kept) if version(&kept) == previous => Ok(kept),
+        _ => load(
             previous,
             crate::state::StateStoreConf {
                 min_versions_to_retain: ctx.state.min_versions_to_retain,

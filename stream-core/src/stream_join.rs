@@ -211,25 +211,21 @@ where
     K: std::hash::Hash + Eq,
     V: TypedRow + HeapSize + Clone,
 {
-    let previous = ctx.batch_id.checked_sub(1);
-    let taken = slots
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&ctx.partition);
-    match taken {
-        Some(side) if side.store.version() == previous => Ok(side),
-        _ => JoinSide::load(
-            &ctx.state.dir,
-            operator,
-            ctx.partition,
-            previous,
-            StateStoreConf {
-                min_versions_to_retain: ctx.state.min_versions_to_retain,
-                ..Default::default()
-            },
-            key_of,
-        ),
-    }
+    crate::stateful::take_partition(
+        slots,
+        ctx,
+        |side: &JoinSide<K, V>| side.store.version(),
+        |version, conf| {
+            JoinSide::load(
+                &ctx.state.dir,
+                operator,
+                ctx.partition,
+                version,
+                conf,
+                key_of,
+            )
+        },
+    )
 }
 
 impl<K, L, R> JoinSlots<K, L, R>

@@ -104,57 +104,16 @@ pub(crate) fn check(
         return None;
     }
     let right = cx.named_schema(&schema_name)?;
-    let mut left_key = Vec::new();
-    let mut right_key = Vec::new();
-    let mut key_schema = Schema::new();
-    for key in &on {
-        let name = key.to_string();
-        let l = stream.schema.iter().position(|c| c.name == name);
-        let r = right.iter().position(|c| c.name == name);
-        match (l, r) {
-            (Some(l), Some(r)) => {
-                let (lt, rt) = (stream.schema[l].ty, right[r].ty);
-                if lt.ty != rt.ty {
-                    cx.cx.error(
-                        key.span(),
-                        format!(
-                            "cannot join on `{name}`: it is `{}` in the stream and `{}` in `{schema_name}`",
-                            lt.ty.name(),
-                            rt.ty.name()
-                        ),
-                        "cast one side so that both have the same type",
-                    );
-                    ok = false;
-                    continue;
-                }
-                left_key.push(l);
-                right_key.push(r);
-                key_schema.push(Column {
-                    name,
-                    ty: ColType {
-                        ty: lt.ty,
-                        nullable: true,
-                    },
-                });
-            }
-            (None, _) => {
-                cx.cx.error(
-                    key.span(),
-                    format!("no column `{name}` in the stream"),
-                    "join on a column that both the stream and the table have",
-                );
-                ok = false;
-            }
-            (_, None) => {
-                cx.cx.error(
-                    key.span(),
-                    format!("no column `{name}` in `{schema_name}`"),
-                    "join on a column that both the stream and the table have",
-                );
-                ok = false;
-            }
-        }
-    }
+    let keys = key_columns(
+        cx,
+        &on,
+        &stream.schema,
+        &right,
+        &format!("`{schema_name}`"),
+        "join on a column that both the stream and the table have",
+    );
+    ok &= keys.is_some();
+    let (left_key, right_key, key_schema) = keys.unwrap_or_default();
     // the table's columns but its keys (by name, so that a key already reported above
     // is not reported again as a second column)
     let right_out: Vec<usize> = (0..right.len())
@@ -204,6 +163,76 @@ pub(crate) fn check(
         right_out,
     };
     Some(super::push(stream, op, output))
+}
+
+/// The key columns `on` of a join, in the stream (`left`) and in the other side
+/// (`right`, named `right_name` in errors), and the key struct's schema (nullable
+/// columns of the keys' type). Each key must be in both, by name, with the same type,
+/// and not be an opaque column. `None` after an error (every key is checked first).
+pub(crate) fn key_columns(
+    cx: &mut Checker,
+    on: &[syn::Ident],
+    left: &Schema,
+    right: &Schema,
+    right_name: &str,
+    missing_help: &str,
+) -> Option<(Vec<usize>, Vec<usize>, Schema)> {
+    let mut ok = true;
+    let mut left_key = Vec::new();
+    let mut right_key = Vec::new();
+    let mut key_schema = Schema::new();
+    for key in on {
+        let name = key.to_string();
+        let l = left.iter().position(|c| c.name == name);
+        let r = right.iter().position(|c| c.name == name);
+        let (Some(l), Some(r)) = (l, r) else {
+            let missing = if l.is_none() {
+                "the stream"
+            } else {
+                right_name
+            };
+            cx.cx.error(
+                key.span(),
+                format!("no column `{name}` in {missing}"),
+                missing_help,
+            );
+            ok = false;
+            continue;
+        };
+        let (lt, rt) = (left[l].ty.ty, right[r].ty.ty);
+        if lt != rt {
+            cx.cx.error(
+                key.span(),
+                format!(
+                    "cannot join on `{name}`: it is `{}` in the stream and `{}` in {right_name}",
+                    lt.name(),
+                    rt.name()
+                ),
+                "cast one side so that both have the same type",
+            );
+            ok = false;
+            continue;
+        }
+        if lt.is_opaque() {
+            cx.cx.error(
+                key.span(),
+                format!("cannot join on `{name}`: a `{}` is not a key", lt.name()),
+                "join on numbers, strings, booleans, dates or timestamps",
+            );
+            ok = false;
+            continue;
+        }
+        left_key.push(l);
+        right_key.push(r);
+        key_schema.push(Column {
+            name,
+            ty: ColType {
+                ty: lt,
+                nullable: true,
+            },
+        });
+    }
+    ok.then_some((left_key, right_key, key_schema))
 }
 
 /// The pipeline's field holding join `index`'s table.

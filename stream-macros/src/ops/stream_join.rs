@@ -16,9 +16,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::check::{Checker, Column, RowRole, Schema, StatefulSeen, StreamState, TypedOp};
+use crate::check::{Checker, RowRole, Schema, StatefulSeen, StreamState, TypedOp};
 use crate::parse::{OptionArg, OptionValue};
-use crate::types::{ColType, DslType};
+use crate::types::DslType;
 
 /// A checked stream–stream join.
 #[derive(Clone, Debug)]
@@ -158,61 +158,16 @@ pub(crate) fn check(
         );
         return None;
     }
-    let mut ok = true;
-    let mut left_key = Vec::new();
-    let mut right_key = Vec::new();
-    let mut key_schema = Schema::new();
-    for key in &on {
-        let name = key.to_string();
-        let l = left.schema.iter().position(|c| c.name == name);
-        let r = right.schema.iter().position(|c| c.name == name);
-        let (Some(l), Some(r)) = (l, r) else {
-            let missing = if l.is_none() {
-                "the stream".to_string()
-            } else {
-                format!("`{other}`")
-            };
-            cx.cx.error(
-                key.span(),
-                format!("no column `{name}` in {missing}"),
-                "join on columns that both streams have, by the same name (rename one side first: `.with_column_renamed(seller, id)`)",
-            );
-            ok = false;
-            continue;
-        };
-        let (lt, rt) = (left.schema[l].ty.ty, right.schema[r].ty.ty);
-        if lt != rt {
-            cx.cx.error(
-                key.span(),
-                format!(
-                    "cannot join on `{name}`: it is `{}` in the stream and `{}` in `{other}`",
-                    lt.name(),
-                    rt.name()
-                ),
-                "cast one side so that both have the same type",
-            );
-            ok = false;
-            continue;
-        }
-        if lt.is_opaque() {
-            cx.cx.error(
-                key.span(),
-                format!("cannot join on `{name}`: a `{}` is not a key", lt.name()),
-                "join on numbers, strings, booleans, dates or timestamps",
-            );
-            ok = false;
-            continue;
-        }
-        left_key.push(l);
-        right_key.push(r);
-        key_schema.push(Column {
-            name,
-            ty: ColType {
-                ty: lt,
-                nullable: true,
-            },
-        });
-    }
+    let keys = super::join::key_columns(
+        cx,
+        &on,
+        &left.schema,
+        &right.schema,
+        &format!("`{other}`"),
+        "join on columns that both streams have, by the same name (rename one side first: `.with_column_renamed(seller, id)`)",
+    );
+    let mut ok = keys.is_some();
+    let (left_key, right_key, key_schema) = keys.unwrap_or_default();
     let right_out: Vec<usize> = (0..right.schema.len())
         .filter(|&r| !on.iter().any(|k| *k == right.schema[r].name))
         .collect();
