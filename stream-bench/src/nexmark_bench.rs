@@ -298,17 +298,17 @@ fn query(name: &str, inputs: &Inputs, digest: &Arc<Digest>) -> Option<QueryBuild
                 .trigger(available_now)
         },
         // persons and auctions each in 10-second windows (the window's number since the
-        // epoch: a timestamp cast to i64 is its milliseconds), joined on the person and
-        // the window; `within` bounds the state: two times in one 10 s window are less
+        // epoch: a timestamp cast to i64 is its seconds, as in Spark), joined on the
+        // person and the window; `within` bounds the state: two times in one 10 s window are less
         // than 10 s apart
         "q8" => stream! {
             schema Person { id: i64, name: string, date_time: timestamp_ms }
             schema Auction { seller: i64, date_time: timestamp_ms }
             let auctions = read(memory, stream = {auctions}, schema = Auction)
-                .select(seller as id, floor(cast(date_time as i64) / 10000) as window, date_time as opened)
+                .select(seller as id, floor(cast(date_time as i64) / 10) as window, date_time as opened)
                 .with_watermark(opened, "1 second");
             read(memory, stream = {persons}, schema = Person)
-                .select(id, name, floor(cast(date_time as i64) / 10000) as window, date_time)
+                .select(id, name, floor(cast(date_time as i64) / 10) as window, date_time)
                 .with_watermark(date_time, "1 second")
                 .join(auctions, on = [id, window], within = "10 seconds")
                 .select(id, name, window)

@@ -244,6 +244,68 @@ pub fn cast<A: Array + Clone + 'static>(a: &dyn Array, to: &arrow_schema::DataTy
         .ok_or_else(|| StreamError::InvalidQuery(format!("cast to {to} gave {}", out.data_type())))
 }
 
+/// `cast(ts as i64)`: whole seconds since the epoch, rounded down, as Spark casts a
+/// timestamp to a long (the same number for a millisecond and a microsecond column).
+///
+/// ```
+/// use arrow_array::TimestampMillisecondArray;
+/// use stream_core::kernels::timestamp_to_seconds;
+/// let ts = TimestampMillisecondArray::from(vec![Some(1_999), Some(-1), None]);
+/// let s = timestamp_to_seconds(&ts).unwrap();
+/// assert_eq!(s.iter().collect::<Vec<_>>(), [Some(1), Some(-1), None]);
+/// ```
+pub fn timestamp_to_seconds(a: &dyn Array) -> Result<PrimitiveArray<Int64Type>> {
+    let per_second = ticks_per_second(a.data_type())?;
+    let ticks = arrow_cast::cast(a, &DataType::Int64)?;
+    let ticks = ticks
+        .as_any()
+        .downcast_ref::<PrimitiveArray<Int64Type>>()
+        .ok_or_else(|| {
+            StreamError::InvalidQuery("a timestamp cast to Int64 gave another type".into())
+        })?;
+    Ok(ticks.unary(|t| t.div_euclid(per_second)))
+}
+
+/// `cast(n as timestamp_ms)` (or `timestamp_us`): `n` seconds since the epoch, as Spark
+/// casts a long to a timestamp; null where the instant is out of the type's range.
+///
+/// ```
+/// use arrow_array::{Int64Array, TimestampMillisecondArray};
+/// use arrow_schema::{DataType, TimeUnit};
+/// use stream_core::kernels::seconds_to_timestamp;
+/// let n = Int64Array::from(vec![Some(2), Some(i64::MAX), None]);
+/// let to = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+/// let ts: TimestampMillisecondArray = seconds_to_timestamp(&n, &to).unwrap();
+/// assert_eq!(ts.iter().collect::<Vec<_>>(), [Some(2_000), None, None]);
+/// ```
+pub fn seconds_to_timestamp<A: Array + Clone + 'static>(a: &dyn Array, to: &DataType) -> Result<A> {
+    let per_second = ticks_per_second(to)?;
+    let seconds = a
+        .as_any()
+        .downcast_ref::<PrimitiveArray<Int64Type>>()
+        .ok_or_else(|| {
+            StreamError::InvalidQuery(format!("cast of {} to a timestamp", a.data_type()))
+        })?;
+    let ticks: PrimitiveArray<Int64Type> = seconds
+        .iter()
+        .map(|s| s.and_then(|s| s.checked_mul(per_second)))
+        .collect();
+    cast::<A>(&ticks, to)
+}
+
+/// How many ticks of a timestamp type make a second.
+fn ticks_per_second(dt: &DataType) -> Result<i64> {
+    match dt {
+        DataType::Timestamp(TimeUnit::Second, _) => Ok(1),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => Ok(1_000),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => Ok(1_000_000),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => Ok(1_000_000_000),
+        other => Err(StreamError::InvalidQuery(format!(
+            "{other} is not a timestamp"
+        ))),
+    }
+}
+
 /// Whether each value is null.
 pub fn is_null(a: &dyn Array) -> Result<BooleanArray> {
     Ok(arrow_arith::boolean::is_null(a)?)

@@ -274,6 +274,41 @@ fn a_null_condition_drops_the_row() {
 }
 
 #[test]
+fn a_timestamp_casts_to_and_from_i64_as_whole_seconds_as_in_spark() {
+    let ts = |unit| DataType::Timestamp(unit, Some("UTC".into()));
+    let input = memory(
+        &[
+            ("ms", ts(arrow_schema::TimeUnit::Millisecond), false),
+            ("us", ts(arrow_schema::TimeUnit::Microsecond), false),
+            ("n", DataType::Int64, false),
+        ],
+        r#"{"ms":"1970-01-01T00:00:01.999Z","us":"1970-01-01T00:00:01.999999Z","n":2}
+{"ms":"1969-12-31T23:59:59.999Z","us":"1969-12-31T23:59:59.999999Z","n":9223372036854775807}
+"#,
+    );
+    run(stream! {
+        schema S { ms: timestamp_ms, us: timestamp_us, n: i64 }
+        read(memory, stream = {input}, schema = S)
+            .select(
+                cast(ms as i64) as ms_s,
+                cast(us as i64) as us_s,
+                cast(n as timestamp_ms) as from_ms,
+                cast(n as timestamp_us) as from_us,
+            )
+            .write(memory, name = "fn_cast_seconds")
+            .trigger(available_now)
+    });
+    // rounded down, the same for both units; seconds out of range give null
+    assert_eq!(
+        memory_table_rows("fn_cast_seconds"),
+        [
+            r#"{"from_ms":"1970-01-01T00:00:02Z","from_us":"1970-01-01T00:00:02Z","ms_s":1,"us_s":1}"#,
+            r#"{"ms_s":-1,"us_s":-1}"#,
+        ]
+    );
+}
+
+#[test]
 fn when_chains() {
     let input = memory(
         &[

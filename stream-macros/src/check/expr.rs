@@ -167,16 +167,18 @@ impl Checker {
                     self.cx.error(
                         ty.base.span(),
                         format!("cannot cast `{}` to `{}`", inner.ty.ty.name(), to.name()),
-                        "casts go between numbers, to and from strings, and between dates and timestamps",
+                        "casts go between numbers, to and from strings, between dates and timestamps, and between timestamps and `i64` seconds",
                     );
                     return None;
                 }
                 let from_string = inner.ty.ty == DslType::String && to != DslType::String;
                 let from_binary = inner.ty.ty == DslType::Binary && to == DslType::String;
+                let seconds_overflow = inner.ty.ty == DslType::I64
+                    && matches!(to, DslType::TimestampMs | DslType::TimestampUs);
                 let mut cast = inner.cast_to(to);
                 // a string that does not parse becomes null, and so do bytes that are
-                // not UTF-8
-                cast.ty.nullable |= from_string || from_binary;
+                // not UTF-8 and seconds past the timestamps' range
+                cast.ty.nullable |= from_string || from_binary || seconds_overflow;
                 cast.span = ty.base.span();
                 Some(cast)
             }

@@ -272,8 +272,18 @@ fn cast(e: &TExpr, to: DslType) -> Gen {
     let array_ty = to.array();
     let dt = to.data_type();
     let v = splat(g);
+    // between a timestamp and an `i64`, the number is whole seconds, as in Spark
+    let tokens = match (from, to) {
+        (DslType::TimestampMs | DslType::TimestampUs, DslType::I64) => {
+            quote!(#k::timestamp_to_seconds(&#v)?)
+        }
+        (DslType::I64, DslType::TimestampMs | DslType::TimestampUs) => {
+            quote!(#k::seconds_to_timestamp::<#array_ty>(&#v, &#dt)?)
+        }
+        _ => quote!(#k::cast::<#array_ty>(&#v, &#dt)?),
+    };
     Gen {
-        tokens: quote!(#k::cast::<#array_ty>(&#v, &#dt)?),
+        tokens,
         scalar: false,
         ty: to,
     }
