@@ -116,8 +116,8 @@ pub mod __private {
     pub use crate::rows::{FlatMapFn, PlaceholderRow};
     pub use crate::session::{MergedSession, SessionPart, merge_sessions, session_of};
     pub use crate::stateful::{
-        KeyPart, StableHasher, StateSlots, commit_store, from_ms, partition_of, take_store, to_ms,
-        windows, zip_batches,
+        KeyPart, SparkOrd, StableHasher, StateSlots, commit_store, from_ms, partition_of, spark_gt,
+        spark_lt, take_store, to_ms, windows, zip_batches,
     };
     pub use crate::stream_join::{JoinRowId, JoinSide, JoinSlots};
     pub use crate::{

@@ -162,6 +162,69 @@ impl<T: KeyPart> KeyPart for Option<T> {
     }
 }
 
+/// A value that `min`, `max`, `min_by` and `max_by` compare, ordered as Spark orders
+/// it: floats with every NaN above every number and `-0.0` equal to `0.0`; other types
+/// by their natural order.
+pub trait SparkOrd {
+    /// `self` against `other`.
+    fn spark_cmp(&self, other: &Self) -> std::cmp::Ordering;
+}
+
+macro_rules! natural_order {
+    ($($t:ty),*) => {$(
+        impl SparkOrd for $t {
+            #[inline]
+            fn spark_cmp(&self, other: &Self) -> std::cmp::Ordering { Ord::cmp(self, other) }
+        }
+    )*};
+}
+natural_order!(
+    i32,
+    i64,
+    bool,
+    String,
+    Vec<u8>,
+    Date32,
+    TimestampMs,
+    TimestampUs
+);
+
+macro_rules! float_order {
+    ($($t:ty),*) => {$(
+        impl SparkOrd for $t {
+            #[inline]
+            fn spark_cmp(&self, other: &Self) -> std::cmp::Ordering {
+                match (self.is_nan(), other.is_nan()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    (false, false) => self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal),
+                }
+            }
+        }
+    )*};
+}
+float_order!(f32, f64);
+
+/// Whether `a` is above `b` in Spark's order (see [`SparkOrd`]).
+///
+/// ```
+/// use stream_core::__private::{spark_gt, spark_lt};
+/// assert!(spark_gt(&f64::NAN, &f64::INFINITY));
+/// assert!(!spark_gt(&0.0f64, &-0.0));
+/// assert!(spark_lt(&1.0f64, &f64::NAN));
+/// ```
+#[inline]
+pub fn spark_gt<T: SparkOrd>(a: &T, b: &T) -> bool {
+    a.spark_cmp(b) == std::cmp::Ordering::Greater
+}
+
+/// Whether `a` is below `b` in Spark's order (see [`SparkOrd`]).
+#[inline]
+pub fn spark_lt<T: SparkOrd>(a: &T, b: &T) -> bool {
+    a.spark_cmp(b) == std::cmp::Ordering::Less
+}
+
 /// The shuffle partition of a key whose stable hash is `hash`.
 #[inline]
 pub fn partition_of(hash: u64, partitions: usize) -> usize {

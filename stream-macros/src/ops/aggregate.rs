@@ -1156,9 +1156,9 @@ pub(crate) mod emit {
             AggFunc::MaxBy | AggFunc::MinBy => TokenStream::new(),
             AggFunc::Min | AggFunc::Max => {
                 let better = if a.func == AggFunc::Min {
-                    quote!(__v < *__cur)
+                    quote!(::stream_core::__private::spark_lt(&__v, __cur))
                 } else {
-                    quote!(__v > *__cur)
+                    quote!(::stream_core::__private::spark_gt(&__v, __cur))
                 };
                 quote! {
                     let __replace = match &__acc.#acc {
@@ -1229,9 +1229,9 @@ pub(crate) mod emit {
     /// reference) for `max_by` (larger) or `min_by` (smaller).
     fn beyond(func: AggFunc) -> TokenStream {
         if func == AggFunc::MinBy {
-            quote!(*__o < *__cur)
+            quote!(::stream_core::__private::spark_lt(__o, __cur))
         } else {
-            quote!(*__o > *__cur)
+            quote!(::stream_core::__private::spark_gt(__o, __cur))
         }
     }
 
@@ -1301,9 +1301,9 @@ pub(crate) mod emit {
                 }
                 AggFunc::Min | AggFunc::Max => {
                     let better = if a.func == AggFunc::Min {
-                        quote!(__v < *__cur)
+                        quote!(::stream_core::__private::spark_lt(&__v, __cur))
                     } else {
-                        quote!(__v > *__cur)
+                        quote!(::stream_core::__private::spark_gt(&__v, __cur))
                     };
                     quote! {
                         if let ::core::option::Option::Some(__v) = __from.#acc {
