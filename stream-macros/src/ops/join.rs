@@ -40,10 +40,13 @@ pub(crate) fn check(
     table: &syn::ExprBlock,
     options: &[OptionArg],
 ) -> Option<StreamState> {
-    if stream.stateful.is_some() {
+    if let Some(seen) = &stream.stateful {
         cx.cx.error(
             op.span(),
-            "a join after an aggregation or `drop_duplicates` is not supported yet",
+            format!(
+                "a join with a static table after `{}` is not supported yet",
+                seen.op
+            ),
             "join the rows before the stateful operator",
         );
         return None;
