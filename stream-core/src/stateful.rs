@@ -338,11 +338,21 @@ where
     let metrics = store.commit(ctx.batch_id)?;
     ctx.metrics
         .add_state(id, name, &metrics.into_progress(name));
+    keep_partition(slots, ctx, store);
+    Ok(())
+}
+
+/// Keeps `kept` (a committed store, or something holding one) as this task's
+/// partition's entry of `slots`, for [`take_partition`] in the next batch.
+pub(crate) fn keep_partition<T>(
+    slots: &std::sync::Mutex<std::collections::HashMap<usize, T>>,
+    ctx: &crate::TaskContext,
+    kept: T,
+) {
     slots
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(ctx.partition, store);
-    Ok(())
+        .insert(ctx.partition, kept);
 }
 
 #[cfg(test)]

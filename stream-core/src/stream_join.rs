@@ -159,11 +159,17 @@ where
     /// Removes the rows for which `expired` is true; returns how many went.
     pub fn evict(&mut self, mut expired: impl FnMut(&V) -> bool) -> usize {
         let gone = self.store.remove_where(|_, row| expired(row));
+        // the ids that went, per key: each key's list is then filtered once
+        let mut gone_ids: FastHashMap<K, Vec<i64>> = FastHashMap::default();
         for (id, row) in &gone {
-            if let Some(key) = (self.key_of)(row)
-                && let Some(ids) = self.index.get_mut(&key)
-            {
-                ids.retain(|i| *i != id.row_id);
+            if let Some(key) = (self.key_of)(row) {
+                gone_ids.entry(key).or_default().push(id.row_id);
+            }
+        }
+        for (key, mut went) in gone_ids {
+            went.sort_unstable();
+            if let Some(ids) = self.index.get_mut(&key) {
+                ids.retain(|i| went.binary_search(i).is_err());
                 if ids.is_empty() {
                     self.index.remove(&key);
                 }
@@ -250,8 +256,7 @@ where
     }
 
     /// Commits the batch's version of both sides, reports them as one stateful operator
-    /// `id` (Spark's `symmetricHashJoin`, with `dropped` input rows late), and keeps them
-    /// for the next batch.
+    /// `id` (Spark's `symmetricHashJoin`), and keeps them for the next batch.
     pub fn commit(
         &self,
         ctx: &TaskContext,
@@ -267,14 +272,8 @@ where
             ctx.metrics
                 .add_state(id, name, &metrics.into_progress(name));
         }
-        self.left
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(ctx.partition, left);
-        self.right
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(ctx.partition, right);
+        crate::stateful::keep_partition(&self.left, ctx, left);
+        crate::stateful::keep_partition(&self.right, ctx, right);
         Ok(())
     }
 }

@@ -278,7 +278,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         }
         ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__out))
     };
-    if let Some(s) = stateful {
+    if stateful.is_some() {
         stages = 1 + chain.len();
         // operator `k` (after the first, whose names have no number): its map side ends
         // stage `k`, its reduce side and the operators after it start stage `k + 1`
@@ -300,7 +300,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             branch_fns.push(branch_fn(&post, &post_branch, plan, &mut schemas));
             if k == 0
                 && late_sink
-                && let Some(project) = s.input_projection()
+                && let Some(project) = op.input_projection()
             {
                 let input = Branch {
                     source: 0,

@@ -150,6 +150,26 @@ impl Stateful<'_> {
     }
 }
 
+/// Reports the `__dropped` input rows the map side of stateful operator `id` (named
+/// `name` in the progress) dropped as late, if any.
+pub(crate) fn report_dropped(id: usize, name: &str) -> TokenStream {
+    quote! {
+        if __dropped > 0 {
+            __ctx.metrics.add_state(
+                #id,
+                #name,
+                &::stream_core::StateOperatorProgress {
+                    operator_name: ::std::string::String::new(),
+                    metrics: ::stream_core::state::StateOperatorMetrics {
+                        num_rows_dropped_by_watermark: __dropped,
+                        ..::core::default::Default::default()
+                    },
+                },
+            );
+        }
+    }
+}
+
 /// The code of `with_watermark`: report the batch's event times, pass the rows on.
 pub(crate) fn watermark(
     _plan: &Plan,

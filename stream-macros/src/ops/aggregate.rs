@@ -879,7 +879,7 @@ pub(crate) mod emit {
             },
         };
         let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
-        let dropped = report_dropped(plan.id);
+        let dropped = crate::codegen::stateful::report_dropped(plan.id, "stateStoreSave");
         let exchange = exchange(key, acc);
         let LateRows {
             init,
@@ -1050,26 +1050,6 @@ pub(crate) mod emit {
     /// reusing their buffers.
     pub(crate) fn reuse_key_fields(plan: &AggPlan) -> Vec<TokenStream> {
         key_columns::reuse(&key_columns(plan))
-    }
-
-    /// Reports `__dropped` late rows as stateful operator `id`'s
-    /// `numRowsDroppedByWatermark`.
-    pub(crate) fn report_dropped(id: usize) -> TokenStream {
-        quote! {
-            if __dropped > 0 {
-                __ctx.metrics.add_state(
-                    #id,
-                    "stateStoreSave",
-                    &::stream_core::StateOperatorProgress {
-                        operator_name: ::std::string::String::new(),
-                        metrics: ::stream_core::state::StateOperatorMetrics {
-                            num_rows_dropped_by_watermark: __dropped,
-                            ..::core::default::Default::default()
-                        },
-                    },
-                );
-            }
-        }
     }
 
     /// The map side's result: the keys `__keys[p]` and accumulators `__accs[p]` of each

@@ -199,6 +199,7 @@ pub(crate) mod emit {
         let indices = key_indices(plan);
         let times = times(plan);
         let id = plan.id;
+        let dropped = crate::codegen::stateful::report_dropped(id, "dedupe");
         let send_late = if late_sink {
             quote! {
                 __late_rows.push(#k::keep_rows(&__batch, __keep.iter().map(|__k| !*__k).collect())?);
@@ -257,19 +258,7 @@ pub(crate) mod emit {
                     }
                 }
             }
-            if __dropped > 0 {
-                __ctx.metrics.add_state(
-                    #id,
-                    "dedupe",
-                    &::stream_core::StateOperatorProgress {
-                        operator_name: ::std::string::String::new(),
-                        metrics: ::stream_core::state::StateOperatorMetrics {
-                            num_rows_dropped_by_watermark: __dropped,
-                            ..::core::default::Default::default()
-                        },
-                    },
-                );
-            }
+            #dropped
             #late_report
             ::core::result::Result::Ok(::stream_core::TaskOutput::Exchange(__buckets))
         }

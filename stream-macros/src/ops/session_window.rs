@@ -166,7 +166,7 @@ pub(crate) mod emit {
         };
         let group = group_fn(key);
         let part = part(&quote!(::core::option::Option::None));
-        let dropped = agg::report_dropped(plan.id);
+        let dropped = crate::codegen::stateful::report_dropped(plan.id, "stateStoreSave");
         let exchange = agg::exchange(key, acc);
         quote! {
             let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);

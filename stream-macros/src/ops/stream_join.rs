@@ -190,9 +190,9 @@ pub(crate) fn check(
     }
     let (left_time, right_time) = (event_time(&left), event_time(&right));
     if let Some((_, span)) = within {
-        for (time, name) in [(left_time, "the stream"), (right_time, "`other`")] {
+        let other_name = format!("`{other}`");
+        for (time, name) in [(left_time, "the stream"), (right_time, other_name.as_str())] {
             if time.is_none() {
-                let name = name.replace("other", &other.to_string());
                 cx.cx.error(
                     span,
                     format!("`within` needs a watermark on both streams, and {name} has none"),
@@ -328,14 +328,10 @@ pub(crate) mod emit {
         let typed = quote!(::stream_core::types::TypedRow);
         let p = quote!(::stream_core::__private);
         let k = quote!(::stream_core::__private::kernels);
-        let id = plan.id;
+        let dropped = crate::codegen::stateful::report_dropped(plan.id, "symmetricHashJoin");
         let late = |time: Option<(usize, i64)>, schema: &Schema| match time {
             Some((index, unit)) => {
-                let arrow = if unit == 1 {
-                    quote!(::stream_core::__private::arrow_array::types::TimestampMillisecondType)
-                } else {
-                    quote!(::stream_core::__private::arrow_array::types::TimestampMicrosecondType)
-                };
+                let arrow = schema[index].ty.ty.arrow_primitive();
                 let name = &schema[index].name;
                 quote! {
                     let __late = #p::from_ms(__ctx.late_watermark_ms, #unit);
@@ -393,19 +389,7 @@ pub(crate) mod emit {
                     }
                 }
             }
-            if __dropped > 0 {
-                __ctx.metrics.add_state(
-                    #id,
-                    "symmetricHashJoin",
-                    &::stream_core::StateOperatorProgress {
-                        operator_name: ::std::string::String::new(),
-                        metrics: ::stream_core::state::StateOperatorMetrics {
-                            num_rows_dropped_by_watermark: __dropped,
-                            ..::core::default::Default::default()
-                        },
-                    },
-                );
-            }
+            #dropped
             ::core::result::Result::Ok(::stream_core::TaskOutput::Exchange(__buckets))
         }
     }
