@@ -363,44 +363,6 @@ list_column!(
     TimestampUs
 );
 
-/// Helpers of the code `#[derive(Schema)]` generates. Not a stable API.
-#[doc(hidden)]
-pub mod __derive {
-    use arrow_array::{Array, RecordBatch};
-
-    use crate::{Result, StreamError};
-
-    /// The column called `name` of `batch`.
-    pub fn column<'a>(batch: &'a RecordBatch, name: &str, row: &str) -> Result<&'a dyn Array> {
-        batch
-            .column_by_name(name)
-            .map(|c| c.as_ref())
-            .ok_or_else(|| StreamError::SchemaMismatch {
-                context: format!("column `{name}`"),
-                message: format!(
-                    "`{row}` has a field `{name}` but the batch has no such column; it has: {}",
-                    batch
-                        .schema_ref()
-                        .fields()
-                        .iter()
-                        .map(|f| format!("`{}`", f.name()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
-    }
-
-    /// The value of a field that is not an `Option`: null is an error.
-    pub fn required<T>(value: Option<Option<T>>, name: &str, row: &str) -> Result<T> {
-        value.flatten().ok_or_else(|| StreamError::SchemaMismatch {
-            context: format!("column `{name}`"),
-            message: format!(
-                "a row holds null but `{row}::{name}` is not an `Option`; make the field an `Option`"
-            ),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -226,7 +226,7 @@ pub(crate) fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
         let (col, value) = (c.name.to_string(), &c.value);
         quote! {
             let mut #var = <#value as #types::ColumnValue>::from_array(
-                #types::__derive::column(batch, #col, #row_name)?,
+                ::stream_core::__private::derive::column(batch, #col, #row_name)?,
                 #col,
             )?
             .into_iter();
@@ -237,7 +237,7 @@ pub(crate) fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
         if c.nullable {
             quote!(#field: ::core::iter::Iterator::next(&mut #var).flatten())
         } else {
-            quote!(#field: #types::__derive::required(::core::iter::Iterator::next(&mut #var), #col, #row_name)?)
+            quote!(#field: ::stream_core::__private::derive::required(::core::iter::Iterator::next(&mut #var), #col, #row_name)?)
         }
     });
     // A struct without fields (the input row of `group_by(key).agg(count())`, whose key

@@ -86,6 +86,7 @@ mod codec;
 mod conf;
 mod file;
 mod heap_size;
+mod keyed;
 mod layout;
 mod metrics;
 mod retention;
@@ -96,5 +97,6 @@ mod tests;
 
 pub use conf::StateStoreConf;
 pub use heap_size::HeapSize;
+pub use keyed::{KeyedState, StateLocation};
 pub use metrics::StateOperatorMetrics;
 pub use store::StateStore;

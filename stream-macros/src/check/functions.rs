@@ -1,6 +1,6 @@
 //! The functions of the DSL: their names, arity and type rules. Codegen for each sits
 //! in `codegen/functions.rs` under the same name; the runtime pieces are in
-//! `stream_core::kernels`.
+//! `stream_core::__private::kernels`.
 //!
 //! `f(x, a)` and `x.f(a)` are the same call. Every function follows Spark's semantics,
 //! and unless the table says otherwise a null argument gives a null result. "num" is any

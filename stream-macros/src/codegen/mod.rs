@@ -258,6 +258,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     }
     let mut stateful_fields = Vec::new();
     let mut stateful_inits = Vec::new();
+    let mut stateful_items = Vec::new();
     for (i, j) in plan.joins.iter().enumerate() {
         let key = plan
             .rows
@@ -313,31 +314,31 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                     &mut schemas,
                 ));
             }
-            let (map_body, reduce_body, (field, ty)) = op.emit(plan);
+            let code = op.emit(plan);
             let map_input = if k == 0 && plan.branches.iter().any(|b| op.join_side(b).is_some()) {
                 quote!(::stream_core::InputChunk)
             } else {
                 quote!(::stream_core::__private::arrow_array::RecordBatch)
             };
-            stateful_fields.push(quote!(#field: #ty));
-            stateful_inits.push(quote!(#field: ::core::default::Default::default()));
+            stateful_fields.push(code.field);
+            stateful_inits.push(code.init);
+            stateful_items.push(code.items);
+            let (map_call, reduce_call) = (code.map, code.reduce);
             branch_fns.push(quote! {
-                #[allow(unused_variables, unused_mut, clippy::all)]
                 fn #map(
                     &self,
                     __ctx: &::stream_core::TaskContext,
                     __batches: ::std::vec::Vec<#map_input>,
                 ) -> ::stream_core::Result<::stream_core::TaskOutput> {
-                    #map_body
+                    #map_call
                 }
 
-                #[allow(unused_variables, unused_mut, clippy::all)]
                 fn #reduce(
                     &self,
                     __ctx: &::stream_core::TaskContext,
                     input: ::std::vec::Vec<::stream_core::InputChunk>,
                 ) -> ::stream_core::Result<::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch>> {
-                    #reduce_body
+                    #reduce_call
                 }
             });
             let rows = quote! {
@@ -487,6 +488,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             #(#warnings)*
             #(#tracked)*
             #row_decls
+            #(#stateful_items)*
 
             #[allow(non_camel_case_types)]
             struct __StreamPipeline #generics {

@@ -74,15 +74,19 @@ fn declare(name: &syn::Ident, schema: &[Column], role: RowRole) -> TokenStream {
             quote!(pub #field: #value)
         }
     });
-    let typed_row = derive::typed_row(name, &columns);
+    let row = quote!(::stream_core::__private::row!);
+    let typed_fields = columns.iter().map(|c| {
+        let (field, value, col) = (&c.field, &c.value, c.name.to_string());
+        let null = if c.nullable {
+            quote!(?)
+        } else {
+            TokenStream::new()
+        };
+        quote!(#field: #value = #col [#null])
+    });
+    let typed_row = quote!(#row(typed #name { #(#typed_fields),* }););
     let field_names: Vec<&syn::Ident> = columns.iter().map(|c| &c.field).collect();
-    let heap_size = quote! {
-        impl ::stream_core::state::HeapSize for #name {
-            fn heap_size(&self) -> usize {
-                0 #(+ ::stream_core::state::HeapSize::heap_size(&self.#field_names))*
-            }
-        }
-    };
+    let heap_size = quote!(#row(heap #name { #(#field_names),* }););
     let (derives, extra) = match role {
         RowRole::Plain => (
             quote!(
@@ -101,39 +105,17 @@ fn declare(name: &syn::Ident, schema: &[Column], role: RowRole) -> TokenStream {
             ),
             heap_size,
         ),
-        RowRole::Key => {
-            let part = quote!(::stream_core::__private::KeyPart);
-            (
-                quote!(
-                    ::core::clone::Clone,
-                    ::core::fmt::Debug,
-                    ::core::default::Default
-                ),
-                quote! {
-                    impl ::core::cmp::PartialEq for #name {
-                        fn eq(&self, other: &Self) -> bool {
-                            true #(&& #part::key_eq(&self.#field_names, &other.#field_names))*
-                        }
-                    }
-                    impl ::core::cmp::Eq for #name {}
-                    impl ::core::hash::Hash for #name {
-                        fn hash<H: ::core::hash::Hasher>(&self, state: &mut H) {
-                            #(#part::key_hash(&self.#field_names, state);)*
-                        }
-                    }
-                    impl #name {
-                        /// The hash that picks the key's shuffle partition: the same in
-                        /// every process.
-                        pub fn __stable_hash(&self) -> u64 {
-                            let mut hasher = ::stream_core::__private::StableHasher::default();
-                            ::core::hash::Hash::hash(self, &mut hasher);
-                            ::core::hash::Hasher::finish(&hasher)
-                        }
-                    }
-                    #heap_size
-                },
-            )
-        }
+        RowRole::Key => (
+            quote!(
+                ::core::clone::Clone,
+                ::core::fmt::Debug,
+                ::core::default::Default
+            ),
+            quote! {
+                #row(key #name { #(#field_names),* });
+                #heap_size
+            },
+        ),
     };
     // on the schema's name: rustc's notes about the struct point at its declaration
     quote_spanned! {name.span()=>

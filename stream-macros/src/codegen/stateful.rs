@@ -91,11 +91,8 @@ impl Stateful<'_> {
         }
     }
 
-    /// The map side's body, the reduce side's body, and the state field (name, type).
-    pub(crate) fn emit(
-        &self,
-        plan: &Plan,
-    ) -> (TokenStream, TokenStream, (syn::Ident, TokenStream)) {
+    /// The operator's executor and what it is given.
+    pub(crate) fn emit(&self, plan: &Plan) -> StatefulCode {
         let row = |i: usize| {
             plan.rows
                 .get(i)
@@ -110,63 +107,42 @@ impl Stateful<'_> {
         let late = plan.settings.late_rows.is_some();
         match self.op {
             TypedOp::Aggregate(a) => {
-                let rows = [
-                    row(a.rows[0]),
-                    row(a.rows[1]),
-                    row(a.rows[2]),
-                    row(a.rows[3]),
-                ];
-                use crate::ops::aggregate::emit;
-                (
-                    emit::map_side(a, &rows, &mode, late),
-                    emit::reduce_side(a, &rows, &mode),
-                    emit::state_field(a, &rows),
-                )
+                let rows = a.rows.map(row);
+                crate::ops::aggregate::emit::executor(a, &rows, &mode, late)
             }
-            TypedOp::Dedup(d) => {
-                let rows = [row(d.rows[0]), row(d.rows[1])];
-                use crate::ops::dedup::emit;
-                (
-                    emit::map_side(d, &rows, late),
-                    emit::reduce_side(d, &rows),
-                    emit::state_field(d, &rows),
-                )
-            }
+            TypedOp::Dedup(d) => crate::ops::dedup::emit::executor(d, &d.rows.map(row), late),
             TypedOp::StreamJoin { plan: j, .. } => {
-                let rows = [row(j.rows[0]), row(j.rows[1]), row(j.rows[2])];
-                use crate::ops::stream_join::emit;
-                (
-                    emit::map_side(j, &rows),
-                    emit::reduce_side(j, &rows),
-                    emit::state_field(j, &rows),
-                )
+                crate::ops::stream_join::emit::executor(j, &j.rows.map(row))
             }
-            _ => (
-                quote!(::core::unreachable!()),
-                quote!(::core::unreachable!()),
-                (quote::format_ident!("__state"), quote!(())),
-            ),
+            _ => StatefulCode {
+                items: TokenStream::new(),
+                map: quote!(::core::unreachable!()),
+                reduce: quote!(::core::unreachable!()),
+                field: quote!(__state: ()),
+                init: quote!(__state: ()),
+            },
         }
     }
 }
 
-/// Reports the `__dropped` input rows the map side of stateful operator `id` (named
-/// `name` in the progress) dropped as late, if any.
-pub(crate) fn report_dropped(id: usize, name: &str) -> TokenStream {
-    quote! {
-        if __dropped > 0 {
-            __ctx.metrics.add_state(
-                #id,
-                #name,
-                &::stream_core::StateOperatorProgress {
-                    operator_name: ::std::string::String::new(),
-                    metrics: ::stream_core::state::StateOperatorMetrics {
-                        num_rows_dropped_by_watermark: __dropped,
-                        ..::core::default::Default::default()
-                    },
-                },
-            );
-        }
+/// The code of one stateful operator: the items that give its executor the user's types
+/// and per-row functions, the pipeline struct's field that holds the executor (and its
+/// initialiser), and the calls of its map side (`__batches` to an exchange) and reduce
+/// side (`input` to rows).
+pub(crate) struct StatefulCode {
+    pub(crate) items: TokenStream,
+    pub(crate) map: TokenStream,
+    pub(crate) reduce: TokenStream,
+    pub(crate) field: TokenStream,
+    pub(crate) init: TokenStream,
+}
+
+/// The runtime's `OutputMode` of the checked mode's name.
+pub(crate) fn output_mode(mode: &str) -> TokenStream {
+    match mode {
+        "update" => quote!(::stream_core::OutputMode::Update),
+        "complete" => quote!(::stream_core::OutputMode::Complete),
+        _ => quote!(::stream_core::OutputMode::Append),
     }
 }
 

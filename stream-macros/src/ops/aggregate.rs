@@ -778,220 +778,167 @@ pub(crate) mod emit {
     use quote::{format_ident, quote};
 
     use super::{AggFunc, AggPlan, KeyItem};
-    use crate::codegen::key_columns::{self, KeyColumn};
+    use crate::codegen::key_columns::KeyColumn;
     use crate::codegen::rows::field_ident;
+    use crate::codegen::stateful::StatefulCode;
 
     fn ident(name: &str) -> syn::Ident {
         field_ident(name)
     }
 
-    /// `fn` body: `__batches` (the branches' rows projected to the input) to an exchange.
-    /// Late rows are dropped in append and update mode; complete mode keeps every row,
-    /// as Spark's does (its result is the whole table).
-    pub(crate) fn map_side(
+    /// The code of an aggregation: the `Aggregation` impl of its types and per-row
+    /// functions, and the `AggregateExec` field that runs it (see
+    /// `stream_core::__private::aggregate`).
+    pub(crate) fn executor(
         plan: &AggPlan,
         rows: &[TokenStream; 4],
         mode: &str,
         late_sink: bool,
-    ) -> TokenStream {
-        if let Some(s) = plan.session {
-            return crate::ops::session_window::emit::map_side(plan, s, rows, late_sink);
-        }
-        let [input, key, acc, _] = rows;
+    ) -> StatefulCode {
+        let [input, key, acc, out] = rows;
         let p = quote!(::stream_core::__private);
-        let key_fields = key_fields(plan);
+        let r = quote!(::stream_core::Result);
+        let spec = format_ident!("__Agg{}", plan.id);
+        let columns = key_columns(plan);
+        let reader_types = columns.iter().map(|c| {
+            let ty = &c.ty;
+            quote!(<#ty as #p::KeyColumn>::Reader<'a>)
+        });
+        let row_name = format!("AggInput{}", plan.id);
+        let readers = columns.iter().map(|c| {
+            let (ty, column) = (&c.ty, &c.column);
+            quote!(<#ty as #p::KeyColumn>::reader(__batch, #column, #row_name)?)
+        });
+        let reads = columns.iter().enumerate().map(|(n, c)| {
+            let (ty, field) = (&c.ty, &c.field);
+            let n = syn::Index::from(n);
+            quote!(<#ty as #p::KeyColumn>::read_into(&__keys.#n, __i, &mut __k.#field)?;)
+        });
         let updates = plan
             .aggs
             .iter()
             .enumerate()
             .map(|(i, a)| update(i, a, plan));
-        let lr = late_rows(late_sink, plan.id, input, reads_key_columns(plan));
-        // The group key is built in one scratch value whose strings keep their buffers,
-        // read in place from the key columns, and cloned only for a group the map does
-        // not hold yet: no allocation per row.
-        let reuse_fields = reuse_key_fields(plan);
-        let readers = key_readers(plan);
-        let find_group = quote! {
-            let __acc = match __partial.get_mut(&*__key) {
-                ::core::option::Option::Some(__acc) => __acc,
-                ::core::option::Option::None => __partial
-                    .entry(::core::clone::Clone::clone(&*__key))
-                    .or_default(),
-            };
-        };
-        let body = match plan.window {
-            Some(w) => {
-                let nullable = plan.input_schema[w.time].ty.nullable;
-                let unit = unit_type(w.unit);
-                let time = if nullable {
-                    quote! {
-                        let ::core::option::Option::Some(__t) = __row.__t else { continue; };
-                        let __t = __t.0;
-                    }
-                } else {
-                    quote!(let __t = __row.__t.0;)
-                };
-                let (size, slide, start) = (w.size, w.slide, w.start);
-                let keep = &lr.keep;
-                let late = if plan.evict && mode != "complete" {
-                    quote! {
-                        if __we <= __late {
-                            __dropped += 1;
-                            #keep
-                            continue;
-                        }
-                    }
-                } else {
-                    TokenStream::new()
-                };
-                quote! {
-                    #time
-                    for (__ws, __we) in #p::windows(__t, #size, #slide, #start) {
-                        #late
-                        let __key = match &mut __scratch {
-                            ::core::option::Option::Some(__s) => {
-                                __s.window_start = #unit(__ws);
-                                __s.window_end = #unit(__we);
-                                #(#reuse_fields)*
-                                __s
-                            }
-                            ::core::option::Option::None => __scratch.insert(#key {
-                                window_start: #unit(__ws),
-                                window_end: #unit(__we),
-                                #(#key_fields,)*
-                            }),
-                        };
-                        #find_group
-                        #(#updates)*
-                    }
-                }
-            }
-            None => quote! {
-                let __key = match &mut __scratch {
-                    ::core::option::Option::Some(__s) => {
-                        #(#reuse_fields)*
-                        __s
-                    }
-                    ::core::option::Option::None => __scratch.insert(#key { #(#key_fields,)* }),
-                };
-                #find_group
-                #(#updates)*
-            },
-        };
-        let unit_per_ms = plan.window.map_or(1, |w| w.unit_per_ms);
-        let dropped = crate::codegen::stateful::report_dropped(plan.id, "stateStoreSave");
-        let exchange = exchange(key, acc);
-        let LateRows {
-            init,
-            rows: row_loop,
-            after_batch,
-            report,
-            ..
-        } = lr;
-        quote! {
-            let __late = #p::from_ms(__ctx.late_watermark_ms, #unit_per_ms);
-            let _ = __late;
-            let mut __dropped: u64 = 0;
-            #init
-            let mut __partial: #p::FastHashMap<#key, #acc> = #p::FastHashMap::default();
-            let mut __scratch: ::core::option::Option<#key> = ::core::option::Option::None;
-            for __batch in &__batches {
-                #(#readers)*
-                #row_loop {
-                    #body
-                }
-                #after_batch
-            }
-            #dropped
-            #report
-            let __parts = __ctx.shuffle_partitions.max(1);
-            let mut __keys: ::std::vec::Vec<::std::vec::Vec<#key>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            let mut __accs: ::std::vec::Vec<::std::vec::Vec<#acc>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            for (__k, __a) in __partial {
-                let __p = #p::partition_of(__k.__stable_hash(), __parts);
-                __keys[__p].push(__k);
-                __accs[__p].push(__a);
-            }
-            #exchange
-        }
-    }
-
-    /// What an aggregation's map side adds to send the rows it drops as late to the
-    /// query's late-rows sink: the projection of the stream's rows to the aggregation's
-    /// input (`__agg_input`), the `__row` loop over `__batch` (numbering the rows when
-    /// they are kept), what a dropped row does besides being counted, what follows each
-    /// batch's loop (the kept rows taken from the stream's batch), and the report to the
-    /// engine. Without a late-rows sink, the plain
-    /// loop and nothing else. A row is sent once for each time it is counted in
-    /// `numRowsDroppedByWatermark` (once per late window of a sliding window).
-    pub(crate) struct LateRows {
-        pub(crate) init: TokenStream,
-        pub(crate) rows: TokenStream,
-        pub(crate) keep: TokenStream,
-        pub(crate) after_batch: TokenStream,
-        pub(crate) report: TokenStream,
-    }
-
-    pub(crate) fn late_rows(
-        late_sink: bool,
-        id: usize,
-        input: &TokenStream,
-        numbered: bool,
-    ) -> LateRows {
-        let typed = quote!(::stream_core::types::TypedRow);
-        if !late_sink {
-            let rows = if numbered {
-                quote! {
-                    for (__i, __row) in ::core::iter::Iterator::enumerate(
-                        ::core::iter::IntoIterator::into_iter(<#input as #typed>::from_batch(__batch)?),
-                    )
-                }
+        let merge = merge(plan);
+        let finish = finish(plan, out);
+        // the time of a row, the window's bounds in the key, and how groups are made
+        let time_of = |time: usize| {
+            if plan.input_schema[time].ty.nullable {
+                quote!(__row.__t.map(|__t| __t.0))
             } else {
-                quote!(for __row in <#input as #typed>::from_batch(__batch)?)
-            };
-            return LateRows {
-                init: TokenStream::new(),
-                rows,
-                keep: TokenStream::new(),
-                after_batch: TokenStream::new(),
-                report: TokenStream::new(),
-            };
-        }
-        LateRows {
-            // the branches stop before the projection to the aggregation's input, so
-            // that the late rows keep the stream's columns: project here
-            init: quote! {
-                let __stream_batches = __batches;
-                let __batches = __stream_batches
-                    .iter()
-                    .map(|__b| self.__agg_input(__ctx, ::core::clone::Clone::clone(__b)))
-                    .collect::<::stream_core::Result<::std::vec::Vec<_>>>()?;
-                let mut __late_rows: ::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch> =
-                    ::std::vec::Vec::new();
-                let mut __late_ix: ::std::vec::Vec<u32> = ::std::vec::Vec::new();
-                let mut __bj: usize = 0;
-            },
-            rows: quote! {
-                for (__i, __row) in ::core::iter::Iterator::enumerate(
-                    ::core::iter::IntoIterator::into_iter(<#input as #typed>::from_batch(__batch)?),
-                )
-            },
-            keep: quote!(__late_ix.push(__i as u32);),
-            after_batch: quote! {
-                if let ::core::option::Option::Some(__src) = __stream_batches.get(__bj) {
-                    if !__late_ix.is_empty() {
-                        __late_rows.push(::stream_core::__private::kernels::take_rows(
-                            __src,
-                            ::core::mem::take(&mut __late_ix),
-                        )?);
-                    }
+                quote!(::core::option::Option::Some(__row.__t.0))
+            }
+        };
+        let bounds = |start: &str, end: &str, unit: crate::types::DslType| {
+            let (s, e) = (ident(start), ident(end));
+            let unit = unit_type(unit);
+            quote! {
+                fn window(__k: &#key) -> (i64, i64) {
+                    (__k.#s.0, __k.#e.0)
                 }
-                __bj += 1;
-            },
-            report: quote! {
-                __ctx.metrics.add_late_rows(#id, __ctx.stage, __ctx.partition, __late_rows);
+                fn set_window(__k: &mut #key, __start: i64, __end: i64) {
+                    __k.#s = #unit(__start);
+                    __k.#e = #unit(__end);
+                }
+            }
+        };
+        let (grouping, windowing, unit_per_ms) = match (plan.window, plan.session, &plan.time_key) {
+            (Some(w), _, _) => {
+                let (size, slide, start) = (w.size, w.slide, w.start);
+                let time = time_of(w.time);
+                let bounds = bounds("window_start", "window_end", w.unit);
+                (
+                    quote!(#p::Grouping::Window { size: #size, slide: #slide, start: #start }),
+                    quote! {
+                        fn time(__row: &#input) -> ::core::option::Option<i64> { #time }
+                        #bounds
+                    },
+                    w.unit_per_ms,
+                )
+            }
+            (None, Some(s), _) => {
+                let gap = s.gap;
+                let time = time_of(s.time);
+                let bounds = bounds("session_start", "session_end", s.unit);
+                (
+                    quote!(#p::Grouping::Session { gap: #gap }),
+                    quote! {
+                        fn time(__row: &#input) -> ::core::option::Option<i64> { #time }
+                        #bounds
+                    },
+                    s.unit_per_ms,
+                )
+            }
+            // an aggregation of a windowed one closes a group by its time key
+            (None, None, Some((name, unit))) => {
+                let f = ident(name);
+                (
+                    quote!(#p::Grouping::Keys),
+                    quote! {
+                        fn window(__k: &#key) -> (i64, i64) {
+                            (i64::MIN, __k.#f.0)
+                        }
+                    },
+                    *unit,
+                )
+            }
+            (None, None, None) => (quote!(#p::Grouping::Keys), TokenStream::new(), 1),
+        };
+        let mode = crate::codegen::stateful::output_mode(mode);
+        let (id, evict) = (plan.id, plan.evict);
+        let items = quote! {
+            #[allow(non_camel_case_types)]
+            struct #spec;
+            impl #p::Aggregation for #spec {
+                type Input = #input;
+                type Keys<'a> = (#(#reader_types,)*);
+                type Key = #key;
+                type Acc = #acc;
+                type Out = #out;
+                fn keys(__batch: &#p::arrow_array::RecordBatch) -> #r<Self::Keys<'_>> {
+                    ::core::result::Result::Ok((#(#readers,)*))
+                }
+                #[allow(unused_variables)]
+                fn read_key(__keys: &Self::Keys<'_>, __i: usize, __k: &mut #key) -> #r<()> {
+                    #(#reads)*
+                    ::core::result::Result::Ok(())
+                }
+                #windowing
+                #[allow(unused_variables)]
+                fn update(__acc: &mut #acc, __row: &#input) {
+                    #(#updates)*
+                }
+                #[allow(unused_variables)]
+                fn merge(__into: &mut #acc, __from: #acc) {
+                    #merge
+                }
+                fn finish(__k: #key, __a: #acc) -> #out {
+                    #finish
+                }
+            }
+        };
+        let field = format_ident!("__state{}", id);
+        let project = if late_sink {
+            quote!(::core::option::Option::Some(
+                &|__b| self.__agg_input(__ctx, __b)
+            ))
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        StatefulCode {
+            items,
+            map: quote!(self.#field.map(__ctx, __batches, #project)),
+            reduce: quote!(self.#field.reduce(__ctx, input)),
+            field: quote!(#field: #p::AggregateExec<#spec>),
+            init: quote! {
+                #field: #p::AggregateExec::new(#p::AggregateConf {
+                    id: #id,
+                    mode: #mode,
+                    grouping: #grouping,
+                    evict: #evict,
+                    unit_per_ms: #unit_per_ms,
+                    late_rows: #late_sink,
+                })
             },
         }
     }
@@ -1023,55 +970,6 @@ pub(crate) mod emit {
                 }),
             })
             .collect()
-    }
-
-    /// Whether the row loop numbers its rows (`__i`): to read key columns, or to take
-    /// late rows.
-    pub(crate) fn reads_key_columns(plan: &AggPlan) -> bool {
-        !key_columns(plan).is_empty()
-    }
-
-    /// The key columns of `__batch`, typed (`__kr<N>`).
-    pub(crate) fn key_readers(plan: &AggPlan) -> Vec<TokenStream> {
-        key_columns::readers(
-            &key_columns(plan),
-            &quote!(__batch),
-            &format!("AggInput{}", plan.id),
-        )
-    }
-
-    /// The fields of the key struct that come from row `__i` of the key columns (the
-    /// keys that are not a window).
-    pub(crate) fn key_fields(plan: &AggPlan) -> Vec<TokenStream> {
-        key_columns::fields(&key_columns(plan))
-    }
-
-    /// Statements that set the scratch key `__s`'s column fields from row `__i`,
-    /// reusing their buffers.
-    pub(crate) fn reuse_key_fields(plan: &AggPlan) -> Vec<TokenStream> {
-        key_columns::reuse(&key_columns(plan))
-    }
-
-    /// The map side's result: the keys `__keys[p]` and accumulators `__accs[p]` of each
-    /// shuffle partition `p` (of `__parts`), zipped into one batch per partition.
-    pub(crate) fn exchange(key: &TokenStream, acc: &TokenStream) -> TokenStream {
-        let typed = quote!(::stream_core::types::TypedRow);
-        let p = quote!(::stream_core::__private);
-        quote! {
-            let mut __buckets = ::std::vec::Vec::with_capacity(__parts);
-            for (__ks, __as) in __keys.into_iter().zip(__accs) {
-                if __ks.is_empty() {
-                    __buckets.push(::std::vec::Vec::new());
-                    continue;
-                }
-                let __b = #p::zip_batches(
-                    &<#key as #typed>::to_batch(&__ks)?,
-                    &<#acc as #typed>::to_batch(&__as)?,
-                )?;
-                __buckets.push(::std::vec![::stream_core::InputChunk { input: 0, batch: __b }]);
-            }
-            ::core::result::Result::Ok(::stream_core::TaskOutput::Exchange(__buckets))
-        }
     }
 
     /// The Rust type of a window bound of the time column's unit.
@@ -1336,96 +1234,5 @@ pub(crate) mod emit {
             });
         }
         quote!(#out { #(#fields,)* })
-    }
-
-    /// `fn` body: the exchanged partial aggregates of this partition (`input`) merged into
-    /// its state, and the rows the output mode emits.
-    pub(crate) fn reduce_side(plan: &AggPlan, rows: &[TokenStream; 4], mode: &str) -> TokenStream {
-        if let Some(s) = plan.session {
-            return crate::ops::session_window::emit::reduce_side(plan, s, rows, mode);
-        }
-        let [_, key, acc, out] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
-        let p = quote!(::stream_core::__private);
-        let id = plan.id;
-        let op = id.to_string();
-        let field = format_ident!("__state{}", id);
-        let merge = merge(plan);
-        let finish = finish(plan, out);
-        let unit_per_ms = plan
-            .window
-            .map(|w| w.unit_per_ms)
-            .or(plan.time_key.as_ref().map(|(_, unit)| *unit))
-            .unwrap_or(1);
-        let closes_by = crate::codegen::rows::field_ident(
-            plan.time_key
-                .as_ref()
-                .map_or("window_end", |(name, _)| name.as_str()),
-        );
-        let evict = if plan.evict {
-            quote!(__store.remove_where(|__k, _| __k.#closes_by.0 <= __wm))
-        } else {
-            quote!(::std::vec::Vec::<(#key, #acc)>::new())
-        };
-        let emit = match mode {
-            "update" => quote! {
-                let __out: ::std::vec::Vec<#out> = __touched
-                    .into_iter()
-                    .filter_map(|__k| {
-                        let __a = ::core::clone::Clone::clone(__store.get(&__k)?);
-                        ::core::option::Option::Some(#finish)
-                    })
-                    .collect();
-                let _ = #evict;
-            },
-            "complete" => quote! {
-                let _ = &__touched;
-                let __out: ::std::vec::Vec<#out> = __store
-                    .iter()
-                    .map(|(__k, __a)| {
-                        let (__k, __a) = (::core::clone::Clone::clone(__k), ::core::clone::Clone::clone(__a));
-                        #finish
-                    })
-                    .collect();
-            },
-            _ => quote! {
-                let _ = &__touched;
-                let __out: ::std::vec::Vec<#out> = #evict
-                    .into_iter()
-                    .map(|(__k, __a)| #finish)
-                    .collect();
-            },
-        };
-        quote! {
-            let mut __store = ::stream_core::__private::take_store(&self.#field, __ctx, #op)?;
-            let mut __touched: ::stream_core::__private::FastHashSet<#key> =
-                ::stream_core::__private::FastHashSet::default();
-            for __chunk in input {
-                let __ks = <#key as #typed>::from_batch(&__chunk.batch)?;
-                let __as = <#acc as #typed>::from_batch(&__chunk.batch)?;
-                for (__k, __from) in __ks.into_iter().zip(__as) {
-                    __touched.insert(::core::clone::Clone::clone(&__k));
-                    let __into = __store.get_or_insert_with(__k, ::core::default::Default::default);
-                    #merge
-                }
-            }
-            let __wm = #p::from_ms(__ctx.watermark_ms, #unit_per_ms);
-            let _ = __wm;
-            #emit
-            ::stream_core::__private::commit_store(&self.#field, __ctx, #id, "stateStoreSave", __store)?;
-            ::core::result::Result::Ok(::std::vec![<#out as #typed>::to_batch(&__out)?])
-        }
-    }
-
-    /// The pipeline struct's field holding this operator's stores, one per partition.
-    pub(crate) fn state_field(
-        plan: &AggPlan,
-        rows: &[TokenStream; 4],
-    ) -> (syn::Ident, TokenStream) {
-        let [_, key, acc, _] = rows;
-        (
-            format_ident!("__state{}", plan.id),
-            quote!(::stream_core::__private::StateSlots<#key, #acc>),
-        )
     }
 }

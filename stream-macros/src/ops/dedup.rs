@@ -24,8 +24,8 @@ pub(crate) struct DedupPlan {
     pub(crate) evict: bool,
     /// The stream's schema (the output's).
     pub(crate) schema: Schema,
-    /// The row structs (indices into the plan's rows): key, stored value.
-    pub(crate) rows: [usize; 2],
+    /// The row struct of the key (an index into the plan's rows).
+    pub(crate) rows: [usize; 1],
 }
 
 pub(crate) fn check(
@@ -102,17 +102,8 @@ pub(crate) fn check(
         .collect();
     let id = cx.stateful_ops;
     cx.stateful_ops += 1;
-    let value_schema = vec![Column {
-        name: "__event_time".into(),
-        ty: crate::types::ColType {
-            ty: crate::types::DslType::I64,
-            nullable: true,
-        },
-    }];
-    let rows = [
-        cx.internal_row(key_schema.clone(), format!("DedupKey{id}"), RowRole::Key),
-        cx.internal_row(value_schema, format!("DedupValue{id}"), RowRole::State),
-    ];
+    // the value the state keeps per key is the runtime's `DedupSeen`
+    let rows = [cx.internal_row(key_schema.clone(), format!("DedupKey{id}"), RowRole::Key)];
     let schema = stream.schema.clone();
     let late_schema = event_time.is_some().then(|| schema.clone());
     let plan = DedupPlan {
@@ -141,14 +132,14 @@ pub(crate) fn check(
     Some(next)
 }
 
-/// The code of a deduplication: the map side drops late rows and routes each row to the
-/// shuffle partition of its key; the reduce side keeps the rows whose key its state has
-/// not seen, remembers them, evicts what the watermark passed, and commits.
+/// The code of a deduplication: the key struct, and the runtime's `DedupExec` told the
+/// key and event-time columns.
 pub(crate) mod emit {
     use proc_macro2::TokenStream;
     use quote::{format_ident, quote};
 
     use super::DedupPlan;
+    use crate::codegen::stateful::StatefulCode;
 
     /// The key columns' indices in the stream.
     fn key_indices(plan: &DedupPlan) -> Vec<usize> {
@@ -161,160 +152,47 @@ pub(crate) mod emit {
             .collect()
     }
 
-    /// The event times of `__batch` in the column's unit, as `__times` (one per row).
-    fn times(plan: &DedupPlan) -> TokenStream {
-        match plan.event_time {
-            Some((index, unit, _)) => {
-                let arrow = if unit == 1 {
-                    quote!(::stream_core::__private::arrow_array::types::TimestampMillisecondType)
-                } else {
-                    quote!(::stream_core::__private::arrow_array::types::TimestampMicrosecondType)
-                };
+    /// The `DedupExec` over the key struct (see `stream_core::__private::dedup`): the
+    /// key columns and the event time are data, the algorithm is the runtime's.
+    pub(crate) fn executor(
+        plan: &DedupPlan,
+        rows: &[TokenStream; 1],
+        late_sink: bool,
+    ) -> StatefulCode {
+        let [key] = rows;
+        let p = quote!(::stream_core::__private);
+        let indices = key_indices(plan);
+        let event_time = match plan.event_time {
+            Some((index, unit_per_ms, delay_ms)) => {
                 let name = &plan.schema[index].name;
                 quote! {
-                    let __times: ::std::vec::Vec<::core::option::Option<i64>> =
-                        ::stream_core::__private::kernels::primitive::<#arrow>(&__batch, #index, #name)?
-                            .iter()
-                            .collect();
+                    ::core::option::Option::Some(#p::DedupTime {
+                        index: #index,
+                        name: #name,
+                        unit_per_ms: #unit_per_ms,
+                        delay_ms: #delay_ms,
+                    })
                 }
             }
-            None => quote! {
-                let __times: ::std::vec::Vec<::core::option::Option<i64>> =
-                    ::std::vec![::core::option::Option::None; __batch.num_rows()];
-            },
-        }
-    }
-
-    /// Routes each row to its key's shuffle partition; rows at or below the previous
-    /// batch's watermark are dropped as late (and, with a late-rows sink, sent there).
-    pub(crate) fn map_side(
-        plan: &DedupPlan,
-        rows: &[TokenStream; 2],
-        late_sink: bool,
-    ) -> TokenStream {
-        let [key, _] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
-        let p = quote!(::stream_core::__private);
-        let k = quote!(::stream_core::__private::kernels);
-        let indices = key_indices(plan);
-        let times = times(plan);
-        let id = plan.id;
-        let dropped = crate::codegen::stateful::report_dropped(id, "dedupe");
-        let send_late = if late_sink {
-            quote! {
-                __late_rows.push(#k::keep_rows(&__batch, __keep.iter().map(|__k| !*__k).collect())?);
-            }
-        } else {
-            TokenStream::new()
+            None => quote!(::core::option::Option::None),
         };
-        let late = match plan.event_time {
-            Some((_, unit, _)) => quote! {
-                let __late = #p::from_ms(__ctx.late_watermark_ms, #unit);
-                let __keep: ::std::vec::Vec<bool> =
-                    __times.iter().map(|__t| __t.is_none_or(|__t| __t > __late)).collect();
-                let __kept = __keep.iter().filter(|__k| **__k).count();
-                if __kept < __batch.num_rows() {
-                    __dropped += (__batch.num_rows() - __kept) as u64;
-                    #send_late
-                    __batch = #k::keep_rows(&__batch, __keep)?;
-                }
-            },
-            None => TokenStream::new(),
-        };
-        let (late_init, late_report) = if late_sink {
-            (
-                quote! {
-                    let mut __late_rows: ::std::vec::Vec<::stream_core::__private::arrow_array::RecordBatch> =
-                        ::std::vec::Vec::new();
-                },
-                quote! {
-                    __ctx.metrics.add_late_rows(#id, __ctx.stage, __ctx.partition, __late_rows);
-                },
-            )
-        } else {
-            (TokenStream::new(), TokenStream::new())
-        };
-        quote! {
-            let __parts = __ctx.shuffle_partitions.max(1);
-            let mut __buckets: ::std::vec::Vec<::std::vec::Vec<::stream_core::InputChunk>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            let mut __dropped: u64 = 0;
-            #late_init
-            for mut __batch in __batches {
-                #times
-                #late
-                let __keys = <#key as #typed>::from_batch(&__batch.project(&[#(#indices),*])?)?;
-                let mut __rows: ::std::vec::Vec<::std::vec::Vec<u32>> =
-                    (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-                for (__i, __key) in __keys.iter().enumerate() {
-                    __rows[#p::partition_of(__key.__stable_hash(), __parts)].push(__i as u32);
-                }
-                for (__p, __ix) in __rows.into_iter().enumerate() {
-                    if !__ix.is_empty() {
-                        __buckets[__p].push(::stream_core::InputChunk {
-                            input: 0,
-                            batch: #k::take_rows(&__batch, __ix)?,
-                        });
-                    }
-                }
-            }
-            #dropped
-            #late_report
-            ::core::result::Result::Ok(::stream_core::TaskOutput::Exchange(__buckets))
-        }
-    }
-
-    pub(crate) fn reduce_side(plan: &DedupPlan, rows: &[TokenStream; 2]) -> TokenStream {
-        let [key, value] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
-        let p = quote!(::stream_core::__private);
-        let k = quote!(::stream_core::__private::kernels);
-        let indices = key_indices(plan);
-        let times = times(plan);
-        let id = plan.id;
-        let op = id.to_string();
+        let (id, within, evict) = (plan.id, plan.within, plan.evict);
         let field = format_ident!("__state{}", id);
-        let (unit, delay) = plan.event_time.map_or((1, 0), |(_, unit, delay)| {
-            (unit, delay.saturating_mul(unit))
-        });
-        let evict = match (plan.evict, plan.within) {
-            (false, _) => TokenStream::new(),
-            (true, true) => quote! {
-                __store.remove_where(|_, __v| __v.__event_time.is_some_and(|__t| __t.saturating_add(#delay) <= __wm));
+        StatefulCode {
+            items: TokenStream::new(),
+            map: quote!(self.#field.map(__ctx, __batches)),
+            reduce: quote!(self.#field.reduce(__ctx, input)),
+            field: quote!(#field: #p::DedupExec<#key>),
+            init: quote! {
+                #field: #p::DedupExec::new(#p::DedupConf {
+                    id: #id,
+                    keys: ::std::vec![#(#indices),*],
+                    event_time: #event_time,
+                    within: #within,
+                    evict: #evict,
+                    late_rows: #late_sink,
+                })
             },
-            (true, false) => quote! {
-                __store.remove_where(|_, __v| __v.__event_time.is_some_and(|__t| __t <= __wm));
-            },
-        };
-        quote! {
-            let mut __store = ::stream_core::__private::take_store(&self.#field, __ctx, #op)?;
-            let mut __out = ::std::vec::Vec::with_capacity(input.len());
-            for __chunk in input {
-                let __batch = __chunk.batch;
-                #times
-                let __keys = <#key as #typed>::from_batch(&__batch.project(&[#(#indices),*])?)?;
-                let mut __keep = ::std::vec::Vec::with_capacity(__keys.len());
-                for (__key, __t) in __keys.into_iter().zip(__times) {
-                    __keep.push(__store.insert_if_absent(__key, #value { __event_time: __t }));
-                }
-                __out.push(#k::keep_rows(&__batch, __keep)?);
-            }
-            let __wm = #p::from_ms(__ctx.watermark_ms, #unit);
-            let _ = __wm;
-            #evict
-            ::stream_core::__private::commit_store(&self.#field, __ctx, #id, "dedupe", __store)?;
-            ::core::result::Result::Ok(__out)
         }
-    }
-
-    pub(crate) fn state_field(
-        plan: &DedupPlan,
-        rows: &[TokenStream; 2],
-    ) -> (syn::Ident, TokenStream) {
-        let [key, value] = rows;
-        (
-            format_ident!("__state{}", plan.id),
-            quote!(::stream_core::__private::StateSlots<#key, #value>),
-        )
     }
 }

@@ -259,25 +259,24 @@ pub(crate) fn check(
     })
 }
 
-/// The code of a stream–stream join: the map side drops late rows and rows with a null
-/// key, and routes each row to the shuffle partition of its key, tagged with its side;
-/// the reduce side matches each left row with the right side's state, then each right
-/// row with the left side's (this batch's left rows included), buffers the rows that
-/// can still match, evicts what the watermark passed, and commits.
+/// The code of a stream–stream join: the `StreamJoin` impl of its key and row structs
+/// (how a row's key and event time are read), and the runtime's `StreamJoinExec` told
+/// each side's key and time columns (see `stream_core::__private::stream_join`).
 pub(crate) mod emit {
     use super::*;
+    use crate::codegen::stateful::StatefulCode;
 
-    /// `|row| -> Option<Key>`: a side's row's key, `None` when a key column is null.
+    /// `fn <name>(row) -> Option<Key>`: a side's row's key, `None` when a part is null.
     fn key_of(
         plan: &StreamJoinPlan,
         side: usize,
         key: &TokenStream,
         row: &TokenStream,
     ) -> TokenStream {
-        let (schema, indices) = if side == 0 {
-            (&plan.left, &plan.left_key)
+        let (schema, indices, name) = if side == 0 {
+            (&plan.left, &plan.left_key, format_ident!("left_key"))
         } else {
-            (&plan.right, &plan.right_key)
+            (&plan.right, &plan.right_key, format_ident!("right_key"))
         };
         let fields = indices.iter().map(|&i| {
             let field = crate::codegen::rows::field_ident(&schema[i].name);
@@ -287,205 +286,102 @@ pub(crate) mod emit {
                 quote!(#field: ::core::option::Option::Some(::core::clone::Clone::clone(&__r.#field)))
             }
         });
-        let checks = indices.iter().map(|&i| {
-            let field = crate::codegen::rows::field_ident(&schema[i].name);
-            quote!(__k.#field.is_some())
-        });
         quote! {
-            (|__r: &#row| -> ::core::option::Option<#key> {
+            fn #name(__r: &#row) -> ::core::option::Option<#key> {
                 let __k = #key { #(#fields),* };
-                (true #(&& #checks)*).then_some(__k)
-            }) as fn(&#row) -> ::core::option::Option<#key>
+                <Self as ::stream_core::__private::StreamJoin>::is_valid(&__k).then_some(__k)
+            }
         }
     }
 
-    /// `|row| -> Option<i64>`: a side's row's event time in µs (`None` without one).
+    /// `fn <name>(row) -> Option<i64>`: a side's row's event time in µs, if it has one.
     fn time_of(plan: &StreamJoinPlan, side: usize, row: &TokenStream) -> TokenStream {
-        let (schema, time) = if side == 0 {
-            (&plan.left, plan.left_time)
+        let (schema, time, name) = if side == 0 {
+            (&plan.left, plan.left_time, format_ident!("left_time"))
         } else {
-            (&plan.right, plan.right_time)
+            (&plan.right, plan.right_time, format_ident!("right_time"))
         };
-        let body = match time {
+        let Some((index, unit)) = time else {
+            return TokenStream::new();
+        };
+        let field = crate::codegen::rows::field_ident(&schema[index].name);
+        let to_us = 1_000 / unit;
+        let body = if schema[index].ty.nullable {
+            quote!(__r.#field.map(|__t| __t.0.saturating_mul(#to_us)))
+        } else {
+            quote!(::core::option::Option::Some(__r.#field.0.saturating_mul(#to_us)))
+        };
+        quote! {
+            fn #name(__r: &#row) -> ::core::option::Option<i64> {
+                #body
+            }
+        }
+    }
+
+    /// A side's key columns and event-time column, as the runtime's `JoinSideConf`.
+    fn side_conf(schema: &Schema, key: &[usize], time: Option<(usize, i64)>) -> TokenStream {
+        let time = match time {
             Some((index, unit)) => {
-                let field = crate::codegen::rows::field_ident(&schema[index].name);
-                let to_us = 1_000 / unit;
-                if schema[index].ty.nullable {
-                    quote!(__r.#field.map(|__t| __t.0.saturating_mul(#to_us)))
-                } else {
-                    quote!(::core::option::Option::Some(__r.#field.0.saturating_mul(#to_us)))
-                }
+                let name = &schema[index].name;
+                quote!(::core::option::Option::Some((#index, #name, #unit)))
             }
             None => quote!(::core::option::Option::None),
         };
-        quote!(|__r: &#row| -> ::core::option::Option<i64> { #body })
+        quote! {
+            ::stream_core::__private::JoinSideConf { key: ::std::vec![#(#key),*], time: #time }
+        }
     }
 
-    /// Routes each row to its key's shuffle partition (tagged with its side); drops late
-    /// rows and rows with a null key.
-    pub(crate) fn map_side(plan: &StreamJoinPlan, rows: &[TokenStream; 3]) -> TokenStream {
-        let [key, _, _] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
+    pub(crate) fn executor(plan: &StreamJoinPlan, rows: &[TokenStream; 3]) -> StatefulCode {
+        let [key, left, right] = rows;
         let p = quote!(::stream_core::__private);
-        let k = quote!(::stream_core::__private::kernels);
-        let dropped = crate::codegen::stateful::report_dropped(plan.id, "symmetricHashJoin");
-        let late = |time: Option<(usize, i64)>, schema: &Schema| match time {
-            Some((index, unit)) => {
-                let arrow = schema[index].ty.ty.arrow_primitive();
-                let name = &schema[index].name;
-                quote! {
-                    let __late = #p::from_ms(__ctx.late_watermark_ms, #unit);
-                    let __keep: ::std::vec::Vec<bool> = #k::primitive::<#arrow>(&__batch, #index, #name)?
-                        .iter()
-                        .map(|__t| __t.is_none_or(|__t| __t > __late))
-                        .collect();
-                    let __kept = __keep.iter().filter(|__k| **__k).count();
-                    if __kept < __batch.num_rows() {
-                        __dropped += (__batch.num_rows() - __kept) as u64;
-                        __batch = #k::keep_rows(&__batch, __keep)?;
-                    }
-                }
-            }
-            None => TokenStream::new(),
-        };
-        let late_left = late(plan.left_time, &plan.left);
-        let late_right = late(plan.right_time, &plan.right);
-        let (left_key, right_key) = (&plan.left_key, &plan.right_key);
-        let fields: Vec<syn::Ident> = plan
+        let spec = format_ident!("__Join{}", plan.id);
+        let fields = plan
             .left_key
             .iter()
-            .map(|&i| crate::codegen::rows::field_ident(&plan.left[i].name))
-            .collect();
-        quote! {
-            let __parts = __ctx.shuffle_partitions.max(1);
-            let mut __buckets: ::std::vec::Vec<::std::vec::Vec<::stream_core::InputChunk>> =
-                (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-            let mut __dropped: u64 = 0;
-            for __chunk in __batches {
-                let __side = __chunk.input;
-                let mut __batch = __chunk.batch;
-                let __key_columns: &[usize] = if __side == 0 {
-                    #late_left
-                    &[#(#left_key),*]
-                } else {
-                    #late_right
-                    &[#(#right_key),*]
-                };
-                let __keys = <#key as #typed>::from_batch(&__batch.project(__key_columns)?)?;
-                let mut __rows: ::std::vec::Vec<::std::vec::Vec<u32>> =
-                    (0..__parts).map(|_| ::std::vec::Vec::new()).collect();
-                for (__i, __key) in __keys.iter().enumerate() {
-                    // a null key matches nothing
-                    if true #(&& __key.#fields.is_some())* {
-                        __rows[#p::partition_of(__key.__stable_hash(), __parts)].push(__i as u32);
-                    }
+            .map(|&i| crate::codegen::rows::field_ident(&plan.left[i].name));
+        let functions = [
+            key_of(plan, 0, key, left),
+            key_of(plan, 1, key, right),
+            time_of(plan, 0, left),
+            time_of(plan, 1, right),
+        ];
+        let items = quote! {
+            #[allow(non_camel_case_types)]
+            struct #spec;
+            impl #p::StreamJoin for #spec {
+                type Key = #key;
+                type Left = #left;
+                type Right = #right;
+                fn is_valid(__k: &#key) -> bool {
+                    true #(&& __k.#fields.is_some())*
                 }
-                for (__p, __ix) in __rows.into_iter().enumerate() {
-                    if !__ix.is_empty() {
-                        __buckets[__p].push(::stream_core::InputChunk {
-                            input: __side,
-                            batch: #k::take_rows(&__batch, __ix)?,
-                        });
-                    }
-                }
+                #(#functions)*
             }
-            #dropped
-            ::core::result::Result::Ok(::stream_core::TaskOutput::Exchange(__buckets))
-        }
-    }
-
-    /// Joins the partition's rows with both sides' state, in Spark's order (left rows
-    /// first, then right rows), so that each pair is output once.
-    pub(crate) fn reduce_side(plan: &StreamJoinPlan, rows: &[TokenStream; 3]) -> TokenStream {
-        let [key, left, right] = rows;
-        let typed = quote!(::stream_core::types::TypedRow);
-        let p = quote!(::stream_core::__private);
-        let id = plan.id;
-        let field = format_ident!("__state{}", id);
-        let left_key = key_of(plan, 0, key, left);
-        let right_key = key_of(plan, 1, key, right);
-        let left_time = time_of(plan, 0, left);
-        let right_time = time_of(plan, 1, right);
-        let right_out = &plan.right_out;
-        // with a time bound: whether two times meet it, and whether a buffered row can
-        // still meet a row that is not late (after the watermark)
-        let (meets, expired) = match plan.within_ms {
-            Some(ms) => {
-                let us = ms.saturating_mul(1_000);
-                (
-                    quote! {
-                        |__a: ::core::option::Option<i64>, __b: ::core::option::Option<i64>| match (__a, __b) {
-                            (::core::option::Option::Some(__a), ::core::option::Option::Some(__b)) => {
-                                __a.abs_diff(__b) <= #us as u64
-                            }
-                            _ => false,
-                        }
-                    },
-                    quote! {
-                        |__t: ::core::option::Option<i64>| __t.is_none_or(|__t| __t.saturating_add(#us) <= __wm_us)
-                    },
-                )
-            }
-            None => (
-                quote!(|_: ::core::option::Option<i64>, _: ::core::option::Option<i64>| true),
-                quote!(|_: ::core::option::Option<i64>| false),
-            ),
         };
-        quote! {
-            let __left_key = #left_key;
-            let __right_key = #right_key;
-            let __left_time = #left_time;
-            let __right_time = #right_time;
-            let __wm_us = #p::from_ms(__ctx.watermark_ms, 1_000);
-            let __meets = #meets;
-            let __expired = #expired;
-            let (mut __left, mut __right) = self.#field.take(__ctx, #id, __left_key, __right_key)?;
-            let mut __out_left: ::std::vec::Vec<#left> = ::std::vec::Vec::new();
-            let mut __out_right: ::std::vec::Vec<#right> = ::std::vec::Vec::new();
-            for __chunk in input.iter().filter(|__c| __c.input == 0) {
-                for __row in <#left as #typed>::from_batch(&__chunk.batch)? {
-                    let ::core::option::Option::Some(__key) = __left_key(&__row) else { continue };
-                    let __t = __left_time(&__row);
-                    for __m in __right.matches(&__key) {
-                        if __meets(__t, __right_time(__m)) {
-                            __out_left.push(::core::clone::Clone::clone(&__row));
-                            __out_right.push(::core::clone::Clone::clone(__m));
-                        }
-                    }
-                    __left.insert(__row);
-                }
-            }
-            for __chunk in input.iter().filter(|__c| __c.input == 1) {
-                for __row in <#right as #typed>::from_batch(&__chunk.batch)? {
-                    let ::core::option::Option::Some(__key) = __right_key(&__row) else { continue };
-                    let __t = __right_time(&__row);
-                    for __m in __left.matches(&__key) {
-                        if __meets(__left_time(__m), __t) {
-                            __out_left.push(::core::clone::Clone::clone(__m));
-                            __out_right.push(::core::clone::Clone::clone(&__row));
-                        }
-                    }
-                    __right.insert(__row);
-                }
-            }
-            // evicted only now: a row of this batch meets every row of the batch
-            __left.evict(|__r| __expired(__left_time(__r)));
-            __right.evict(|__r| __expired(__right_time(__r)));
-            self.#field.commit(__ctx, #id, __left, __right)?;
-            let __l = <#left as #typed>::to_batch(&__out_left)?;
-            let __r = <#right as #typed>::to_batch(&__out_right)?.project(&[#(#right_out),*])?;
-            ::core::result::Result::Ok(::std::vec![#p::zip_batches(&__l, &__r)?])
+        let id = plan.id;
+        let left_conf = side_conf(&plan.left, &plan.left_key, plan.left_time);
+        let right_conf = side_conf(&plan.right, &plan.right_key, plan.right_time);
+        let within = match plan.within_ms {
+            Some(ms) => quote!(::core::option::Option::Some(#ms)),
+            None => quote!(::core::option::Option::None),
+        };
+        let right_out = &plan.right_out;
+        let field = format_ident!("__state{}", id);
+        StatefulCode {
+            items,
+            map: quote!(self.#field.map(__ctx, __batches)),
+            reduce: quote!(self.#field.reduce(__ctx, input)),
+            field: quote!(#field: #p::StreamJoinExec<#spec>),
+            init: quote! {
+                #field: #p::StreamJoinExec::new(#p::StreamJoinConf {
+                    id: #id,
+                    left: #left_conf,
+                    right: #right_conf,
+                    within_ms: #within,
+                    right_out: ::std::vec![#(#right_out),*],
+                })
+            },
         }
-    }
-
-    pub(crate) fn state_field(
-        plan: &StreamJoinPlan,
-        rows: &[TokenStream; 3],
-    ) -> (syn::Ident, TokenStream) {
-        let [key, left, right] = rows;
-        (
-            format_ident!("__state{}", plan.id),
-            quote!(::stream_core::__private::JoinSlots<#key, #left, #right>),
-        )
     }
 }

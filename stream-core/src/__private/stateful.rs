@@ -1,7 +1,7 @@
-//! What the code `stream!` generates for stateful operators needs at run time: window
-//! assignment, a hash of group keys that is stable across processes (state is
-//! partitioned by it, and the partitioning is fixed by the checkpoint), and glue between
-//! row structs and record batches. Reached through `__private`; not a stable API.
+//! What stateful operators need of keys and times: window assignment, a hash of group
+//! keys that is stable across processes (state is partitioned by it, and the
+//! partitioning is fixed by the checkpoint), Spark's grouping and ordering of values,
+//! and glue between row structs and record batches.
 
 use std::hash::Hasher;
 use std::sync::Arc;
@@ -266,93 +266,6 @@ pub fn to_ms(value: i64, unit_per_ms: i64) -> i64 {
 #[inline]
 pub fn from_ms(ms: i64, unit_per_ms: i64) -> i64 {
     ms.saturating_mul(unit_per_ms)
-}
-
-/// The state stores of one stateful operator, one per shuffle partition, kept in memory
-/// between batches.
-pub type StateSlots<K, V> =
-    std::sync::Mutex<std::collections::HashMap<usize, crate::state::StateStore<K, V>>>;
-
-/// The store of this task's partition at the version before the batch: the one kept in
-/// memory when it is at that version, otherwise loaded from the checkpoint (after a
-/// restart, or after a batch that failed half-way).
-pub fn take_store<K, V>(
-    slots: &StateSlots<K, V>,
-    ctx: &crate::TaskContext,
-    operator: &str,
-) -> Result<crate::state::StateStore<K, V>>
-where
-    K: crate::types::TypedRow + crate::state::HeapSize + std::hash::Hash + Eq + Clone,
-    V: crate::types::TypedRow + crate::state::HeapSize + Clone,
-{
-    take_partition(
-        slots,
-        ctx,
-        crate::state::StateStore::version,
-        |version, conf| {
-            crate::state::StateStore::load(&ctx.state.dir, operator, ctx.partition, version, conf)
-        },
-    )
-}
-
-/// This task's partition's entry of `slots` (a state store, or something holding one)
-/// at the version before the batch: taken out of `slots` when its `version` is that
-/// one, otherwise made by `load` from the checkpoint at that version, with the query's
-/// store settings.
-pub(crate) fn take_partition<T>(
-    slots: &std::sync::Mutex<std::collections::HashMap<usize, T>>,
-    ctx: &crate::TaskContext,
-    version: impl Fn(&T) -> Option<u64>,
-    load: impl FnOnce(Option<u64>, crate::state::StateStoreConf) -> Result<T>,
-) -> Result<T> {
-    let previous = ctx.batch_id.checked_sub(1);
-    let taken = slots
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&ctx.partition);
-    match taken {
-        Some(kept) if version(&kept) == previous => Ok(kept),
-        _ => load(
-            previous,
-            crate::state::StateStoreConf {
-                min_versions_to_retain: ctx.state.min_versions_to_retain,
-                ..Default::default()
-            },
-        ),
-    }
-}
-
-/// Commits the batch's version of `store`, reports its figures as stateful operator
-/// `id` named `name`, and keeps it for the next batch.
-pub fn commit_store<K, V>(
-    slots: &StateSlots<K, V>,
-    ctx: &crate::TaskContext,
-    id: usize,
-    name: &str,
-    mut store: crate::state::StateStore<K, V>,
-) -> Result<()>
-where
-    K: crate::types::TypedRow + crate::state::HeapSize + std::hash::Hash + Eq + Clone,
-    V: crate::types::TypedRow + crate::state::HeapSize + Clone,
-{
-    let metrics = store.commit(ctx.batch_id)?;
-    ctx.metrics
-        .add_state(id, name, &metrics.into_progress(name));
-    keep_partition(slots, ctx, store);
-    Ok(())
-}
-
-/// Keeps `kept` (a committed store, or something holding one) as this task's
-/// partition's entry of `slots`, for [`take_partition`] in the next batch.
-pub(crate) fn keep_partition<T>(
-    slots: &std::sync::Mutex<std::collections::HashMap<usize, T>>,
-    ctx: &crate::TaskContext,
-    kept: T,
-) {
-    slots
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(ctx.partition, kept);
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, BinaryArray, RecordBatch, StringArray};
 use arrow_schema::DataType;
 
+use super::derive as __derive;
 use crate::Result;
-use crate::types::{__derive, ColumnValue, Date32, TimestampMs, TimestampUs};
+use crate::types::{ColumnValue, Date32, TimestampMs, TimestampUs};
 
 /// A column of group keys, read row by row without first turning the whole column into
 /// owned values. The map side of an aggregation keeps one scratch key and sets its

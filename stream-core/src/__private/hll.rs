@@ -6,7 +6,7 @@
 
 use std::hash::Hasher;
 
-use crate::stateful::{KeyPart, StableHasher};
+use super::stateful::{KeyPart, StableHasher};
 
 /// Index bits.
 const P: u32 = 9;

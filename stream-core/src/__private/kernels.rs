@@ -249,7 +249,7 @@ pub fn cast<A: Array + Clone + 'static>(a: &dyn Array, to: &arrow_schema::DataTy
 ///
 /// ```
 /// use arrow_array::TimestampMillisecondArray;
-/// use stream_core::kernels::timestamp_to_seconds;
+/// use stream_core::__private::kernels::timestamp_to_seconds;
 /// let ts = TimestampMillisecondArray::from(vec![Some(1_999), Some(-1), None]);
 /// let s = timestamp_to_seconds(&ts).unwrap();
 /// assert_eq!(s.iter().collect::<Vec<_>>(), [Some(1), Some(-1), None]);
@@ -272,7 +272,7 @@ pub fn timestamp_to_seconds(a: &dyn Array) -> Result<PrimitiveArray<Int64Type>> 
 /// ```
 /// use arrow_array::{Int64Array, TimestampMillisecondArray};
 /// use arrow_schema::{DataType, TimeUnit};
-/// use stream_core::kernels::seconds_to_timestamp;
+/// use stream_core::__private::kernels::seconds_to_timestamp;
 /// let n = Int64Array::from(vec![Some(2), Some(i64::MAX), None]);
 /// let to = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
 /// let ts: TimestampMillisecondArray = seconds_to_timestamp(&n, &to).unwrap();
@@ -792,6 +792,26 @@ pub fn take_rows(batch: &RecordBatch, indices: Vec<u32>) -> Result<RecordBatch> 
 /// The rows of `batch` where `keep` is true.
 pub fn keep_rows(batch: &RecordBatch, keep: Vec<bool>) -> Result<RecordBatch> {
     filter(batch, &BooleanArray::from(keep))
+}
+
+/// The values of timestamp column `index` (called `name`, for errors) of `batch` in its
+/// own unit, one per row: `unit_per_ms` 1 for milliseconds, 1000 for microseconds.
+pub fn event_times(
+    batch: &RecordBatch,
+    index: usize,
+    name: &str,
+    unit_per_ms: i64,
+) -> Result<Vec<Option<i64>>> {
+    use arrow_array::types::{TimestampMicrosecondType, TimestampMillisecondType};
+    Ok(if unit_per_ms == 1 {
+        primitive::<TimestampMillisecondType>(batch, index, name)?
+            .iter()
+            .collect()
+    } else {
+        primitive::<TimestampMicrosecondType>(batch, index, name)?
+            .iter()
+            .collect()
+    })
 }
 
 #[cfg(test)]

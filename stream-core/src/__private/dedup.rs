@@ -1,0 +1,210 @@
+//! [`DedupExec`]: the executor of `drop_duplicates(cols..)` and
+//! `drop_duplicates_within_watermark(cols..)`: each key passes once. With a watermark,
+//! input at or below the previous batch's watermark is dropped as late, and keys are
+//! evicted once the watermark passes them (`drop_duplicates`: their event time, when the
+//! event-time column is a key; `..._within_watermark`: their first event time plus the
+//! delay), as Spark does. Without a watermark every key is kept forever.
+
+use std::hash::Hash;
+use std::sync::Arc;
+
+use arrow_array::{Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use super::exchange::{LateRows, RowBuckets, late_mask, report_dropped};
+use super::kernels;
+use super::slots::Slots;
+use super::stateful::from_ms;
+use crate::Result;
+use crate::pipeline::{InputChunk, TaskContext, TaskOutput};
+use crate::state::{HeapSize, KeyedState, StateStore};
+use crate::types::{ColumnValue, TypedRow};
+
+/// The name of a deduplication in the progress record, as Spark's.
+const NAME: &str = "dedupe";
+
+/// What the state keeps per key: the event time of the key's first row (in the event
+/// time column's unit), to evict it by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DedupSeen {
+    /// The first row's event time; `None` without a watermark or for a null time.
+    pub event_time: Option<i64>,
+}
+
+impl HeapSize for DedupSeen {}
+
+/// The column name in the state files (the name the generated value struct had).
+const EVENT_TIME: &str = "__event_time";
+
+impl TypedRow for DedupSeen {
+    fn arrow_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new(
+            EVENT_TIME,
+            DataType::Int64,
+            true,
+        )]))
+    }
+
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
+        let times = Int64Array::from_iter(rows.iter().map(|r| r.event_time));
+        Ok(RecordBatch::try_new(
+            Self::arrow_schema(),
+            vec![Arc::new(times)],
+        )?)
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
+        let column = super::derive::column(batch, EVENT_TIME, "DedupSeen")?;
+        Ok(i64::from_array(column, EVENT_TIME)?
+            .into_iter()
+            .map(|event_time| DedupSeen { event_time })
+            .collect())
+    }
+}
+
+/// The watermarked event-time column of a deduplicated stream.
+#[derive(Clone, Copy, Debug)]
+pub struct DedupTime {
+    /// Its index in the stream.
+    pub index: usize,
+    /// Its name, for errors.
+    pub name: &'static str,
+    /// Its ticks per millisecond (1 for `timestamp_ms`, 1000 for µs).
+    pub unit_per_ms: i64,
+    /// The watermark's delay, in ms.
+    pub delay_ms: i64,
+}
+
+/// The settings of a deduplication, fixed by the compiled plan.
+#[derive(Clone, Debug)]
+pub struct DedupConf {
+    /// The stateful operator's id.
+    pub id: usize,
+    /// The key columns' indices in the stream, in the key struct's field order.
+    pub keys: Vec<usize>,
+    /// The stream's event time, if it has a watermark.
+    pub event_time: Option<DedupTime>,
+    /// `drop_duplicates_within_watermark`.
+    pub within: bool,
+    /// Whether keys are evicted by the watermark.
+    pub evict: bool,
+    /// Whether the rows dropped as late go to the query's late-rows sink.
+    pub late_rows: bool,
+}
+
+/// The executor of one deduplication, keyed by `K` (the key columns' row struct).
+///
+/// ```
+/// use stream_core::Schema;
+/// use stream_core::__private::{DedupConf, DedupExec};
+/// use stream_core::state::HeapSize;
+///
+/// #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct UserKey { user: String }
+/// impl HeapSize for UserKey {}
+/// let exec: DedupExec<UserKey> = DedupExec::new(DedupConf {
+///     id: 0, keys: vec![1], event_time: None, within: false, evict: false, late_rows: false,
+/// });
+/// # let _ = exec;
+/// ```
+pub struct DedupExec<K, S = StateStore<K, DedupSeen>> {
+    conf: DedupConf,
+    slots: Slots<S>,
+    key: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K, S> std::fmt::Debug for DedupExec<K, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DedupExec")
+            .field("conf", &self.conf)
+            .finish()
+    }
+}
+
+impl<K, S> DedupExec<K, S>
+where
+    K: TypedRow + HeapSize + Hash + Eq + Clone + Send,
+    S: KeyedState<K, DedupSeen>,
+{
+    /// The executor of a deduplication with settings `conf`.
+    pub fn new(conf: DedupConf) -> Self {
+        DedupExec {
+            conf,
+            slots: Slots::default(),
+            key: std::marker::PhantomData,
+        }
+    }
+
+    /// The event times of `batch` in the column's unit, one per row.
+    fn times(&self, batch: &RecordBatch) -> Result<Vec<Option<i64>>> {
+        match self.conf.event_time {
+            Some(t) => kernels::event_times(batch, t.index, t.name, t.unit_per_ms),
+            None => Ok(vec![None; batch.num_rows()]),
+        }
+    }
+
+    fn keys(&self, batch: &RecordBatch) -> Result<Vec<K>> {
+        K::from_batch(&batch.project(&self.conf.keys)?)
+    }
+
+    /// The map side: each row routed to its key's shuffle partition; rows at or below
+    /// the previous batch's watermark dropped as late (and, with a late-rows sink, sent
+    /// there).
+    pub fn map(&self, ctx: &TaskContext, batches: Vec<RecordBatch>) -> Result<TaskOutput> {
+        let mut buckets = RowBuckets::new(ctx);
+        let mut dropped = 0u64;
+        let mut late_rows = self.conf.late_rows.then(LateRows::default);
+        for mut batch in batches {
+            if let Some(t) = self.conf.event_time {
+                let late = from_ms(ctx.late_watermark_ms, t.unit_per_ms);
+                if let Some((keep, n)) = late_mask(&self.times(&batch)?, late) {
+                    dropped += n;
+                    if let Some(l) = &mut late_rows {
+                        l.push_dropped(&batch, &keep)?;
+                    }
+                    batch = kernels::keep_rows(&batch, keep)?;
+                }
+            }
+            let keys = self.keys(&batch)?;
+            buckets.route(0, &batch, keys.iter().map(Some))?;
+        }
+        report_dropped(ctx, self.conf.id, NAME, dropped);
+        if let Some(l) = late_rows {
+            l.report(ctx, self.conf.id);
+        }
+        Ok(buckets.into_exchange())
+    }
+
+    /// The reduce side: the rows of keys not seen before, in order; then the keys the
+    /// watermark passed evicted.
+    pub fn reduce(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<Vec<RecordBatch>> {
+        let operator = self.conf.id.to_string();
+        let mut state: S = self.slots.take_state(ctx, &operator)?;
+        let mut out = Vec::with_capacity(input.len());
+        for chunk in input {
+            let batch = chunk.batch;
+            let times = self.times(&batch)?;
+            let keys = self.keys(&batch)?;
+            let mut keep = Vec::with_capacity(keys.len());
+            for (key, event_time) in keys.into_iter().zip(times) {
+                keep.push(state.insert_if_absent(key, DedupSeen { event_time })?);
+            }
+            out.push(kernels::keep_rows(&batch, keep)?);
+        }
+        if self.conf.evict
+            && let Some(t) = self.conf.event_time
+        {
+            let wm = from_ms(ctx.watermark_ms, t.unit_per_ms);
+            let delay = if self.conf.within {
+                t.delay_ms.saturating_mul(t.unit_per_ms)
+            } else {
+                0
+            };
+            state.remove_where(|_, seen| {
+                seen.event_time
+                    .is_some_and(|t| t.saturating_add(delay) <= wm)
+            })?;
+        }
+        self.slots.commit_state(ctx, self.conf.id, NAME, state)?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,412 @@
+//! The stateful executors driven by hand, without the macro: a batch's map side on
+//! every task, the exchange, the reduce side on every shuffle partition, batch after
+//! batch, as the engine runs them.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+
+use super::aggregate::{AggregateConf, AggregateExec, Aggregation, Grouping};
+use super::dedup::{DedupConf, DedupExec, DedupTime};
+use super::key_column::KeyColumn;
+use crate::Result;
+use crate::metrics::BatchMetrics;
+use crate::output_mode::OutputMode;
+use crate::pipeline::{InputChunk, StateContext, TaskContext, TaskOutput};
+use crate::state::HeapSize;
+use crate::types::{TimestampMs, TypedRow};
+
+const PARTITIONS: usize = 3;
+
+#[derive(crate::Schema, Clone, Debug, PartialEq)]
+struct Click {
+    ts: TimestampMs,
+    user: String,
+}
+
+#[derive(crate::Schema, Clone, Debug, PartialEq)]
+struct Input {
+    __t: TimestampMs,
+}
+
+#[derive(crate::Schema, Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct WindowKey {
+    window_start: TimestampMs,
+    window_end: TimestampMs,
+    user: String,
+}
+impl HeapSize for WindowKey {
+    fn heap_size(&self) -> usize {
+        self.user.heap_size()
+    }
+}
+
+#[derive(crate::Schema, Clone, Debug, Default, PartialEq)]
+struct Count {
+    n: i64,
+}
+impl HeapSize for Count {}
+
+#[derive(crate::Schema, Clone, Debug, PartialEq, PartialOrd)]
+struct WindowCount {
+    window_start: TimestampMs,
+    user: String,
+    n: i64,
+}
+
+/// `group_by(window(ts, size), user).agg(count() as n)`
+struct ClicksPerWindow;
+
+impl Aggregation for ClicksPerWindow {
+    type Input = Input;
+    type Keys<'a> = <String as KeyColumn>::Reader<'a>;
+    type Key = WindowKey;
+    type Acc = Count;
+    type Out = WindowCount;
+    fn keys(batch: &RecordBatch) -> Result<Self::Keys<'_>> {
+        <String as KeyColumn>::reader(batch, "user", "Input")
+    }
+    fn read_key(keys: &Self::Keys<'_>, row: usize, key: &mut WindowKey) -> Result<()> {
+        <String as KeyColumn>::read_into(keys, row, &mut key.user)
+    }
+    fn time(row: &Input) -> Option<i64> {
+        Some(row.__t.0)
+    }
+    fn window(key: &WindowKey) -> (i64, i64) {
+        (key.window_start.0, key.window_end.0)
+    }
+    fn set_window(key: &mut WindowKey, start: i64, end: i64) {
+        key.window_start = TimestampMs(start);
+        key.window_end = TimestampMs(end);
+    }
+    fn update(acc: &mut Count, _row: &Input) {
+        acc.n += 1;
+    }
+    fn merge(into: &mut Count, from: Count) {
+        into.n += from.n;
+    }
+    fn finish(key: WindowKey, acc: Count) -> WindowCount {
+        WindowCount {
+            window_start: key.window_start,
+            user: key.user,
+            n: acc.n,
+        }
+    }
+}
+
+/// A batch's facts for its tasks, with the watermarks of the batch and the one before.
+fn context(
+    dir: &std::path::Path,
+    batch_id: u64,
+    watermark_ms: i64,
+    late_watermark_ms: i64,
+    metrics: &Arc<BatchMetrics>,
+) -> TaskContext {
+    TaskContext {
+        batch_id,
+        stage: 0,
+        partition: 0,
+        num_partitions: 1,
+        shuffle_partitions: PARTITIONS,
+        watermark_ms,
+        late_watermark_ms,
+        metrics: metrics.clone(),
+        state: Arc::new(StateContext {
+            dir: dir.to_path_buf(),
+            min_versions_to_retain: 100,
+        }),
+        batch_timestamp_ms: 0,
+    }
+}
+
+/// Runs one batch: the map side over `tasks` (each a task's input), then the reduce side
+/// of every shuffle partition; returns the output rows.
+fn run_batch(
+    ctx: &TaskContext,
+    tasks: Vec<Vec<RecordBatch>>,
+    map: impl Fn(&TaskContext, Vec<RecordBatch>) -> Result<TaskOutput>,
+    reduce: impl Fn(&TaskContext, Vec<InputChunk>) -> Result<Vec<RecordBatch>>,
+) -> Vec<RecordBatch> {
+    let mut buckets: Vec<Vec<InputChunk>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+    for (t, batches) in tasks.into_iter().enumerate() {
+        let task = TaskContext {
+            partition: t,
+            ..ctx.clone()
+        };
+        match map(&task, batches).unwrap() {
+            TaskOutput::Exchange(out) => {
+                for (p, chunks) in out.into_iter().enumerate() {
+                    buckets[p].extend(chunks);
+                }
+            }
+            TaskOutput::Rows(_) => panic!("a map side returns an exchange"),
+        }
+    }
+    let mut rows = Vec::new();
+    for (p, input) in buckets.into_iter().enumerate() {
+        let task = TaskContext {
+            stage: 1,
+            partition: p,
+            num_partitions: PARTITIONS,
+            ..ctx.clone()
+        };
+        rows.extend(reduce(&task, input).unwrap());
+    }
+    rows
+}
+
+fn inputs(rows: &[(i64, &str)]) -> RecordBatch {
+    let input: Vec<Input> = rows
+        .iter()
+        .map(|(t, _)| Input {
+            __t: TimestampMs(*t),
+        })
+        .collect();
+    let users: Vec<Click> = rows
+        .iter()
+        .map(|(t, u)| Click {
+            ts: TimestampMs(*t),
+            user: u.to_string(),
+        })
+        .collect();
+    // the aggregation's input: its time, and the key column it reads in place
+    super::stateful::zip_batches(
+        &Input::to_batch(&input).unwrap(),
+        &Click::to_batch(&users).unwrap().project(&[1]).unwrap(),
+    )
+    .unwrap()
+}
+
+fn counts(batches: &[RecordBatch]) -> Vec<(i64, String, i64)> {
+    let mut out: Vec<(i64, String, i64)> = batches
+        .iter()
+        .flat_map(|b| WindowCount::from_batch(b).unwrap())
+        .map(|r| (r.window_start.0, r.user, r.n))
+        .collect();
+    out.sort();
+    out
+}
+
+fn window_exec(mode: OutputMode) -> AggregateExec<ClicksPerWindow> {
+    AggregateExec::new(AggregateConf {
+        id: 0,
+        mode,
+        grouping: Grouping::Window {
+            size: 10,
+            slide: 10,
+            start: 0,
+        },
+        evict: true,
+        unit_per_ms: 1,
+        late_rows: false,
+    })
+}
+
+#[test]
+fn append_mode_emits_each_window_once_when_the_watermark_passes_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec = window_exec(OutputMode::Append);
+    let metrics = Arc::new(BatchMetrics::default());
+    let map = |ctx: &TaskContext, b: Vec<RecordBatch>| exec.map(ctx, b, None);
+    let reduce = |ctx: &TaskContext, i: Vec<InputChunk>| exec.reduce(ctx, i);
+    // batch 0, two tasks: nothing closes yet (watermark 0)
+    let ctx = context(dir.path(), 0, 0, 0, &metrics);
+    let tasks = vec![
+        vec![inputs(&[(1, "ann"), (12, "bob")])],
+        vec![inputs(&[(3, "ann"), (15, "bob")])],
+    ];
+    assert!(counts(&run_batch(&ctx, tasks, map, reduce)).is_empty());
+    let state = &metrics.state_operators()[0];
+    assert_eq!(state.metrics.num_rows_total, 2);
+    // batch 1 at watermark 10: [0, 10) closes with the rows of both batches; a row of
+    // [0, 10) arriving now is not late yet (the previous watermark was 0)
+    let ctx = context(dir.path(), 1, 10, 0, &metrics);
+    let out = run_batch(
+        &ctx,
+        vec![vec![inputs(&[(5, "ann"), (25, "cy")])]],
+        map,
+        reduce,
+    );
+    assert_eq!(counts(&out), [(0, "ann".to_string(), 3)]);
+    // batch 2 at watermark 30, late against 10: the row at 8 is dropped
+    let metrics = Arc::new(BatchMetrics::default());
+    let ctx = context(dir.path(), 2, 30, 10, &metrics);
+    let out = run_batch(
+        &ctx,
+        vec![vec![inputs(&[(8, "ann"), (11, "bob")])]],
+        map,
+        reduce,
+    );
+    assert_eq!(
+        counts(&out),
+        [(10, "bob".to_string(), 3), (20, "cy".to_string(), 1)]
+    );
+    let state = &metrics.state_operators()[0];
+    assert_eq!(state.metrics.num_rows_dropped_by_watermark, 1);
+    assert_eq!(state.metrics.num_rows_total, 0);
+}
+
+#[test]
+fn a_new_executor_resumes_from_the_committed_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = Arc::new(BatchMetrics::default());
+    {
+        let exec = window_exec(OutputMode::Update);
+        let ctx = context(dir.path(), 0, 0, 0, &metrics);
+        let out = run_batch(
+            &ctx,
+            vec![vec![inputs(&[(1, "ann"), (2, "ann")])]],
+            |c, b| exec.map(c, b, None),
+            |c, i| exec.reduce(c, i),
+        );
+        assert_eq!(counts(&out), [(0, "ann".to_string(), 2)]);
+    }
+    // a restarted query: an executor with nothing kept loads version 0
+    let exec = window_exec(OutputMode::Update);
+    let ctx = context(dir.path(), 1, 0, 0, &metrics);
+    let out = run_batch(
+        &ctx,
+        vec![vec![inputs(&[(3, "ann"), (14, "bob")])]],
+        |c, b| exec.map(c, b, None),
+        |c, i| exec.reduce(c, i),
+    );
+    // update mode: the groups this batch touched, with their whole counts
+    assert_eq!(
+        counts(&out),
+        [(0, "ann".to_string(), 3), (10, "bob".to_string(), 1)]
+    );
+}
+
+#[test]
+fn complete_mode_keeps_late_rows_and_emits_every_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec = window_exec(OutputMode::Complete);
+    let metrics = Arc::new(BatchMetrics::default());
+    let map = |ctx: &TaskContext, b: Vec<RecordBatch>| exec.map(ctx, b, None);
+    let reduce = |ctx: &TaskContext, i: Vec<InputChunk>| exec.reduce(ctx, i);
+    let ctx = context(dir.path(), 0, 100, 0, &metrics);
+    run_batch(&ctx, vec![vec![inputs(&[(1, "ann")])]], map, reduce);
+    let ctx = context(dir.path(), 1, 100, 100, &metrics);
+    let out = run_batch(
+        &ctx,
+        vec![vec![inputs(&[(2, "ann"), (50, "bob")])]],
+        map,
+        reduce,
+    );
+    assert_eq!(
+        counts(&out),
+        [(0, "ann".to_string(), 2), (50, "bob".to_string(), 1)]
+    );
+}
+
+#[test]
+fn sessions_merge_across_tasks_and_batches_and_close_by_the_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    // the same functions: the grouping is the executor's
+    let exec: AggregateExec<ClicksPerWindow> = AggregateExec::new(AggregateConf {
+        id: 0,
+        mode: OutputMode::Append,
+        grouping: Grouping::Session { gap: 10 },
+        evict: true,
+        unit_per_ms: 1,
+        late_rows: false,
+    });
+    let metrics = Arc::new(BatchMetrics::default());
+    let map = |ctx: &TaskContext, b: Vec<RecordBatch>| exec.map(ctx, b, None);
+    let reduce = |ctx: &TaskContext, i: Vec<InputChunk>| exec.reduce(ctx, i);
+    // ann: 0 and 25 apart in two tasks; bob alone
+    let ctx = context(dir.path(), 0, 0, 0, &metrics);
+    let tasks = vec![
+        vec![inputs(&[(0, "ann"), (3, "bob")])],
+        vec![inputs(&[(25, "ann")])],
+    ];
+    assert!(counts(&run_batch(&ctx, tasks, map, reduce)).is_empty());
+    // 8 and 18 bridge ann's two sessions into [0, 35): three stored parts become one
+    let ctx = context(dir.path(), 1, 20, 0, &metrics);
+    let out = run_batch(
+        &ctx,
+        vec![vec![inputs(&[(8, "ann"), (18, "ann")])]],
+        map,
+        reduce,
+    );
+    assert_eq!(counts(&out), [(3, "bob".to_string(), 1)]);
+    let ctx = context(dir.path(), 2, 35, 20, &metrics);
+    let out = run_batch(&ctx, Vec::new(), map, reduce);
+    assert_eq!(counts(&out), [(0, "ann".to_string(), 4)]);
+}
+
+#[derive(crate::Schema, Clone, Debug, PartialEq, Eq, Hash)]
+struct UserKey {
+    user: String,
+}
+impl HeapSize for UserKey {}
+
+#[test]
+fn dedup_passes_each_key_once_until_the_watermark_evicts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec: DedupExec<UserKey> = DedupExec::new(DedupConf {
+        id: 0,
+        keys: vec![1],
+        event_time: Some(DedupTime {
+            index: 0,
+            name: "ts",
+            unit_per_ms: 1,
+            delay_ms: 5,
+        }),
+        within: true,
+        evict: true,
+        late_rows: false,
+    });
+    let metrics = Arc::new(BatchMetrics::default());
+    let clicks = |rows: &[(i64, &str)]| {
+        let rows: Vec<Click> = rows
+            .iter()
+            .map(|(t, u)| Click {
+                ts: TimestampMs(*t),
+                user: u.to_string(),
+            })
+            .collect();
+        Click::to_batch(&rows).unwrap()
+    };
+    let passed = |batches: Vec<RecordBatch>| -> Vec<(i64, String)> {
+        let mut out: Vec<(i64, String)> = batches
+            .iter()
+            .flat_map(|b| Click::from_batch(b).unwrap())
+            .map(|c| (c.ts.0, c.user))
+            .collect();
+        out.sort();
+        out
+    };
+    let map = |ctx: &TaskContext, b: Vec<RecordBatch>| exec.map(ctx, b);
+    let reduce = |ctx: &TaskContext, i: Vec<InputChunk>| exec.reduce(ctx, i);
+    let ctx = context(dir.path(), 0, 0, 0, &metrics);
+    let tasks = vec![
+        vec![clicks(&[(10, "ann"), (11, "bob")])],
+        vec![clicks(&[(12, "ann")])],
+    ];
+    let out = run_batch(&ctx, tasks, map, reduce);
+    assert_eq!(
+        passed(out),
+        [(10, "ann".to_string()), (11, "bob".to_string())]
+    );
+    // watermark 15: ann (first seen at 10, + 5) is evicted, bob (11 + 5) is kept
+    let ctx = context(dir.path(), 1, 15, 0, &metrics);
+    let out = run_batch(&ctx, vec![vec![clicks(&[(13, "bob")])]], map, reduce);
+    assert!(passed(out).is_empty());
+    // late against 15: the row at 14 is dropped; ann passes again at 20
+    let metrics = Arc::new(BatchMetrics::default());
+    let ctx = context(dir.path(), 2, 15, 15, &metrics);
+    let out = run_batch(
+        &ctx,
+        vec![vec![clicks(&[(14, "cy"), (20, "ann")])]],
+        map,
+        reduce,
+    );
+    assert_eq!(passed(out), [(20, "ann".to_string())]);
+    assert_eq!(
+        metrics.state_operators()[0]
+            .metrics
+            .num_rows_dropped_by_watermark,
+        1
+    );
+}
