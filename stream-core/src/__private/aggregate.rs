@@ -215,66 +215,34 @@ where
             }
             None => (Vec::new(), batches),
         };
-        let late = from_ms(ctx.late_watermark_ms, self.conf.unit_per_ms);
-        let drops_late = self.drops_late();
-        let mut late_rows = self.conf.late_rows.then(LateRows::default);
-        let mut dropped = 0u64;
-        let mut partial: FastHashMap<A::Key, A::Acc> = FastHashMap::default();
-        // one key whose strings keep their buffers, cloned only for a group the map
-        // does not hold yet: no allocation per row
-        let mut key = A::Key::default();
+        let mut fold = Fold::<A> {
+            late: from_ms(ctx.late_watermark_ms, self.conf.unit_per_ms),
+            drops_late: self.drops_late(),
+            grouping: self.conf.grouping,
+            late_rows: self.conf.late_rows.then(LateRows::default),
+            dropped: 0,
+            partial: FastHashMap::default(),
+            key: A::Key::default(),
+        };
         for (b, batch) in batches.iter().enumerate() {
-            let keys = A::keys(batch)?;
-            for (i, row) in A::Input::from_batch(batch)?.iter().enumerate() {
-                let bounds = match self.conf.grouping {
-                    Grouping::Keys => {
-                        A::read_key(&keys, i, &mut key)?;
-                        fold::<A>(&mut partial, &key, row);
-                        continue;
-                    }
-                    Grouping::Window { size, slide, start } => {
-                        let Some(t) = A::time(row) else { continue };
-                        Some((t, size, slide, start))
-                    }
-                    Grouping::Session { gap } => {
-                        let Some(t) = A::time(row) else { continue };
-                        let (start, end) = session_of(t, gap);
-                        if drops_late && end <= late {
-                            dropped += 1;
-                            if let Some(l) = &mut late_rows {
-                                l.push(i);
-                            }
-                            continue;
-                        }
-                        A::read_key(&keys, i, &mut key)?;
-                        A::set_window(&mut key, start, end);
-                        fold::<A>(&mut partial, &key, row);
-                        None
-                    }
-                };
-                if let Some((t, size, slide, start)) = bounds {
-                    let mut read = false;
-                    for (ws, we) in windows(t, size, slide, start) {
-                        if drops_late && we <= late {
-                            dropped += 1;
-                            if let Some(l) = &mut late_rows {
-                                l.push(i);
-                            }
-                            continue;
-                        }
-                        if !read {
-                            A::read_key(&keys, i, &mut key)?;
-                            read = true;
-                        }
-                        A::set_window(&mut key, ws, we);
-                        fold::<A>(&mut partial, &key, row);
-                    }
-                }
+            // a slice at a time: the rows of one are decoded into structs while the
+            // slice is in cache, and a large batch is never held as structs whole
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let len = ROWS_PER_SLICE.min(batch.num_rows() - offset);
+                fold.rows(&batch.slice(offset, len), offset)?;
+                offset += len;
             }
-            if let Some(l) = &mut late_rows {
+            if let Some(l) = &mut fold.late_rows {
                 l.end_batch(stream_batches.get(b))?;
             }
         }
+        let Fold {
+            dropped,
+            late_rows,
+            partial,
+            ..
+        } = fold;
         report_dropped(ctx, self.conf.id, NAME, dropped);
         if let Some(l) = late_rows {
             l.report(ctx, self.conf.id);
@@ -421,6 +389,78 @@ where
             return Ok(Vec::new());
         }
         state.remove_where(|k, _| A::window(k).1 <= wm)
+    }
+}
+
+/// The rows a map side decodes into structs at a time.
+const ROWS_PER_SLICE: usize = 8192;
+
+/// A map side's partial aggregates while it folds its rows in.
+struct Fold<A: Aggregation> {
+    /// The watermark input is late against, in the time column's unit.
+    late: i64,
+    drops_late: bool,
+    grouping: Grouping,
+    late_rows: Option<LateRows>,
+    dropped: u64,
+    partial: FastHashMap<A::Key, A::Acc>,
+    /// One key whose strings keep their buffers, cloned only for a group the map does
+    /// not hold yet: no allocation per row.
+    key: A::Key,
+}
+
+impl<A: Aggregation> Fold<A> {
+    /// Folds the rows of `slice`, which starts at row `offset` of its batch.
+    fn rows(&mut self, slice: &RecordBatch, offset: usize) -> Result<()> {
+        let keys = A::keys(slice)?;
+        for (i, row) in A::Input::from_batch(slice)?.iter().enumerate() {
+            match self.grouping {
+                Grouping::Keys => {
+                    A::read_key(&keys, i, &mut self.key)?;
+                    fold::<A>(&mut self.partial, &self.key, row);
+                }
+                Grouping::Window { size, slide, start } => {
+                    let Some(t) = A::time(row) else { continue };
+                    let mut read = false;
+                    for (ws, we) in windows(t, size, slide, start) {
+                        if self.is_late(we, offset + i) {
+                            continue;
+                        }
+                        if !read {
+                            A::read_key(&keys, i, &mut self.key)?;
+                            read = true;
+                        }
+                        A::set_window(&mut self.key, ws, we);
+                        fold::<A>(&mut self.partial, &self.key, row);
+                    }
+                }
+                Grouping::Session { gap } => {
+                    let Some(t) = A::time(row) else { continue };
+                    let (start, end) = session_of(t, gap);
+                    if self.is_late(end, offset + i) {
+                        continue;
+                    }
+                    A::read_key(&keys, i, &mut self.key)?;
+                    A::set_window(&mut self.key, start, end);
+                    fold::<A>(&mut self.partial, &self.key, row);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a window ending at `end` of row `row` was closed by the previous
+    /// batch's watermark; a late one is counted and, with a late-rows sink, kept.
+    #[inline]
+    fn is_late(&mut self, end: i64, row: usize) -> bool {
+        if !(self.drops_late && end <= self.late) {
+            return false;
+        }
+        self.dropped += 1;
+        if let Some(l) = &mut self.late_rows {
+            l.push(row);
+        }
+        true
     }
 }
 

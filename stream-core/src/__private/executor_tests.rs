@@ -410,3 +410,61 @@ fn dedup_passes_each_key_once_until_the_watermark_evicts_it() {
         1
     );
 }
+
+#[test]
+fn late_rows_of_a_large_batch_are_captured_at_their_own_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec: AggregateExec<ClicksPerWindow> = AggregateExec::new(AggregateConf {
+        late_rows: true,
+        ..AggregateConf {
+            id: 0,
+            mode: OutputMode::Append,
+            grouping: Grouping::Window {
+                size: 10,
+                slide: 10,
+                start: 0,
+            },
+            evict: true,
+            unit_per_ms: 1,
+            late_rows: false,
+        }
+    });
+    let metrics = Arc::new(BatchMetrics::default());
+    // more rows than one slice of the map side: every 7th row is late (time 5, in the
+    // window [0, 10) that the previous watermark 10 closed), the others at 100 + i
+    let rows: Vec<(i64, String)> = (0..20_000)
+        .map(|i| {
+            let t = if i % 7 == 0 { 5 } else { 100 + i };
+            (t, format!("u{i}"))
+        })
+        .collect();
+    let refs: Vec<(i64, &str)> = rows.iter().map(|(t, u)| (*t, u.as_str())).collect();
+    let ctx = context(dir.path(), 0, 10, 10, &metrics);
+    let project = |b: RecordBatch| Ok(b);
+    run_batch(
+        &ctx,
+        vec![vec![inputs(&refs)]],
+        |c, b| exec.map(c, b, Some(&project)),
+        |c, i| exec.reduce(c, i),
+    );
+    let late: Vec<String> = metrics
+        .take_late_rows()
+        .iter()
+        .flat_map(|b| {
+            let users = b.column_by_name("user").unwrap();
+            <String as crate::types::ColumnValue>::from_array(users.as_ref(), "user").unwrap()
+        })
+        .map(|u| u.unwrap())
+        .collect();
+    let expected: Vec<String> = (0..20_000)
+        .filter(|i| i % 7 == 0)
+        .map(|i| format!("u{i}"))
+        .collect();
+    assert_eq!(late, expected);
+    assert_eq!(
+        metrics.state_operators()[0]
+            .metrics
+            .num_rows_dropped_by_watermark,
+        expected.len() as u64
+    );
+}
