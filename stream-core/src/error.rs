@@ -177,6 +177,41 @@ pub enum StreamError {
     /// The query was configured inconsistently.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A setter of the builder a `stream!` block returned asked for something else than
+    /// what the block was checked and compiled for: its output mode, its sink, its
+    /// sources, its pipeline or its late-rows sink. [`crate::QueryBuilder::start`]
+    /// returns it before anything runs; the fix is in the block.
+    ///
+    /// ```
+    /// use stream_core::StreamError;
+    /// let e = StreamError::FixedByStream {
+    ///     setting: "output_mode".into(),
+    ///     compiled: "`update` mode".into(),
+    ///     asked: "`complete` mode".into(),
+    ///     change: "`.output_mode(..)`".into(),
+    /// };
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "`output_mode` is fixed by the `stream!` block, which was checked and compiled for \
+    ///      `update` mode, but the builder was asked for `complete` mode; change \
+    ///      `.output_mode(..)` in the `stream!` block"
+    /// );
+    /// ```
+    #[error(
+        "`{setting}` is fixed by the `stream!` block, which was checked and compiled for {compiled}, \
+         but the builder was asked for {asked}; change {change} in the `stream!` block"
+    )]
+    FixedByStream {
+        /// The builder's setting (`output_mode`, `sink`, `source`, `pipeline`,
+        /// `late_rows_sink`).
+        setting: String,
+        /// What the block compiled.
+        compiled: String,
+        /// What the builder's setter asked for.
+        asked: String,
+        /// What to change in the block (`.output_mode(..)`, `.write(..)`, ...).
+        change: String,
+    },
     /// A failure injected by the test-only fault-injection hook.
     #[error("injected fault at {point} of batch {batch_id}")]
     InjectedFault {

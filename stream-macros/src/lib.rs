@@ -19,6 +19,35 @@ mod types;
 mod tests;
 
 /// Compiles a pipeline block into a `stream_core::QueryBuilder`. See the book.
+///
+/// The builder keeps what the block was checked and compiled for: its output mode, its
+/// sink, its sources, its pipeline and its late-rows sink. Setting one of them again on
+/// the builder makes `start()` fail with `StreamError::FixedByStream`; the checkpoint,
+/// trigger, query name, clock and the rest stay settable. Options chosen at run time
+/// are `{ .. }` captures (`max_files_per_trigger = {n}`, `checkpoint({dir})`), checked
+/// when the query starts; the values the checks need (the output mode, schemas,
+/// watermark delays, window sizes) must be written out, and a capture of one is a
+/// compile error that says why.
+///
+/// ```ignore
+/// // (this crate cannot depend on stream_core, which runs such blocks in its own docs)
+/// use stream_core::{MemoryStream, Schema, stream};
+///
+/// #[derive(Schema)]
+/// struct Reading { sensor: String, celsius: f64 }
+///
+/// let readings = MemoryStream::of::<Reading>();
+/// let limit = 30.0;
+/// let checkpoint = std::env::temp_dir().join("doc_stream_macro");
+/// let builder = stream! {
+///     schema Reading = Reading;
+///     read(memory, stream = {readings}, schema = Reading)
+///         .filter(celsius > {limit})
+///         .write(memory, name = "doc_stream_macro_hot")
+///         .checkpoint({checkpoint})
+/// };
+/// # let _ = builder;
+/// ```
 #[proc_macro]
 pub fn stream(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand::stream_inner(input.into()).into()

@@ -645,6 +645,20 @@ impl Source for KafkaSource {
                 message: "must be at least 1".into(),
             });
         }
+        let negative_time = match &self.starting {
+            StartingOffsets::Timestamp(ms) => Some(("starting_timestamp", *ms)),
+            StartingOffsets::Timestamps(given) => given
+                .iter()
+                .find(|(_, ms)| *ms < 0)
+                .map(|(_, ms)| ("starting_offsets_by_timestamp", ms)),
+            _ => None,
+        };
+        if let Some((name, ms)) = negative_time.filter(|(_, ms)| *ms < 0) {
+            return Err(StreamError::InvalidOption {
+                name: name.into(),
+                message: format!("a time is milliseconds since the epoch, at least 0, got {ms}"),
+            });
+        }
         let pattern = match &self.subscription {
             Some(Subscription::Pattern(p)) => {
                 Some(regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
@@ -1113,5 +1127,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("2 were given"), "{e}");
+    }
+
+    #[test]
+    fn a_negative_starting_time_is_refused_at_open() {
+        // `stream!` checks a literal time when the crate compiles; a captured one here
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = SourceContext {
+            metadata_dir: dir.path().join("sources/0"),
+            clock: Arc::new(crate::SystemClock::default()),
+            index: 0,
+        };
+        let e = KafkaSource::new("127.0.0.1:1")
+            .subscribe(["a"])
+            .starting_offsets(StartingOffsets::Timestamp(-5))
+            .open(&ctx)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid option `starting_timestamp`: a time is milliseconds since the epoch, at least 0, got -5"
+        );
+        let e = KafkaSource::new("127.0.0.1:1")
+            .subscribe(["a"])
+            .starting_offsets(StartingOffsets::Timestamps(offsets(&[
+                ("a", 0, 7),
+                ("a", 1, -1),
+            ])))
+            .open(&ctx)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`starting_offsets_by_timestamp`") && e.ends_with("got -1"),
+            "{e}"
+        );
     }
 }

@@ -54,6 +54,44 @@ const DEFAULT_SHUFFLE_PARTITIONS: usize = 8;
 /// [`StreamingQuery`]), or a row struct, which `stream!` sets when it writes to a memory
 /// sink and [`QueryBuilder::output_row`] sets by hand (`start()` returns a
 /// [`crate::TypedQuery`], which reads the memory sink's rows as `Vec<R>`).
+///
+/// # What a `stream!` block fixes
+///
+/// The builder a `stream!` block returns was checked at compile time against its
+/// output mode (the default `Append` included), its sink, its sources, its pipeline and
+/// its late-rows sink: the rules of each output mode, the modes the sink takes, the
+/// columns the sink and the sources get. Those five stay as the block compiled them: a
+/// later [`QueryBuilder::output_mode`] with another mode, or any
+/// [`QueryBuilder::sink`], [`QueryBuilder::source`], [`QueryBuilder::pipeline`] or
+/// [`QueryBuilder::late_rows_sink`] call, makes `start()` fail with
+/// [`StreamError::FixedByStream`], which names the setting and says what to change in
+/// the block. Everything else — the trigger, the checkpoint location, the query name,
+/// the clock, parallelism, shuffle partitions, the manager — no check depends on, and
+/// it may be set on the block's builder as on any other. A builder from
+/// [`StreamingQuery::builder`] fixes nothing.
+///
+/// ```
+/// use stream_core::{MemoryStream, OutputMode, Schema, StreamError, stream};
+///
+/// #[derive(Schema)]
+/// struct N { n: i64 }
+///
+/// let input = MemoryStream::of::<N>();
+/// let dir = tempfile::tempdir().unwrap();
+/// let builder = stream! {
+///     schema N = N;
+///     read(memory, stream = {input}, schema = N)
+///         .write(memory, name = "doc_fixed_mode")
+///         .output_mode(append)
+/// }
+/// .checkpoint_location(dir.path()) // not fixed: any folder
+/// .output_mode(OutputMode::Complete); // fixed: `start()` refuses it
+/// match builder.start() {
+///     Err(StreamError::FixedByStream { setting, .. }) => assert_eq!(setting, "output_mode"),
+///     Err(other) => panic!("{other}"),
+///     Ok(_) => panic!("started in complete mode"),
+/// }
+/// ```
 #[must_use = "a query builder does nothing until `start()`"]
 pub struct QueryBuilder<R: OutputRow = Untyped> {
     name: Option<String>,
@@ -70,7 +108,22 @@ pub struct QueryBuilder<R: OutputRow = Untyped> {
     min_batches_to_retain: u64,
     manager: Option<StreamingQueryManager>,
     faults: Faults,
+    /// What a `stream!` block fixed (`None` for a builder put together by hand).
+    fixed: Option<Fixed>,
+    /// The first setter that asked for something else than `fixed`: `start()` returns it.
+    contradiction: Option<StreamError>,
     row: PhantomData<fn() -> R>,
+}
+
+/// The settings a `stream!` block was checked and compiled for, as the block's builder
+/// had them when the block marked them fixed.
+struct Fixed {
+    output_mode: OutputMode,
+    /// The sink's description.
+    sink: String,
+    /// The late-rows sink's description, if the block has one.
+    late_rows: Option<String>,
+    sources: usize,
 }
 
 impl<R: OutputRow> Default for QueryBuilder<R> {
@@ -90,6 +143,8 @@ impl<R: OutputRow> Default for QueryBuilder<R> {
             min_batches_to_retain: DEFAULT_MIN_BATCHES_TO_RETAIN,
             manager: None,
             faults: Faults::default(),
+            fixed: None,
+            contradiction: None,
             row: PhantomData,
         }
     }
@@ -140,6 +195,8 @@ impl<R: OutputRow> QueryBuilder<R> {
             min_batches_to_retain: self.min_batches_to_retain,
             manager: self.manager,
             faults: self.faults,
+            fixed: self.fixed,
+            contradiction: self.contradiction,
             row: PhantomData,
         }
     }
@@ -150,20 +207,49 @@ impl<R: OutputRow> QueryBuilder<R> {
         self
     }
 
-    /// Adds a source; sources are numbered in the order they are added.
+    /// Adds a source; sources are numbered in the order they are added. Fixed by a
+    /// `stream!` block: on its builder, `start()` fails with
+    /// [`StreamError::FixedByStream`].
     pub fn source(mut self, source: impl Source + 'static) -> Self {
+        if let Some(fixed) = &self.fixed {
+            let compiled = match fixed.sources {
+                1 => "its 1 source".to_string(),
+                n => format!("its {n} sources"),
+            };
+            let asked = format!("one more, `{}`", source.description());
+            self.contradict("source", compiled, asked, "`read(..)`");
+            return self;
+        }
         self.sources.push(Box::new(source));
         self
     }
 
-    /// The compiled pipeline to run on every batch.
+    /// The compiled pipeline to run on every batch. Fixed by a `stream!` block: on its
+    /// builder, `start()` fails with [`StreamError::FixedByStream`].
     pub fn pipeline(mut self, pipeline: impl Pipeline) -> Self {
+        if self.fixed.is_some() {
+            let asked = format!("pipeline `{}`", pipeline.info().name);
+            self.contradict(
+                "pipeline",
+                "its own operators".into(),
+                asked,
+                "the operators",
+            );
+            return self;
+        }
         self.pipeline = Some(Box::new(pipeline));
         self
     }
 
-    /// Where the output goes.
+    /// Where the output goes. Fixed by a `stream!` block (its `write(..)`): on its
+    /// builder, `start()` fails with [`StreamError::FixedByStream`].
     pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
+        if let Some(fixed) = &self.fixed {
+            let compiled = format!("`{}`", fixed.sink);
+            let asked = format!("`{}`", sink.description());
+            self.contradict("sink", compiled, asked, "`.write(..)`");
+            return self;
+        }
         self.sink = Some(Box::new(sink));
         self
     }
@@ -178,7 +264,8 @@ impl<R: OutputRow> QueryBuilder<R> {
     /// run again after a crash replaces or skips them as the main sink does. The sink is
     /// opened and closed with the query; the progress record's `lateRowsSink` counts
     /// the rows it got. `start()` refuses a sink that cannot append and a pipeline
-    /// without state.
+    /// without state. Fixed by a `stream!` block, with or without `.late_rows(..)`: on
+    /// its builder, `start()` fails with [`StreamError::FixedByStream`].
     ///
     /// ```
     /// use std::sync::Arc;
@@ -191,13 +278,78 @@ impl<R: OutputRow> QueryBuilder<R> {
     /// # let _ = builder;
     /// ```
     pub fn late_rows_sink(mut self, sink: impl Sink + 'static, schema: SchemaRef) -> Self {
+        if let Some(fixed) = &self.fixed {
+            let compiled = match &fixed.late_rows {
+                Some(late) => format!("the late-rows sink `{late}`"),
+                None => "no late-rows sink".to_string(),
+            };
+            let asked = format!("`{}`", sink.description());
+            self.contradict("late_rows_sink", compiled, asked, "`.late_rows(..)`");
+            return self;
+        }
         self.late_rows = Some((Box::new(sink), schema));
         self
     }
 
     /// The output mode (default `Append`).
+    ///
+    /// Fixed by a `stream!` block, whose checks hold for its own mode (`append` when it
+    /// names none): on its builder, another mode makes `start()` fail with
+    /// [`StreamError::FixedByStream`]; the same mode changes nothing.
     pub fn output_mode(mut self, mode: OutputMode) -> Self {
+        if let Some(fixed) = &self.fixed {
+            if mode != fixed.output_mode {
+                let compiled = format!("`{}` mode", fixed.output_mode);
+                self.contradict(
+                    "output_mode",
+                    compiled,
+                    format!("`{mode}` mode"),
+                    "`.output_mode(..)`",
+                );
+            }
+            return self;
+        }
         self.output_mode = mode;
+        self
+    }
+
+    /// Records the first setter that contradicts what the `stream!` block fixed.
+    fn contradict(&mut self, setting: &str, compiled: String, asked: String, change: &str) {
+        if self.contradiction.is_none() {
+            self.contradiction = Some(StreamError::FixedByStream {
+                setting: setting.into(),
+                compiled,
+                asked,
+                change: change.into(),
+            });
+        }
+    }
+
+    /// Called by `stream!` last, on the builder it returns: fixes the output mode, the
+    /// sink, the sources, the pipeline and the late-rows sink as they are now, the
+    /// settings its compile-time checks hold for (see [What a `stream!` block
+    /// fixes](QueryBuilder#what-a-stream-block-fixes)). Not a stable API.
+    ///
+    /// ```
+    /// use stream_core::{ConsoleSink, StreamError, StreamingQuery};
+    ///
+    /// let builder = StreamingQuery::builder()
+    ///     .sink(ConsoleSink::new())
+    ///     .__fixed_by_stream_block()
+    ///     .sink(ConsoleSink::new());
+    /// assert!(matches!(builder.start(), Err(StreamError::FixedByStream { .. })));
+    /// ```
+    #[doc(hidden)]
+    pub fn __fixed_by_stream_block(mut self) -> Self {
+        self.fixed = Some(Fixed {
+            output_mode: self.output_mode,
+            sink: self
+                .sink
+                .as_ref()
+                .map_or_else(String::new, |s| s.description()),
+            late_rows: self.late_rows.as_ref().map(|(s, _)| s.description()),
+            sources: self.sources.len(),
+        });
         self
     }
 
@@ -255,7 +407,8 @@ impl<R: OutputRow> QueryBuilder<R> {
 
     /// Checks the query, opens (or creates) its checkpoint, decides where to resume and
     /// starts the query's thread. Every checkpoint error is returned here, before
-    /// anything is written.
+    /// anything is written; so is a setter that contradicted what a `stream!` block
+    /// fixed ([`StreamError::FixedByStream`]), before anything is opened.
     pub fn start(self) -> Result<R::Query> {
         let table = self.sink.as_ref().and_then(|s| s.memory_table());
         let query = self.start_untyped()?;
@@ -278,8 +431,13 @@ impl<R: OutputRow> QueryBuilder<R> {
             min_batches_to_retain,
             manager,
             faults,
+            fixed: _,
+            contradiction,
             row: _,
         } = self;
+        if let Some(error) = contradiction {
+            return Err(error);
+        }
         let pipeline = pipeline
             .ok_or_else(|| StreamError::InvalidQuery("no pipeline: call `.pipeline(..)`".into()))?;
         let mut sink =

@@ -154,6 +154,24 @@ impl ConsoleSink {
         (sink, output)
     }
 
+    /// Prints into `output`'s buffer instead of stdout, as [`ConsoleSink::to_buffer`]
+    /// does: for a sink made elsewhere (`write(console, buffer = {output})` in a
+    /// `stream!` block) whose text a test reads.
+    ///
+    /// ```
+    /// use stream_core::{ConsoleOutput, ConsoleSink};
+    ///
+    /// let output = ConsoleOutput::default();
+    /// let sink = ConsoleSink::new().buffer(output.clone());
+    /// assert_eq!(output.text(), "");
+    /// # drop(sink);
+    /// ```
+    #[must_use]
+    pub fn buffer(mut self, output: ConsoleOutput) -> Self {
+        self.target = Target::Buffer(output);
+        self
+    }
+
     /// How many rows of each batch to show (Spark's `numRows` option, default 20).
     ///
     /// ```

@@ -149,9 +149,11 @@ pub(crate) enum SourceKind {
     Memory {
         stream: OptionValue,
     },
+    /// The rate source: `rows_per_second` (a `u64`) and `num_partitions` (a `usize`),
+    /// literals or captured values.
     Rate {
-        rows_per_second: u64,
-        num_partitions: Option<u64>,
+        rows_per_second: proc_macro2::TokenStream,
+        num_partitions: Option<proc_macro2::TokenStream>,
     },
     /// `read(kafka, ..)`: `KafkaSource` builder calls after `new(servers)`, then an
     /// `option` call per pair of the captured `kafka_options`.
@@ -165,9 +167,12 @@ pub(crate) enum SourceKind {
 
 /// The sink of the query.
 pub(crate) enum SinkPlan {
+    /// The console sink: `num_rows` (a `usize`) and `truncate` (a `bool`), literals or
+    /// captured values, and `buffer`, a captured `ConsoleOutput` to print into.
     Console {
-        num_rows: Option<u64>,
-        truncate: Option<bool>,
+        num_rows: Option<proc_macro2::TokenStream>,
+        truncate: Option<proc_macro2::TokenStream>,
+        buffer: Option<proc_macro2::TokenStream>,
     },
     Memory {
         name: OptionValue,
@@ -468,6 +473,9 @@ impl Checker {
                 (Op::StreamJoin { other, options }, current) => {
                     let other_stream = self.head(&Head::Stream(other.clone()));
                     match (current, other_stream) {
+                        (Some(_), Some(_)) if !ops::compile_time::join_within(self, options) => {
+                            None
+                        }
                         (Some(s), Some(o)) => {
                             ops::stream_join::check(self, s, o, &call.name, other, options)
                         }
@@ -482,6 +490,7 @@ impl Checker {
                     Some(s)
                 }
                 (Op::Agg(aggs), Some(s)) => match group.take() {
+                    Some((keys, _)) if !ops::compile_time::window_durations(self, keys) => None,
                     Some((keys, span)) => {
                         ops::aggregate::check(self, s, keys, span, aggs, call.name.span())
                     }
@@ -530,14 +539,7 @@ impl Checker {
                     current
                 }
                 (Op::WatermarkPolicy(policy), current) => {
-                    match policy.to_string().as_str() {
-                        "min" | "max" => settings.watermark_policy = Some(policy.clone()),
-                        other => self.cx.error(
-                            policy.span(),
-                            format!("unknown watermark policy `{other}`"),
-                            "use `min` (the slowest input decides, the default) or `max` (the fastest)",
-                        ),
-                    }
+                    ops::settings::watermark_policy(self, policy, settings);
                     current
                 }
                 (Op::OutputMode(mode), current) => {

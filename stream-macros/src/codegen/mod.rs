@@ -656,10 +656,7 @@ fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
             rows_per_second,
             num_partitions,
         } => {
-            let parts = num_partitions.map(|n| {
-                let n = n as usize;
-                quote!(.num_partitions(#n))
-            });
+            let parts = num_partitions.as_ref().map(|n| quote!(.num_partitions(#n)));
             quote!(::stream_core::RateSource::new(#rows_per_second) #parts)
         }
         SourceKind::Kafka {
@@ -673,13 +670,15 @@ fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
 
 fn sink_expr(sink: &SinkPlan) -> TokenStream {
     match sink {
-        SinkPlan::Console { num_rows, truncate } => {
-            let rows = num_rows.map(|n| {
-                let n = n as usize;
-                quote!(.num_rows(#n))
-            });
-            let truncate = truncate.map(|t| quote!(.truncate(#t)));
-            quote!(::stream_core::ConsoleSink::new() #rows #truncate)
+        SinkPlan::Console {
+            num_rows,
+            truncate,
+            buffer,
+        } => {
+            let rows = num_rows.as_ref().map(|n| quote!(.num_rows(#n)));
+            let truncate = truncate.as_ref().map(|t| quote!(.truncate(#t)));
+            let buffer = buffer.as_ref().map(|b| quote!(.buffer(#b)));
+            quote!(::stream_core::ConsoleSink::new() #rows #truncate #buffer)
         }
         SinkPlan::Memory { name } => {
             let name = option_value(name);
@@ -718,6 +717,7 @@ fn settings(plan: &Plan) -> TokenStream {
                 let v = option_value(v);
                 quote!(::stream_core::Trigger::ProcessingTime(#v))
             }
+            TriggerSpec::Capture(b) => capture_inner(&OptionValue::Capture(b.clone())),
         };
         out.extend(quote!(.trigger(#trigger)));
     }
@@ -734,6 +734,9 @@ fn settings(plan: &Plan) -> TokenStream {
         let schema = schema_ref(late.schema.as_ref().unwrap_or(&Vec::new()));
         out.extend(quote!(.late_rows_sink(#sink, #schema)));
     }
+    // last: what the checks held for stays as it is now (output mode, sink, sources,
+    // pipeline, late-rows sink); a later setter of one makes `start()` fail
+    out.extend(quote!(.__fixed_by_stream_block()));
     out
 }
 

@@ -83,6 +83,23 @@ pub(crate) fn check(
     for name in names {
         let o = options[name];
         let span = o.value.span();
+        // a captured value goes to the builder call as it is: rustc checks its type, and
+        // the sink its value when the query starts, as it does a literal's
+        if let Some(value) = super::options::capture(o) {
+            let call = match name.as_str() {
+                "path" | "app_id" | "partition_by" => None,
+                "compression" => Some(quote_spanned!(span=> .parquet_compression(#value))),
+                "retention" => Some(quote_spanned!(span=> .retention(#value))),
+                other => {
+                    let method = syn::Ident::new(other, span);
+                    Some(quote_spanned!(span=> .#method(#value)))
+                }
+            };
+            if let Some(call) = call {
+                calls.push(call);
+                continue;
+            }
+        }
         let call = match name.as_str() {
             "path" => continue,
             "partition_by" => match partition_columns(cx, o, schema) {
@@ -103,7 +120,7 @@ pub(crate) fn check(
                         cx.cx.error(
                             other.span(),
                             "`compression` is `snappy`, `zstd` or `uncompressed`",
-                            "write `compression = zstd` (Spark's default is snappy)",
+                            "write `compression = zstd` (Spark's default is snappy), or capture a `ParquetCompression`: `compression = {compression}`",
                         );
                         ok = false;
                         continue;
@@ -128,9 +145,8 @@ pub(crate) fn check(
                     }
                 }
             }
-            "retention" => match super::options::duration_ms(cx, o, "the retention") {
-                Some(ms) => quote_spanned!(span=>
-                    .retention(::std::time::Duration::from_millis(#ms))),
+            "retention" => match super::options::duration(cx, o, "the retention", "7 days") {
+                Some(retention) => quote_spanned!(span=> .retention(#retention)),
                 None => {
                     ok = false;
                     continue;

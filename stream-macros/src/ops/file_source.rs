@@ -68,6 +68,29 @@ pub(crate) fn check_options(
     for name in names {
         let o = options[name];
         let span = o.value.span();
+        let method = syn::Ident::new(if name == "sep" { "delimiter" } else { name }, span);
+        // a captured value goes to the builder call as it is: rustc checks its type, and
+        // `FileSource::validate` its value when the query starts, as it does a literal's
+        if let Some(value) = super::options::capture(o) {
+            let call = match name.as_str() {
+                "path" | "schema" | "source_archive_dir" => continue,
+                "clean_source" => {
+                    if let Some(dir) = options.get("source_archive_dir") {
+                        cx.cx.error(
+                            dir.name.span(),
+                            "`source_archive_dir` is only for `clean_source = archive`",
+                            "a captured `clean_source` is a whole `CleanSource`: remove `source_archive_dir` and capture `CleanSource::Archive { dir }`",
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    quote_spanned!(span=> .clean_source(#value))
+                }
+                _ => quote_spanned!(span=> .#method(#value)),
+            };
+            out.push(FileOption(call));
+            continue;
+        }
         let call = match name.as_str() {
             "path" | "schema" | "source_archive_dir" => continue,
             "max_files_per_trigger" => match positive(cx, o) {
@@ -88,19 +111,14 @@ pub(crate) fn check_options(
                 }
             },
             "latest_first" | "file_name_only" | "header" => match boolean(cx, o) {
-                Some(b) => {
-                    let method = syn::Ident::new(name, span);
-                    quote_spanned!(span=> .#method(#b))
-                }
+                Some(b) => quote_spanned!(span=> .#method(#b)),
                 None => {
                     ok = false;
                     continue;
                 }
             },
-            "max_file_age" => match super::options::duration_ms(cx, o, "the age") {
-                Some(ms) => {
-                    quote_spanned!(span=> .max_file_age(::std::time::Duration::from_millis(#ms)))
-                }
+            "max_file_age" => match super::options::duration(cx, o, "the age", "7 days") {
+                Some(age) => quote_spanned!(span=> .max_file_age(#age)),
                 None => {
                     ok = false;
                     continue;
@@ -184,27 +202,20 @@ pub(crate) fn check_options(
                     ok = false;
                     continue;
                 }
-                let method = syn::Ident::new(name, span);
                 let v = crate::codegen::option_text(&o.value);
                 quote_spanned!(span=> .#method(#v))
             }
             "delimiter" | "sep" | "quote" | "escape" => match &o.value {
                 OptionValue::Lit(syn::Lit::Str(s)) if s.value().chars().count() == 1 => {
                     let c = s.value().chars().next().unwrap_or(',');
-                    let method =
-                        syn::Ident::new(if name == "sep" { "delimiter" } else { name }, span);
                     quote_spanned!(span=> .#method(#c))
                 }
-                OptionValue::Lit(syn::Lit::Char(c)) => {
-                    let method =
-                        syn::Ident::new(if name == "sep" { "delimiter" } else { name }, span);
-                    quote_spanned!(span=> .#method(#c))
-                }
+                OptionValue::Lit(syn::Lit::Char(c)) => quote_spanned!(span=> .#method(#c)),
                 other => {
                     cx.cx.error(
                         other.span(),
                         format!("`{name}` takes one character"),
-                        format!("write `{name} = \";\"`"),
+                        format!("write `{name} = \";\"`, or capture a `char`: `{name} = {{c}}`"),
                     );
                     ok = false;
                     continue;

@@ -230,6 +230,18 @@ pub(crate) fn check_source(
     for name in names {
         let o = options[name];
         let span = o.value.span();
+        // a captured value goes to the builder call as it is: rustc checks its type, and
+        // `KafkaSource` its value when the query starts, as it does a literal's
+        if let Some(value) = super::options::capture(o)
+            && matches!(
+                name.as_str(),
+                "max_offsets_per_trigger" | "min_partitions" | "fail_on_data_loss"
+            )
+        {
+            let method = syn::Ident::new(name, span);
+            calls.push(quote_spanned!(span=> .#method(#value)));
+            continue;
+        }
         // `None`: the option's error is reported
         let call = match name.as_str() {
             "max_offsets_per_trigger" => super::source::at_least_one(cx, o)
@@ -471,6 +483,10 @@ fn starting(cx: &mut Checker, o: &OptionArg, reads: &Reads) -> Option<TokenStrea
                 return None;
             }
         },
+        "starting_timestamp" if matches!(o.value, OptionValue::Capture(_)) => {
+            let ms = crate::codegen::capture_inner(&o.value);
+            quote!(#starting::Timestamp(#ms))
+        }
         "starting_timestamp" => {
             let ms = option_u64(&mut cx.cx, o)?;
             let Ok(ms) = i64::try_from(ms) else {
@@ -488,11 +504,15 @@ fn starting(cx: &mut Checker, o: &OptionArg, reads: &Reads) -> Option<TokenStrea
                 let times = offsets_json(cx, o, s, reads)?;
                 quote!(#starting::Timestamps(#times))
             }
+            OptionValue::Capture(_) => {
+                let times = crate::codegen::capture_inner(&o.value);
+                quote!(#starting::Timestamps(#times))
+            }
             other => {
                 cx.cx.error(
                     other.span(),
                     "`starting_offsets_by_timestamp` takes Spark's JSON object of times, as a string",
-                    "write `starting_offsets_by_timestamp = r#\"{\"events\":{\"0\":1700000000000}}\"#` (ms since the epoch)",
+                    "write `starting_offsets_by_timestamp = r#\"{\"events\":{\"0\":1700000000000}}\"#` (ms since the epoch), or capture a `stream_core::kafka::PartitionOffsets`",
                 );
                 return None;
             }
@@ -732,12 +752,11 @@ fn value_schema(
     Some((Some(schema), Some(call)))
 }
 
-/// `request_timeout = "30 seconds"`: the builder call with the duration in
-/// milliseconds.
+/// `request_timeout = "30 seconds"` (or a captured `Duration`): the builder call.
 fn request_timeout(cx: &mut Checker, o: &OptionArg) -> Option<TokenStream> {
-    let ms = super::options::duration_ms_like(cx, o, "the timeout", "10 seconds")?;
+    let timeout = super::options::duration(cx, o, "the timeout", "10 seconds")?;
     let span = o.value.span();
-    Some(quote_spanned!(span=> .request_timeout(::std::time::Duration::from_millis(#ms))))
+    Some(quote_spanned!(span=> .request_timeout(#timeout)))
 }
 
 /// `kafka_options = {pairs}`, if given: the captured value. Anything else is an error
@@ -783,9 +802,20 @@ pub(crate) fn check_sink(
             None => Some(false),
         }
     };
-    let exactly_once = flag(cx, "exactly_once");
+    // `exactly_once`: the argument of its builder call, a literal or a captured `bool`
+    // (`None` after an error), and whether it is surely off (left out or `false`)
+    let (exactly_once, surely_off) = match options.get("exactly_once") {
+        None => (None, true),
+        Some(o) => match super::options::capture(o) {
+            Some(value) => (Some(value), false),
+            None => match super::file_source::boolean(cx, o) {
+                Some(b) => (Some(quote!(#b)), !b),
+                None => (None, false),
+            },
+        },
+    };
     let value_json = flag(cx, "value_json");
-    ok &= exactly_once.is_some() && value_json.is_some();
+    ok &= value_json.is_some();
     let mut calls = Vec::new();
     let mut names: Vec<&String> = options.keys().collect();
     names.sort();
@@ -799,7 +829,7 @@ pub(crate) fn check_sink(
                 quote_spanned!(span=> .topic(#topic))
             }),
             "transactional_id" => {
-                if exactly_once == Some(false) {
+                if surely_off {
                     cx.cx.error(
                         o.name.span(),
                         "`transactional_id` is only for `exactly_once = true`",
@@ -814,17 +844,10 @@ pub(crate) fn check_sink(
                 }
             }
             "request_timeout" => request_timeout(cx, o),
-            "exactly_once" | "value_json" => {
-                let flag = if name == "exactly_once" {
-                    exactly_once
-                } else {
-                    value_json
-                };
-                flag.map(|b| {
-                    let method = syn::Ident::new(name, span);
-                    quote_spanned!(span=> .#method(#b))
-                })
-            }
+            "exactly_once" => exactly_once
+                .as_ref()
+                .map(|value| quote_spanned!(span=> .exactly_once(#value))),
+            "value_json" => value_json.map(|b| quote_spanned!(span=> .value_json(#b))),
             _ => continue,
         };
         match call {

@@ -2,6 +2,7 @@
 //! on batches) its code.
 
 pub(crate) mod aggregate;
+pub(crate) mod compile_time;
 pub(crate) mod dedup;
 pub(crate) mod drop;
 pub(crate) mod file_sink;

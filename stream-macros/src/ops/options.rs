@@ -19,7 +19,13 @@ pub(crate) fn by_name<'a>(
     let mut ok = true;
     for option in options {
         let name = option.name.to_string();
-        if !known.contains(&name.as_str()) {
+        if let crate::parse::OptionValue::Capture(_) = &option.value
+            && known.contains(&name.as_str())
+            && let Some((why, fix)) = super::compile_time::option(&kind.to_string(), &name)
+        {
+            super::compile_time::refuse(cx, option.value.span(), &format!("`{name}`"), why, fix);
+            ok = false;
+        } else if !known.contains(&name.as_str()) {
             let help = match did_you_mean(&name, known.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None if known.is_empty() => format!("`{kind}` takes no options"),
@@ -41,6 +47,15 @@ pub(crate) fn by_name<'a>(
         }
     }
     ok.then_some(out)
+}
+
+/// The value of a `{ .. }` capture, to pass to the builder call the option stands for:
+/// rustc checks its type there, on the user's tokens, and the builder (or the source or
+/// sink when the query starts) checks its value as it checks the literal's; `None` for a
+/// literal or a name.
+pub(crate) fn capture(option: &OptionArg) -> Option<proc_macro2::TokenStream> {
+    matches!(option.value, crate::parse::OptionValue::Capture(_))
+        .then(|| crate::codegen::capture_inner(&option.value))
 }
 
 /// Reports a missing required option on the kind's name.
@@ -78,19 +93,19 @@ pub(crate) fn text(cx: &mut Checker, option: &OptionArg, example: &str) -> bool 
     true
 }
 
-/// An option that takes a duration as a string (`max_file_age = "7 days"`, `retention`):
-/// its milliseconds. `what` names the value in the error (`the age`, `the retention`).
-pub(crate) fn duration_ms(cx: &mut Checker, option: &OptionArg, what: &str) -> Option<u64> {
-    duration_ms_like(cx, option, what, "7 days")
-}
-
-/// [`duration_ms`], with `example` as the value the help line suggests.
-pub(crate) fn duration_ms_like(
+/// An option that takes a duration (`max_file_age = "7 days"`, `retention`,
+/// `request_timeout`): a string, read here, or a captured `std::time::Duration`. The
+/// `Duration` expression; `what` names the value in the error (`the age`, `the
+/// retention`), `example` is the value the help line suggests.
+pub(crate) fn duration(
     cx: &mut Checker,
     option: &OptionArg,
     what: &str,
     example: &str,
-) -> Option<u64> {
+) -> Option<proc_macro2::TokenStream> {
+    if let Some(value) = capture(option) {
+        return Some(value);
+    }
     match &option.value {
         crate::parse::OptionValue::Lit(syn::Lit::Str(s)) => {
             let ms = super::settings::interval_ms(&s.value());
@@ -101,13 +116,16 @@ pub(crate) fn duration_ms_like(
                     "write a number and a unit: \"7 days\", \"12 hours\"",
                 );
             }
-            ms
+            ms.map(|ms| quote::quote!(::std::time::Duration::from_millis(#ms)))
         }
         other => {
             cx.cx.error(
                 other.span(),
                 format!("`{}` takes a duration as a string", option.name),
-                format!("write `{} = \"{example}\"`", option.name),
+                format!(
+                    "write `{} = \"{example}\"`, or capture a `std::time::Duration`: `{} = {{duration}}`",
+                    option.name, option.name
+                ),
             );
             None
         }

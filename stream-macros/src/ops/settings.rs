@@ -6,17 +6,50 @@ use proc_macro2::Span;
 use crate::check::{Checker, LateRowsPlan, Schema, Settings, StatefulSeen, StreamState};
 use crate::parse::{OptionValue, TriggerSpec};
 
-pub(crate) fn output_mode(cx: &mut Checker, mode: &syn::Ident, settings: &mut Settings) {
-    match mode.to_string().as_str() {
-        "append" | "update" | "complete" => settings.output_mode = Some(mode.clone()),
+/// `.output_mode(append | update | complete)`: a name, never a capture (the checks
+/// depend on the mode).
+pub(crate) fn output_mode(cx: &mut Checker, value: &OptionValue, settings: &mut Settings) {
+    match value {
+        OptionValue::Name(mode) => match mode.to_string().as_str() {
+            "append" | "update" | "complete" => settings.output_mode = Some(mode.clone()),
+            other => cx.cx.error(
+                mode.span(),
+                format!("unknown output mode `{other}`"),
+                "use `append`, `update` or `complete`",
+            ),
+        },
+        OptionValue::Capture(_) => super::compile_time::output_mode(cx, value),
         other => cx.cx.error(
-            mode.span(),
-            format!("unknown output mode `{other}`"),
-            "use `append`, `update` or `complete`",
+            other.span(),
+            "`output_mode` takes the name of a mode",
+            "write `.output_mode(append)`, `update` or `complete`, without quotes",
         ),
     }
 }
 
+/// `.watermark_policy(min | max)`: a name, never a capture.
+pub(crate) fn watermark_policy(cx: &mut Checker, value: &OptionValue, settings: &mut Settings) {
+    match value {
+        OptionValue::Name(policy) => match policy.to_string().as_str() {
+            "min" | "max" => settings.watermark_policy = Some(policy.clone()),
+            other => cx.cx.error(
+                policy.span(),
+                format!("unknown watermark policy `{other}`"),
+                "use `min` (the slowest input decides, the default) or `max` (the fastest)",
+            ),
+        },
+        OptionValue::Capture(_) => super::compile_time::watermark_policy(cx, value),
+        other => cx.cx.error(
+            other.span(),
+            "`watermark_policy` takes the name of a policy",
+            "write `.watermark_policy(min)` or `.watermark_policy(max)`, without quotes",
+        ),
+    }
+}
+
+/// `.trigger(..)`: a trigger by name, `processing_time` with an interval string or a
+/// captured `Duration`, or a whole captured `Trigger` (no check depends on the
+/// trigger, so it may be chosen at run time).
 pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Settings) {
     if let TriggerSpec::ProcessingTime(_, value) = trigger {
         match value {
@@ -44,6 +77,7 @@ pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Se
         TriggerSpec::Once(s) => TriggerSpec::Once(*s),
         TriggerSpec::AvailableNow(s) => TriggerSpec::AvailableNow(*s),
         TriggerSpec::ProcessingTime(s, v) => TriggerSpec::ProcessingTime(*s, v.clone()),
+        TriggerSpec::Capture(b) => TriggerSpec::Capture(b.clone()),
     });
 }
 

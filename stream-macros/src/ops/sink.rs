@@ -1,6 +1,7 @@
 //! `write(kind, options..)`: the sinks.
 //!
-//! - `write(console)`, `write(console, num_rows = 20, truncate = false)`
+//! - `write(console)`, `write(console, num_rows = 20, truncate = false)`, and
+//!   `buffer = {output}` to print into a captured `ConsoleOutput`
 //! - `write(memory, name = "table")`
 //! - `write(foreach_batch, f = {|batch_id, batches| ..})`
 //! - `write(parquet | json | csv | delta, path = .., ..)`: see [`super::file_sink`]
@@ -32,7 +33,7 @@ pub(crate) fn check(
     schema: Option<&Schema>,
 ) -> Option<SinkPlan> {
     let known: &[&str] = match kind.to_string().as_str() {
-        "console" => &["num_rows", "truncate"],
+        "console" => &["num_rows", "truncate", "buffer"],
         "memory" => &["name"],
         "foreach_batch" => &["f"],
         "kafka" => {
@@ -58,10 +59,19 @@ pub(crate) fn check(
     let options = super::options::by_name(cx, "sink", kind, options, known)?;
     match kind.to_string().as_str() {
         "console" => {
-            // both options are checked before either error stops the sink
-            let num_rows = options.get("num_rows").map(|o| option_u64(&mut cx.cx, o));
+            // both options are checked before either error stops the sink; a captured
+            // value goes to the builder call as it is
+            let num_rows = options.get("num_rows").map(|o| {
+                super::options::capture(o).or_else(|| {
+                    option_u64(&mut cx.cx, o).map(|n| {
+                        let n = n as usize;
+                        quote::quote!(#n)
+                    })
+                })
+            });
             let truncate = options.get("truncate").map(|o| match &o.value {
-                OptionValue::Lit(syn::Lit::Bool(b)) => Some(b.value),
+                OptionValue::Lit(syn::Lit::Bool(b)) => Some(quote::quote!(#b)),
+                OptionValue::Capture(_) => super::options::capture(o),
                 other => {
                     cx.cx.error(
                         other.span(),
@@ -71,10 +81,26 @@ pub(crate) fn check(
                     None
                 }
             });
+            let buffer = options.get("buffer").map(|o| {
+                let value = super::options::capture(o);
+                if value.is_none() {
+                    cx.cx.error(
+                        o.value.span(),
+                        "`buffer` takes a `ConsoleOutput` from outside the block",
+                        "capture it: `buffer = {output}`",
+                    );
+                }
+                value
+            });
             let num_rows = num_rows.map_or(Some(None), |v| v.map(Some));
             let truncate = truncate.map_or(Some(None), |v| v.map(Some));
-            let (num_rows, truncate) = (num_rows?, truncate?);
-            Some(SinkPlan::Console { num_rows, truncate })
+            let buffer = buffer.map_or(Some(None), |v| v.map(Some));
+            let (num_rows, truncate, buffer) = (num_rows?, truncate?, buffer?);
+            Some(SinkPlan::Console {
+                num_rows,
+                truncate,
+                buffer,
+            })
         }
         "memory" => {
             let name = super::options::require(

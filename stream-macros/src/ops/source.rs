@@ -123,8 +123,19 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
         "kafka" => super::kafka::check_source(cx, kind, &options, &read.options)?,
         _ => {
             let rows = super::options::require(cx, kind, &options, "rows_per_second", example)?;
-            let rows_per_second = at_least_one(cx, rows);
-            let num_partitions = options.get("num_partitions").map(|o| at_least_one(cx, o));
+            // a captured value is checked by `RateSource` when the query starts
+            let rows_per_second = match super::options::capture(rows) {
+                Some(value) => Some(value),
+                None => at_least_one(cx, rows).map(|n| quote::quote!(#n)),
+            };
+            let num_partitions = options.get("num_partitions").map(|o| {
+                super::options::capture(o).or_else(|| {
+                    at_least_one(cx, o).map(|n| {
+                        let n = n as usize;
+                        quote::quote!(#n)
+                    })
+                })
+            });
             let rows_per_second = rows_per_second?;
             let num_partitions = match num_partitions {
                 Some(n) => Some(n?),

@@ -64,6 +64,10 @@ pub(crate) fn check(
                 }
             }
         }
+        OptionValue::Capture(_) => {
+            super::compile_time::watermark_delay(cx, column, delay);
+            return None;
+        }
         other => {
             cx.cx.error(
                 other.span(),

@@ -57,9 +57,11 @@ pub(crate) enum Op {
     /// `late_rows(kind, options..)`: a second sink, as `write` takes it, for the rows
     /// the stateful operator drops as late.
     LateRows(Ident, Vec<OptionArg>),
-    OutputMode(Ident),
+    /// `output_mode(append | update | complete)`; read as an option value, so that a
+    /// capture gets an error that says why the mode must be written out.
+    OutputMode(OptionValue),
     /// `watermark_policy(min | max)`: how several watermarks make the query's.
-    WatermarkPolicy(Ident),
+    WatermarkPolicy(OptionValue),
     Trigger(TriggerSpec),
     Checkpoint(OptionValue),
     QueryName(OptionValue),
@@ -79,6 +81,8 @@ pub(crate) enum TriggerSpec {
     Once(Span),
     AvailableNow(Span),
     ProcessingTime(Span, OptionValue),
+    /// `trigger({value})`: a captured `stream_core::Trigger`.
+    Capture(syn::ExprBlock),
 }
 
 /// The operator names, for errors and suggestions.
@@ -294,6 +298,9 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
 
 impl Parse for TriggerSpec {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(syn::token::Brace) {
+            return input.parse().map(TriggerSpec::Capture);
+        }
         let name: Ident = input.parse()?;
         let span = name.span();
         match name.to_string().as_str() {
@@ -308,7 +315,7 @@ impl Parse for TriggerSpec {
             other => Err(syn::Error::new(
                 span,
                 format!(
-                    "unknown trigger `{other}`\n\n= help: use `default`, `once`, `available_now` or `processing_time(\"10 seconds\")`"
+                    "unknown trigger `{other}`\n\n= help: use `default`, `once`, `available_now` or `processing_time(\"10 seconds\")`, or capture a `stream_core::Trigger`: `trigger({{trigger}})`"
                 ),
             )),
         }

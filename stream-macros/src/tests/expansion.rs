@@ -461,6 +461,168 @@ fn captures() {
 }
 
 #[test]
+fn captured_options() {
+    // settings chosen at run time: each captured value goes to the builder call of its
+    // option as it is; the fingerprint is the literal pipeline's (see below)
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { user: string, amount: f64, country: string }
+        read(json, path = {landing}, schema = Order, max_files_per_trigger = {files},
+             latest_first = {newest}, max_file_age = {age}, clean_source = {clean},
+             mode = {mode})
+            .filter(amount > 10.0)
+            .write(parquet, path = {out}, compression = {compression},
+                   max_rows_per_file = {rows}, retention = {retention})
+            .trigger({trigger})
+            .checkpoint({checkpoint})
+    }));
+}
+
+#[test]
+fn captured_rate_console_and_kafka_options() {
+    insta::assert_snapshot!(expand(quote! {
+        read(rate, rows_per_second = {rate}, num_partitions = {partitions})
+            .write(console, num_rows = {rows}, truncate = {truncate})
+    }));
+    insta::assert_snapshot!(expand(quote! {
+        read(kafka, bootstrap_servers = {servers}, subscribe = "a",
+             starting_timestamp = {since}, max_offsets_per_trigger = {per_batch},
+             min_partitions = {partitions}, fail_on_data_loss = {strict},
+             request_timeout = {timeout})
+            .select(value)
+            .write(kafka, bootstrap_servers = {servers}, topic = {topic},
+                   exactly_once = {exactly_once}, request_timeout = {timeout})
+    }));
+}
+
+#[test]
+fn captured_settings_leave_the_fingerprint_as_the_literals_do() {
+    let fingerprint = |input: proc_macro2::TokenStream| {
+        let out = stream_inner(input).to_string();
+        let at = out.find("\"stream:").expect("a fingerprint");
+        out[at..at + 24].to_string()
+    };
+    let literal = fingerprint(quote! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order, max_files_per_trigger = 1,
+             max_file_age = "7 days")
+            .filter(amount > 10.0)
+            .write(console, num_rows = 5)
+            .trigger(available_now)
+            .checkpoint("checkpoints/orders")
+    });
+    let captured = fingerprint(quote! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = {landing}, schema = Order, max_files_per_trigger = {files},
+             max_file_age = {age})
+            .filter(amount > 10.0)
+            .write(console, num_rows = {rows})
+            .trigger({trigger})
+            .checkpoint({checkpoint})
+    });
+    assert_eq!(literal, captured);
+    // and the fingerprint does see the plan: another filter is another plan
+    let other = fingerprint(quote! {
+        schema Order { user: string, amount: f64 }
+        read(json, path = {landing}, schema = Order, max_files_per_trigger = {files})
+            .filter(amount > 20.0)
+            .write(console)
+    });
+    assert_ne!(literal, other);
+}
+
+#[test]
+fn compile_time_values_refuse_a_capture_and_say_why() {
+    let errors = |input: proc_macro2::TokenStream| stream_inner(input).to_string();
+    let cases: &[(proc_macro2::TokenStream, &str)] = &[
+        (
+            quote!(
+                read(rate, rows_per_second = 1)
+                    .write(console)
+                    .output_mode({ mode })
+            ),
+            "the output mode cannot be captured: it must be known when the crate compiles",
+        ),
+        (
+            quote!(
+                read(rate, rows_per_second = 1)
+                    .write(console)
+                    .output_mode("update")
+            ),
+            "`output_mode` takes the name of a mode",
+        ),
+        (
+            quote!(
+                read(rate, rows_per_second = 1)
+                    .write(console)
+                    .watermark_policy({ p })
+            ),
+            "the watermark policy cannot be captured",
+        ),
+        (
+            quote!(
+                read(rate, rows_per_second = 1)
+                    .with_watermark(timestamp, { delay })
+                    .write(console)
+            ),
+            "the watermark delay cannot be captured",
+        ),
+        (
+            quote!(
+                read(rate, rows_per_second = 1)
+                    .with_watermark(timestamp, "1 minute")
+                    .group_by(window(timestamp, "1 minute", { slide }))
+                    .agg(count() as n)
+                    .write(console)
+            ),
+            "a window duration cannot be captured",
+        ),
+        (
+            quote!(
+                read(rate, rows_per_second = 1)
+                    .with_watermark(timestamp, "1 minute")
+                    .group_by(session_window(timestamp, { gap }), value)
+                    .agg(count() as n)
+                    .write(console)
+            ),
+            "a session gap cannot be captured",
+        ),
+        (
+            quote!(
+                let other = read(rate, rows_per_second = 1).with_watermark(timestamp, "1 minute");
+                read(rate, rows_per_second = 1)
+                    .with_watermark(timestamp, "1 minute")
+                    .join(other, on = value, within = { bound })
+                    .write(console)
+            ),
+            "`within` cannot be captured",
+        ),
+        (
+            quote!(read(json, path = "in/", schema = { s }).write(console)),
+            "`schema` cannot be captured",
+        ),
+        (
+            quote!(
+                schema S { a: string, b: i64 }
+                read(json, path = "in/", schema = S).write(json, path = "out/", partition_by = { p })
+            ),
+            "`partition_by` cannot be captured",
+        ),
+        (
+            quote!(
+                schema S { a: string, b: i64 }
+                read(json, path = "in/", schema = S, clean_source = { c }, source_archive_dir = "a/")
+                    .write(console)
+            ),
+            "`source_archive_dir` is only for `clean_source = archive`",
+        ),
+    ];
+    for (input, expected) in cases {
+        let out = errors(input.clone());
+        assert!(out.contains(expected), "{input}: {out}");
+    }
+}
+
+#[test]
 fn fused_pipeline() {
     // filter, with_column and select of one branch run one after the other in one
     // function over the batch, with no row-by-row interpretation
@@ -670,8 +832,20 @@ fn kafka_errors_name_the_option_and_the_fix() {
             "`starting_offsets` is `earliest`, `latest` or Spark's JSON object of offsets",
         ),
         (
-            quote!(subscribe = "a", starting_offsets_by_timestamp = { times }),
+            quote!(subscribe = "a", starting_offsets_by_timestamp = times),
             "`starting_offsets_by_timestamp` takes Spark's JSON object of times, as a string",
+        ),
+        (
+            quote!(subscribe = "a", include_headers = { headers }),
+            "`include_headers` cannot be captured: it must be known when the crate compiles",
+        ),
+        (
+            quote!(subscribe = "a", value_schema = { schema }),
+            "`value_schema` cannot be captured",
+        ),
+        (
+            quote!(subscribe = "a", value_schema = Event, mode = { mode }),
+            "`mode` cannot be captured",
         ),
         (
             quote!(subscribe = "a", value_schema = Event),
@@ -755,6 +929,11 @@ fn kafka_errors_name_the_option_and_the_fix() {
             quote!(topic = "t", topics = "u"),
             "did you mean `topic`?",
         ),
+        (
+            quote!(user, amount),
+            quote!(topic = "t", value_json = { json }),
+            "`value_json` cannot be captured: it must be known when the crate compiles",
+        ),
     ];
     for (select, options, expected) in cases {
         let out = sink(select.clone(), options.clone());
@@ -763,6 +942,13 @@ fn kafka_errors_name_the_option_and_the_fix() {
     // with `value_json`, the row is the value: no `value` column needed
     let json = sink(quote!(user, amount), quote!(topic = "t", value_json = true));
     assert!(!json.contains("compile_error"), "{json}");
+    // a captured `exactly_once` may be on: a transactional id beside it is no error
+    let captured = sink(
+        quote!(user as value),
+        quote!(topic = "t", exactly_once = { on }, transactional_id = "x"),
+    );
+    assert!(!captured.contains("compile_error"), "{captured}");
+    assert!(captured.contains(". exactly_once (on)"), "{captured}");
 
     let map = errors(quote! {
         schema Out { n: i64 }
