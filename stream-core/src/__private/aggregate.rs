@@ -78,6 +78,11 @@ pub trait Aggregation: Send + Sync + 'static {
     /// The output row.
     type Out: TypedRow;
 
+    /// How rows are grouped besides their key columns. A constant of the aggregation's
+    /// type, not a setting of its executor: the map side's loop is compiled for it, so a
+    /// window's size and slide divide as constants.
+    const GROUPING: Grouping = Grouping::Keys;
+
     /// The key columns of `batch`.
     fn keys(batch: &RecordBatch) -> Result<Self::Keys<'_>>;
 
@@ -109,7 +114,8 @@ pub trait Aggregation: Send + Sync + 'static {
     fn finish(key: Self::Key, acc: Self::Acc) -> Self::Out;
 }
 
-/// How rows are grouped besides their key columns.
+/// How rows are grouped besides their key columns: an aggregation's
+/// [`Aggregation::GROUPING`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grouping {
     /// By the key columns alone.
@@ -138,8 +144,6 @@ pub struct AggregateConf {
     pub id: usize,
     /// The query's output mode.
     pub mode: OutputMode,
-    /// The window, if any.
-    pub grouping: Grouping,
     /// Whether groups close (are emitted in append mode and evicted) once the
     /// watermark reaches their window's end.
     pub evict: bool,
@@ -189,7 +193,7 @@ where
     /// before the state is read).
     fn drops_late(&self) -> bool {
         self.conf.evict
-            && match self.conf.grouping {
+            && match A::GROUPING {
                 Grouping::Keys => false,
                 Grouping::Window { .. } => self.conf.mode != OutputMode::Complete,
                 Grouping::Session { .. } => true,
@@ -218,7 +222,6 @@ where
         let mut fold = Fold::<A> {
             late: from_ms(ctx.late_watermark_ms, self.conf.unit_per_ms),
             drops_late: self.drops_late(),
-            grouping: self.conf.grouping,
             late_rows: self.conf.late_rows.then(LateRows::default),
             dropped: 0,
             partial: FastHashMap::default(),
@@ -248,7 +251,7 @@ where
             l.report(ctx, self.conf.id);
         }
         let mut buckets = PairBuckets::new(ctx);
-        match self.conf.grouping {
+        match A::GROUPING {
             Grouping::Session { .. } => {
                 // this task's sessions of each group, merged, and routed by the group
                 let mut groups: SessionGroups<A, ()> = FastHashMap::default();
@@ -278,7 +281,7 @@ where
         let operator = self.conf.id.to_string();
         let mut state: S = self.slots.take_state(ctx, &operator)?;
         let wm = from_ms(ctx.watermark_ms, self.conf.unit_per_ms);
-        let out = if let Grouping::Session { .. } = self.conf.grouping {
+        let out = if let Grouping::Session { .. } = A::GROUPING {
             self.merge_sessions(&mut state, input, wm)?
         } else {
             self.merge_groups(&mut state, input, wm)?
@@ -400,7 +403,6 @@ struct Fold<A: Aggregation> {
     /// The watermark input is late against, in the time column's unit.
     late: i64,
     drops_late: bool,
-    grouping: Grouping,
     late_rows: Option<LateRows>,
     dropped: u64,
     partial: FastHashMap<A::Key, A::Acc>,
@@ -414,7 +416,7 @@ impl<A: Aggregation> Fold<A> {
     fn rows(&mut self, slice: &RecordBatch, offset: usize) -> Result<()> {
         let keys = A::keys(slice)?;
         for (i, row) in A::Input::from_batch(slice)?.iter().enumerate() {
-            match self.grouping {
+            match A::GROUPING {
                 Grouping::Keys => {
                     A::read_key(&keys, i, &mut self.key)?;
                     fold::<A>(&mut self.partial, &self.key, row);

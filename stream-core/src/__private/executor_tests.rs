@@ -54,10 +54,35 @@ struct WindowCount {
     n: i64,
 }
 
-/// `group_by(window(ts, size), user).agg(count() as n)`
-struct ClicksPerWindow;
+/// `group_by(window(ts, size), user).agg(count() as n)`, grouped as `G` says: one set
+/// of functions for windows and sessions (the grouping is a constant of the type).
+struct Clicks<G>(std::marker::PhantomData<G>);
 
-impl Aggregation for ClicksPerWindow {
+/// A grouping of [`Clicks`].
+trait Groups: Send + Sync + 'static {
+    const GROUPING: Grouping;
+}
+
+/// Tumbling windows of 10 ms.
+struct TenMs;
+impl Groups for TenMs {
+    const GROUPING: Grouping = Grouping::Window {
+        size: 10,
+        slide: 10,
+        start: 0,
+    };
+}
+
+/// Sessions with a gap of 10 ms.
+struct Gap10;
+impl Groups for Gap10 {
+    const GROUPING: Grouping = Grouping::Session { gap: 10 };
+}
+
+type ClicksPerWindow = Clicks<TenMs>;
+
+impl<G: Groups> Aggregation for Clicks<G> {
+    const GROUPING: Grouping = G::GROUPING;
     type Input = Input;
     type Keys<'a> = <String as KeyColumn>::Reader<'a>;
     type Key = WindowKey;
@@ -191,11 +216,6 @@ fn window_exec(mode: OutputMode) -> AggregateExec<ClicksPerWindow> {
     AggregateExec::new(AggregateConf {
         id: 0,
         mode,
-        grouping: Grouping::Window {
-            size: 10,
-            slide: 10,
-            start: 0,
-        },
         evict: true,
         unit_per_ms: 1,
         late_rows: false,
@@ -302,11 +322,10 @@ fn complete_mode_keeps_late_rows_and_emits_every_group() {
 #[test]
 fn sessions_merge_across_tasks_and_batches_and_close_by_the_watermark() {
     let dir = tempfile::tempdir().unwrap();
-    // the same functions: the grouping is the executor's
-    let exec: AggregateExec<ClicksPerWindow> = AggregateExec::new(AggregateConf {
+    // the same functions, grouped in sessions
+    let exec: AggregateExec<Clicks<Gap10>> = AggregateExec::new(AggregateConf {
         id: 0,
         mode: OutputMode::Append,
-        grouping: Grouping::Session { gap: 10 },
         evict: true,
         unit_per_ms: 1,
         late_rows: false,
@@ -419,11 +438,6 @@ fn late_rows_of_a_large_batch_are_captured_at_their_own_positions() {
         ..AggregateConf {
             id: 0,
             mode: OutputMode::Append,
-            grouping: Grouping::Window {
-                size: 10,
-                slide: 10,
-                start: 0,
-            },
             evict: true,
             unit_per_ms: 1,
             late_rows: false,

@@ -890,6 +890,7 @@ pub(crate) mod emit {
             #[allow(non_camel_case_types)]
             struct #spec;
             impl #p::Aggregation for #spec {
+                const GROUPING: #p::Grouping = #grouping;
                 type Input = #input;
                 type Keys<'a> = (#(#reader_types,)*);
                 type Key = #key;
@@ -934,7 +935,6 @@ pub(crate) mod emit {
                 #field: #p::AggregateExec::new(#p::AggregateConf {
                     id: #id,
                     mode: #mode,
-                    grouping: #grouping,
                     evict: #evict,
                     unit_per_ms: #unit_per_ms,
                     late_rows: #late_sink,
