@@ -11,7 +11,6 @@
 //! A delta file holds two sections (upserts, then removed keys), a snapshot one (every
 //! row). Each section is one Arrow IPC stream: its schema, then its batches.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -90,16 +89,19 @@ pub(crate) fn delta_bytes<K: TypedRow, V: TypedRow>(
     Ok(file::encode(&[&upserts, &removed]))
 }
 
-/// The bytes of a snapshot file holding every row of `map`, written in chunks of
-/// [`SNAPSHOT_CHUNK_ROWS`] rows.
-pub(crate) fn snapshot_bytes<K: TypedRow + Clone, V: TypedRow + Clone, S>(
-    map: &HashMap<K, V, S>,
+/// The bytes of a snapshot file holding the `len` rows of `entries`, written in chunks
+/// of [`SNAPSHOT_CHUNK_ROWS`] rows.
+pub(crate) fn snapshot_bytes<'a, K: TypedRow + Clone + 'a, V: TypedRow + Clone + 'a>(
+    mut entries: impl Iterator<Item = (&'a K, &'a V)>,
+    len: usize,
 ) -> Result<Vec<u8>> {
-    let mut entries = map.iter();
+    let mut left = len;
     let chunks = std::iter::from_fn(|| {
+        let take = left.min(SNAPSHOT_CHUNK_ROWS);
+        left -= take;
         let (keys, values): (Vec<K>, Vec<V>) = entries
             .by_ref()
-            .take(SNAPSHOT_CHUNK_ROWS)
+            .take(take)
             .map(|(k, v)| (k.clone(), v.clone()))
             .unzip();
         (!keys.is_empty()).then(|| pair_batch(&keys, &values))

@@ -94,6 +94,7 @@ mod schema;
 mod store;
 #[cfg(test)]
 mod tests;
+mod tracked;
 
 pub use conf::StateStoreConf;
 pub use heap_size::HeapSize;

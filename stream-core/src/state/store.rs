@@ -13,8 +13,8 @@ use super::layout::{FileKind, StateDir};
 use super::metrics::StateOperatorMetrics;
 use super::retention;
 use super::schema;
+use super::tracked::{Changes, Slot, TrackedMap};
 use crate::checkpoint::atomic::{create_dir_synced, sync_dir, write_atomic};
-use crate::hash::FastHashMap;
 use crate::types::TypedRow;
 use crate::{Result, StreamError};
 
@@ -62,23 +62,14 @@ use crate::{Result, StreamError};
 pub struct StateStore<K, V> {
     dir: StateDir,
     conf: StateStoreConf,
-    pub(super) map: FastHashMap<K, V>,
-    /// The keys touched since the last commit, each with whether it was in the state
-    /// at the last commit.
-    changes: FastHashMap<K, bool>,
-    /// Heap bytes of the keys and values of the entries whose key is not in `changes`
-    /// (touched entries are counted again at commit).
-    pub(super) heap_bytes: usize,
+    /// The entries, each marked with how it stands against the last version.
+    pub(super) map: TrackedMap<K, V>,
     /// The version the map holds: the last committed or loaded one.
     version: Option<u64>,
     /// The newest snapshot at or below `version`.
     last_snapshot: Option<u64>,
     /// Whether `_metadata/schema` is known to be written.
     schema_recorded: bool,
-}
-
-fn entry_heap<K: HeapSize, V: HeapSize>(k: &K, v: &V) -> usize {
-    k.heap_size() + v.heap_size()
 }
 
 impl<K, V> StateStore<K, V>
@@ -139,9 +130,7 @@ where
         let mut store = StateStore {
             dir,
             conf,
-            map: FastHashMap::default(),
-            changes: FastHashMap::default(),
-            heap_bytes: 0,
+            map: TrackedMap::default(),
             version,
             last_snapshot: None,
             schema_recorded,
@@ -159,7 +148,7 @@ where
         if let Some(s) = base {
             let path = store.dir.path(s, FileKind::Snapshot);
             for (k, v) in codec::read_snapshot::<K, V>(&path, &read(&path)?)? {
-                if store.map.insert(k, v).is_some() {
+                if store.map.load(k, v) {
                     return Err(StreamError::corrupt(&path, "holds a key twice"));
                 }
             }
@@ -181,12 +170,14 @@ where
             }
             let delta = codec::read_delta::<K, V>(&path, &read(&path)?)?;
             for key in delta.removed {
-                store.map.remove(&key);
+                store.map.unload(&key);
             }
-            store.map.extend(delta.upserts);
+            for (k, v) in delta.upserts {
+                store.map.load(k, v);
+            }
         }
         store.last_snapshot = base;
-        store.heap_bytes = store.map.iter().map(|(k, v)| entry_heap(k, v)).sum();
+        store.map.recount_heap();
         Ok(store)
     }
 
@@ -229,22 +220,11 @@ where
                     .map_or_else(|| "none".to_string(), |v| v.to_string()),
             )));
         }
-        let mut upsert_keys = Vec::new();
-        let mut upsert_values = Vec::new();
-        let mut removed = Vec::new();
-        // the entries' heap is added back here (`touch` took it out), in the same lookup
-        let mut heap_added = 0;
-        for (key, &existed) in &self.changes {
-            match self.map.get_key_value(key) {
-                Some((stored, value)) => {
-                    heap_added += entry_heap(stored, value);
-                    upsert_keys.push(key.clone());
-                    upsert_values.push(value.clone());
-                }
-                None if existed => removed.push(key.clone()),
-                None => {}
-            }
-        }
+        let Changes {
+            upsert_keys,
+            upsert_values,
+            removed,
+        } = self.map.take_changes();
         if !self.schema_recorded {
             schema::write(&self.dir, &K::arrow_schema(), &V::arrow_schema())?;
             self.schema_recorded = true;
@@ -263,13 +243,15 @@ where
         let delta = codec::delta_bytes(&upsert_keys, &upsert_values, &removed)?;
         write_atomic(&self.dir.path(version, FileKind::Delta), &delta, true)?;
         if snapshot_due {
-            write_atomic(&snapshot_path, &codec::snapshot_bytes(&self.map)?, true)?;
+            write_atomic(
+                &snapshot_path,
+                &codec::snapshot_bytes(self.map.iter(), self.map.len())?,
+                true,
+            )?;
             self.last_snapshot = Some(version);
         }
         self.clean_up(version)?;
 
-        self.heap_bytes += heap_added;
-        self.changes.clear();
         self.version = Some(version);
         Ok(StateOperatorMetrics {
             num_rows_total: self.map.len() as u64,
@@ -303,24 +285,8 @@ where
     /// own ([`HeapSize`]). Exact for committed entries; entries touched since the last
     /// commit are counted again at the next commit.
     fn memory_used_bytes(&self) -> usize {
-        let slot = size_of::<K>() + size_of::<V>() + 1;
-        self.map.capacity() * slot + self.heap_bytes
-    }
-
-    /// Records that `key` is about to change (once per key between commits).
-    fn touch(&mut self, key: &K) {
-        if self.changes.contains_key(key) {
-            return;
-        }
-        // the stored key's heap, not the caller's copy's: their capacities may differ
-        let existed = match self.map.get_key_value(key) {
-            Some((stored, value)) => {
-                self.heap_bytes -= entry_heap(stored, value);
-                true
-            }
-            None => false,
-        };
-        self.changes.insert(key.clone(), existed);
+        let slot = size_of::<K>() + size_of::<Slot<V>>() + 1;
+        self.map.capacity() * slot + self.map.heap_bytes
     }
 
     /// The value of `key`.
@@ -380,10 +346,6 @@ where
     /// assert_eq!(store.get(&Key { user: "ann".into() }).unwrap().n, 2);
     /// ```
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        if !self.map.contains_key(key) {
-            return None;
-        }
-        self.touch(key);
         self.map.get_mut(key)
     }
 
@@ -405,8 +367,7 @@ where
     /// assert_eq!(store.get(&Key { user: "ann".into() }).unwrap().n, 3);
     /// ```
     pub fn get_or_insert_with(&mut self, key: K, default: impl FnOnce() -> V) -> &mut V {
-        self.touch(&key);
-        self.map.entry(key).or_insert_with(default)
+        self.map.get_or_insert_with(key, default)
     }
 
     /// Inserts `value` under `key` unless the key is there; returns whether it inserted.
@@ -426,13 +387,7 @@ where
     /// assert_eq!(store.get(&Key { user: "ann".into() }).unwrap().at, 1);
     /// ```
     pub fn insert_if_absent(&mut self, key: K, value: V) -> bool {
-        if self.map.contains_key(&key) {
-            return false;
-        }
-        // absent now: `existed` stays as recorded if the key was removed in this batch
-        self.changes.entry(key.clone()).or_insert(false);
-        self.map.insert(key, value);
-        true
+        self.map.insert_if_absent(key, value)
     }
 
     /// Sets the value of `key`, returning the previous one.
@@ -450,7 +405,6 @@ where
     /// assert_eq!(store.put(Key { user: "ann".into() }, Count { n: 2 }), Some(Count { n: 1 }));
     /// ```
     pub fn put(&mut self, key: K, value: V) -> Option<V> {
-        self.touch(&key);
         self.map.insert(key, value)
     }
 
@@ -470,10 +424,6 @@ where
     /// assert!(store.is_empty());
     /// ```
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        if !self.map.contains_key(key) {
-            return None;
-        }
-        self.touch(key);
         self.map.remove(key)
     }
 
@@ -499,14 +449,7 @@ where
     /// assert_eq!(store.len(), 1);
     /// ```
     pub fn remove_where(&mut self, mut evict: impl FnMut(&K, &V) -> bool) -> Vec<(K, V)> {
-        let evicted: Vec<(K, V)> = self.map.extract_if(|k, v| evict(k, v)).collect();
-        for (key, value) in &evicted {
-            if !self.changes.contains_key(key) {
-                self.heap_bytes -= entry_heap(key, value);
-                self.changes.insert(key.clone(), true);
-            }
-        }
-        evicted
+        self.map.remove_where(|k, v| evict(k, v))
     }
 
     /// Keeps only the entries for which `keep` returns true; returns how many went.
@@ -549,6 +492,25 @@ where
         self.map.iter()
     }
 
+    /// Makes room for `additional` more keys, so that a batch about to write that many
+    /// does not grow the table (and rehash every key) while it runs.
+    ///
+    /// ```
+    /// # use stream_core::Schema;
+    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
+    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
+    /// # impl HeapSize for Key {}
+    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
+    /// # impl HeapSize for Count {}
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
+    /// store.reserve(1_000);
+    /// assert!(store.is_empty());
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
+    }
+
     /// The number of keys.
     ///
     /// ```
@@ -581,7 +543,7 @@ where
     /// assert!(store.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.len() == 0
     }
 
     /// The version the store holds: the last one loaded or committed (`None` before the

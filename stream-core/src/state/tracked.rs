@@ -1,0 +1,319 @@
+//! [`TrackedMap`]: the in-memory store's map, which knows what changed since its last
+//! commit without a second map of the changed keys.
+//!
+//! Each entry carries a [`Mark`]: clean (as committed), updated (it was in the last
+//! version and has been written since) or inserted (new since the last version). A write
+//! looks the key up once. The keys of marked entries are listed while they are few; once
+//! they are many (a batch that writes a large part of the state, as a deduplication of
+//! new keys does) the list is dropped and the commit finds the marked entries by one
+//! sequential scan of the table instead of a lookup per key.
+
+use std::collections::hash_map::Entry;
+use std::hash::Hash;
+
+use super::heap_size::HeapSize;
+use crate::hash::FastHashMap;
+
+/// How an entry stands against the last committed version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mark {
+    /// As committed.
+    Clean,
+    /// In the last version, and written since.
+    Updated,
+    /// Not in the last version.
+    Inserted,
+}
+
+/// A value and its [`Mark`].
+#[derive(Clone, Debug)]
+pub(super) struct Slot<V> {
+    pub(super) value: V,
+    pub(super) mark: Mark,
+}
+
+/// Below this many marked keys the commit looks each one up; above it (or above a
+/// quarter of the entries, whichever is more) it scans the table.
+const LIST_AT_MOST: usize = 4096;
+
+/// What changed since the last commit, as the delta file records it.
+pub(super) struct Changes<K, V> {
+    /// The entries written since the last commit that are there now.
+    pub(super) upsert_keys: Vec<K>,
+    pub(super) upsert_values: Vec<V>,
+    /// The keys of the last version that are gone.
+    pub(super) removed: Vec<K>,
+}
+
+/// A hash map that remembers which of its entries changed since [`TrackedMap::take_changes`]
+/// last ran, and the heap bytes of its clean entries.
+#[derive(Debug)]
+pub(super) struct TrackedMap<K, V> {
+    map: FastHashMap<K, Slot<V>>,
+    /// The keys of the marked entries (a key may be listed twice), or `None` once there
+    /// were too many to list: then [`TrackedMap::take_changes`] scans.
+    listed: Option<Vec<K>>,
+    /// Keys of the last version removed since (some may be back: they are upserts).
+    removed: Vec<K>,
+    /// Heap bytes of the keys and values of clean entries; the heap of a marked entry
+    /// (its value's, and its key's if inserted) is counted again when it is committed.
+    pub(super) heap_bytes: usize,
+    /// The listed keys above which the map scans instead (tests lower it).
+    pub(super) list_at_most: usize,
+}
+
+impl<K, V> Default for TrackedMap<K, V> {
+    fn default() -> Self {
+        TrackedMap {
+            map: FastHashMap::default(),
+            listed: Some(Vec::new()),
+            removed: Vec::new(),
+            heap_bytes: 0,
+            list_at_most: LIST_AT_MOST,
+        }
+    }
+}
+
+impl<K, V> TrackedMap<K, V>
+where
+    K: HeapSize + Hash + Eq + Clone,
+    V: HeapSize + Clone,
+{
+    /// Puts a committed entry back (loading a version); whether the key was there
+    /// already. [`TrackedMap::recount_heap`] counts the heap once the version is in.
+    pub(super) fn load(&mut self, key: K, value: V) -> bool {
+        let slot = Slot {
+            value,
+            mark: Mark::Clean,
+        };
+        self.map.insert(key, slot).is_some()
+    }
+
+    /// Removes a committed entry (loading a version's delta).
+    pub(super) fn unload(&mut self, key: &K) {
+        self.map.remove(key);
+    }
+
+    /// Counts the heap of every entry (after loading).
+    pub(super) fn recount_heap(&mut self) {
+        self.heap_bytes = self
+            .map
+            .iter()
+            .map(|(k, s)| k.heap_size() + s.value.heap_size())
+            .sum();
+    }
+
+    /// The listed keys above which [`TrackedMap::take_changes`] scans.
+    fn limit(&self) -> usize {
+        self.list_at_most.max(self.map.len() / 4)
+    }
+
+    pub(super) fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key).map(|s| &s.value)
+    }
+
+    pub(super) fn contains_key(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// The value of `key`, marked as updated.
+    pub(super) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let limit = self.limit();
+        let slot = self.map.get_mut(key)?;
+        if mark(&mut self.heap_bytes, slot) {
+            list(&mut self.listed, limit, key);
+        }
+        Some(&mut slot.value)
+    }
+
+    /// The value of `key`, `default()` inserted first if it has none; marked.
+    pub(super) fn get_or_insert_with(&mut self, key: K, default: impl FnOnce() -> V) -> &mut V {
+        let limit = self.limit();
+        match self.map.entry(key) {
+            Entry::Occupied(mut o) => {
+                if mark(&mut self.heap_bytes, o.get_mut()) {
+                    list(&mut self.listed, limit, o.key());
+                }
+                &mut o.into_mut().value
+            }
+            Entry::Vacant(v) => {
+                if self.listed.is_some() {
+                    list(&mut self.listed, limit, v.key());
+                }
+                &mut v
+                    .insert(Slot {
+                        value: default(),
+                        mark: Mark::Inserted,
+                    })
+                    .value
+            }
+        }
+    }
+
+    /// Inserts `value` under `key` unless the key is there; whether it inserted.
+    pub(super) fn insert_if_absent(&mut self, key: K, value: V) -> bool {
+        let limit = self.limit();
+        match self.map.entry(key) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                if self.listed.is_some() {
+                    list(&mut self.listed, limit, v.key());
+                }
+                v.insert(Slot {
+                    value,
+                    mark: Mark::Inserted,
+                });
+                true
+            }
+        }
+    }
+
+    /// Sets the value of `key`; the previous one.
+    pub(super) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        let limit = self.limit();
+        match self.map.entry(key) {
+            Entry::Occupied(mut o) => {
+                if mark(&mut self.heap_bytes, o.get_mut()) {
+                    list(&mut self.listed, limit, o.key());
+                }
+                Some(std::mem::replace(&mut o.get_mut().value, value))
+            }
+            Entry::Vacant(v) => {
+                if self.listed.is_some() {
+                    list(&mut self.listed, limit, v.key());
+                }
+                v.insert(Slot {
+                    value,
+                    mark: Mark::Inserted,
+                });
+                None
+            }
+        }
+    }
+
+    /// Forgets a removed entry's heap and, if the last version had it, records its key.
+    fn removed(&mut self, key: &K, slot: &Slot<V>) -> bool {
+        match slot.mark {
+            Mark::Clean => {
+                self.heap_bytes -= key.heap_size() + slot.value.heap_size();
+                true
+            }
+            Mark::Updated => {
+                self.heap_bytes -= key.heap_size();
+                true
+            }
+            Mark::Inserted => false,
+        }
+    }
+
+    /// Removes `key`; its value.
+    pub(super) fn remove(&mut self, key: &K) -> Option<V> {
+        let (key, slot) = self.map.remove_entry(key)?;
+        if self.removed(&key, &slot) {
+            self.removed.push(key);
+        }
+        Some(slot.value)
+    }
+
+    /// Removes and returns the entries `evict` picks.
+    pub(super) fn remove_where(&mut self, mut evict: impl FnMut(&K, &V) -> bool) -> Vec<(K, V)> {
+        let evicted: Vec<(K, Slot<V>)> = self.map.extract_if(|k, s| evict(k, &s.value)).collect();
+        let mut out = Vec::with_capacity(evicted.len());
+        for (key, slot) in evicted {
+            if self.removed(&key, &slot) {
+                self.removed.push(key.clone());
+            }
+            out.push((key, slot.value));
+        }
+        out
+    }
+
+    /// The changes since the last call, every entry clean again and its heap counted.
+    pub(super) fn take_changes(&mut self) -> Changes<K, V> {
+        let mut changes = Changes {
+            upsert_keys: Vec::new(),
+            upsert_values: Vec::new(),
+            removed: Vec::new(),
+        };
+        let mut heap_added = 0;
+        let mut take = |key: &K, slot: &mut Slot<V>| {
+            heap_added += match slot.mark {
+                Mark::Clean => return,
+                Mark::Updated => slot.value.heap_size(),
+                Mark::Inserted => key.heap_size() + slot.value.heap_size(),
+            };
+            slot.mark = Mark::Clean;
+            changes.upsert_keys.push(key.clone());
+            changes.upsert_values.push(slot.value.clone());
+        };
+        match self.listed.take() {
+            Some(keys) => {
+                for key in keys {
+                    // the stored key: its heap is the one counted, not the listed copy's
+                    if let Some((stored, _)) = self.map.get_key_value(&key) {
+                        let stored = stored.clone();
+                        if let Some(slot) = self.map.get_mut(&key) {
+                            take(&stored, slot);
+                        }
+                    }
+                }
+            }
+            None => {
+                for (key, slot) in &mut self.map {
+                    take(key, slot);
+                }
+            }
+        }
+        self.heap_bytes += heap_added;
+        for key in std::mem::take(&mut self.removed) {
+            // a key removed and then written again is an upsert
+            if !self.map.contains_key(&key) {
+                changes.removed.push(key);
+            }
+        }
+        self.listed = Some(Vec::new());
+        changes
+    }
+
+    /// Every entry, in no particular order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.map.iter().map(|(k, s)| (k, &s.value))
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(super) fn capacity(&self) -> usize {
+        self.map.capacity()
+    }
+
+    /// Room for `additional` more keys without growing the table while they go in.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
+    }
+}
+
+/// Marks a clean entry as updated, its value's heap out of the running total; whether
+/// it was clean.
+#[inline]
+fn mark<V: HeapSize>(heap_bytes: &mut usize, slot: &mut Slot<V>) -> bool {
+    if slot.mark != Mark::Clean {
+        return false;
+    }
+    *heap_bytes -= slot.value.heap_size();
+    slot.mark = Mark::Updated;
+    true
+}
+
+/// Lists `key` as changed, or stops listing once `limit` keys are.
+#[inline]
+fn list<K: Clone>(listed: &mut Option<Vec<K>>, limit: usize, key: &K) {
+    if let Some(keys) = listed {
+        if keys.len() >= limit {
+            *listed = None;
+        } else {
+            keys.push(key.clone());
+        }
+    }
+}
