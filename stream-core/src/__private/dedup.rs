@@ -13,6 +13,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::exchange::{LateRows, RowBuckets, late_mask, report_dropped};
 use super::kernels;
+use super::key_hash::key_hashes;
 use super::slots::Slots;
 use super::stateful::from_ms;
 use crate::Result;
@@ -164,8 +165,17 @@ where
                     batch = kernels::keep_rows(&batch, keep)?;
                 }
             }
-            let keys = self.keys(&batch)?;
-            buckets.route(0, &batch, keys.iter().map(Some))?;
+            // hashed from the columns; decoded only for a key type the kernel does not read
+            let columns: Vec<_> = self
+                .conf
+                .keys
+                .iter()
+                .map(|&i| batch.column(i).clone())
+                .collect();
+            match key_hashes(&columns, K::arrow_schema().fields()) {
+                Some(hashes) => buckets.route_hashed(0, &batch, hashes.into_iter().map(Some))?,
+                None => buckets.route(0, &batch, self.keys(&batch)?.iter().map(Some))?,
+            }
         }
         report_dropped(ctx, self.conf.id, NAME, dropped);
         if let Some(l) = late_rows {
@@ -180,6 +190,7 @@ where
         let operator = self.conf.id.to_string();
         let mut state: S = self.slots.take_state(ctx, &operator)?;
         let mut out = Vec::with_capacity(input.len());
+        state.reserve(input.iter().map(|c| c.batch.num_rows()).sum());
         for chunk in input {
             let batch = chunk.batch;
             let times = self.times(&batch)?;

@@ -104,11 +104,21 @@ impl RowBuckets {
         batch: &RecordBatch,
         keys: impl Iterator<Item = Option<K>>,
     ) -> Result<()> {
+        self.route_hashed(input, batch, keys.map(|k| k.map(|k| stable_hash(&k))))
+    }
+
+    /// Routes the rows of `batch` by their keys' stable hashes (`None`: nowhere).
+    pub(crate) fn route_hashed(
+        &mut self,
+        input: usize,
+        batch: &RecordBatch,
+        hashes: impl Iterator<Item = Option<u64>>,
+    ) -> Result<()> {
         let parts = self.buckets.len();
         let mut rows: Vec<Vec<u32>> = (0..parts).map(|_| Vec::new()).collect();
-        for (i, key) in keys.enumerate() {
-            if let Some(key) = key {
-                rows[partition_of_key(&key, parts)].push(i as u32);
+        for (i, hash) in hashes.enumerate() {
+            if let Some(hash) = hash {
+                rows[partition_of(hash, parts)].push(i as u32);
             }
         }
         for (p, ix) in rows.into_iter().enumerate() {

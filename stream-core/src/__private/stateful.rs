@@ -88,7 +88,7 @@ macro_rules! float_key {
 float_key!(f32, f64);
 
 /// The bits a float groups by: one zero, one NaN.
-fn canonical(v: f64) -> u64 {
+pub(super) fn canonical(v: f64) -> u64 {
     if v == 0.0 {
         0
     } else if v.is_nan() {

@@ -8,7 +8,7 @@
 //! new keys does) the list is dropped and the commit finds the marked entries by one
 //! sequential scan of the table instead of a lookup per key.
 
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::{Entry, VacantEntry};
 use std::hash::Hash;
 
 use super::heap_size::HeapSize;
@@ -136,17 +136,7 @@ where
                 }
                 &mut o.into_mut().value
             }
-            Entry::Vacant(v) => {
-                if self.listed.is_some() {
-                    list(&mut self.listed, limit, v.key());
-                }
-                &mut v
-                    .insert(Slot {
-                        value: default(),
-                        mark: Mark::Inserted,
-                    })
-                    .value
-            }
+            Entry::Vacant(v) => &mut insert_new(&mut self.listed, limit, v, default()).value,
         }
     }
 
@@ -156,13 +146,7 @@ where
         match self.map.entry(key) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
-                if self.listed.is_some() {
-                    list(&mut self.listed, limit, v.key());
-                }
-                v.insert(Slot {
-                    value,
-                    mark: Mark::Inserted,
-                });
+                insert_new(&mut self.listed, limit, v, value);
                 true
             }
         }
@@ -179,13 +163,7 @@ where
                 Some(std::mem::replace(&mut o.get_mut().value, value))
             }
             Entry::Vacant(v) => {
-                if self.listed.is_some() {
-                    list(&mut self.listed, limit, v.key());
-                }
-                v.insert(Slot {
-                    value,
-                    mark: Mark::Inserted,
-                });
+                insert_new(&mut self.listed, limit, v, value);
                 None
             }
         }
@@ -304,6 +282,21 @@ fn mark<V: HeapSize>(heap_bytes: &mut usize, slot: &mut Slot<V>) -> bool {
     *heap_bytes -= slot.value.heap_size();
     slot.mark = Mark::Updated;
     true
+}
+
+/// Inserts a key the map does not hold, marked inserted and listed.
+#[inline]
+fn insert_new<'a, K: Clone, V>(
+    listed: &mut Option<Vec<K>>,
+    limit: usize,
+    entry: VacantEntry<'a, K, Slot<V>>,
+    value: V,
+) -> &'a mut Slot<V> {
+    list(listed, limit, entry.key());
+    entry.insert(Slot {
+        value,
+        mark: Mark::Inserted,
+    })
 }
 
 /// Lists `key` as changed, or stops listing once `limit` keys are.
