@@ -135,15 +135,25 @@ fn wrong_column(name: &str, expected: &DataType, found: &DataType) -> StreamErro
     }
 }
 
-fn primitive_values<T: ArrowPrimitiveType>(
+/// The values of a primitive column, each converted by `f`: one pass over the values
+/// buffer (and the validity bitmap, if the column has nulls).
+fn primitive_values<T: ArrowPrimitiveType, V>(
     array: &dyn Array,
     name: &str,
     expected: &DataType,
-) -> Result<Vec<Option<T::Native>>> {
+    f: impl Fn(T::Native) -> V,
+) -> Result<Vec<Option<V>>> {
     let typed = array
         .as_primitive_opt::<T>()
         .ok_or_else(|| wrong_column(name, expected, array.data_type()))?;
-    Ok(typed.iter().collect())
+    let values = typed.values().iter();
+    Ok(match typed.nulls().filter(|n| n.null_count() > 0) {
+        None => values.map(|&v| Some(f(v))).collect(),
+        Some(nulls) => values
+            .zip(nulls.iter())
+            .map(|(&v, valid)| valid.then(|| f(v)))
+            .collect(),
+    })
 }
 
 macro_rules! primitive_column {
@@ -159,10 +169,7 @@ macro_rules! primitive_column {
             }
 
             fn from_array(array: &dyn Array, name: &str) -> Result<Vec<Option<Self>>> {
-                Ok(primitive_values::<$arrow>(array, name, &Self::data_type())?
-                    .into_iter()
-                    .map(|v| v.map(|$n| $from))
-                    .collect())
+                primitive_values::<$arrow, Self>(array, name, &Self::data_type(), |$n| $from)
             }
         }
     )*};

@@ -24,6 +24,7 @@ mod session;
 mod slots;
 mod stateful;
 mod stream_join;
+mod watermark;
 
 pub use aggregate::{AggregateConf, AggregateExec, Aggregation, Grouping};
 pub use collect::{SetItem, collect_set_add, collect_set_merge};
@@ -52,3 +53,4 @@ pub use crate::{
 pub use arrow_array;
 pub use arrow_schema;
 pub use arrow_select;
+pub use watermark::{event_time_stats, observe_event_times};

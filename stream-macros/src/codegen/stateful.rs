@@ -155,18 +155,8 @@ pub(crate) fn watermark(
     unit_per_ms: i64,
     id: usize,
 ) -> TokenStream {
-    let arrow = if unit_per_ms == 1 {
-        quote!(::stream_core::__private::arrow_array::types::TimestampMillisecondType)
-    } else {
-        quote!(::stream_core::__private::arrow_array::types::TimestampMicrosecondType)
-    };
     quote! {
-        let __times = ::stream_core::__private::kernels::primitive::<#arrow>(&__batch, #column, "event time")?;
-        if let ::core::option::Option::Some(__stats) = ::stream_core::EventTimeStats::of(
-            __times.iter().map(|__t| __t.map(|__t| ::stream_core::__private::to_ms(__t, #unit_per_ms))),
-        ) {
-            __ctx.metrics.observe_event_times(#id, #delay_ms, __stats);
-        }
+        ::stream_core::__private::observe_event_times(__ctx, &__batch, #column, #unit_per_ms, #id, #delay_ms)?;
         __batch
     }
 }
