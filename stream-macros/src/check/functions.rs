@@ -39,10 +39,11 @@
 
 use proc_macro2::Span;
 
+use super::Checker;
 use super::expr::{LitValue, TExpr, TKind};
-use super::{Checker, Schema};
 use crate::diag::did_you_mean;
 use crate::parse::Expr;
+use crate::plan::Schema;
 use crate::types::{ColType, DslType};
 
 /// A function's name, how many arguments it takes and how it is called.

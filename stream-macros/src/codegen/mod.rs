@@ -1,5 +1,7 @@
-//! From a checked plan to Rust: a pipeline struct implementing `stream_core::Pipeline`
-//! with one function per branch, and the query builder that runs it.
+//! From a checked plan (`plan::Plan`, after the passes) to Rust: a pipeline struct
+//! implementing `stream_core::Pipeline` with one function per branch, and the query
+//! builder that runs it. It reads the plan and reports no errors; the fingerprint it
+//! puts in the pipeline's info is `plan::fingerprint`'s.
 
 pub(crate) mod expr;
 pub(crate) mod functions;
@@ -10,8 +12,8 @@ pub(crate) mod stateful;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::check::{Branch, Plan, Schema, SinkPlan, SourceKind, TExpr, TKind, TypedOp};
 use crate::parse::{OptionValue, TriggerSpec};
+use crate::plan::{Branch, Plan, Schema, SinkPlan, SourceKind, TypedOp};
 use crate::types::DslType;
 
 /// An expression building an arrow `SchemaRef` for `schema`.
@@ -63,156 +65,9 @@ pub(crate) fn capture_inner(v: &OptionValue) -> TokenStream {
     }
 }
 
-/// A stable text of the plan's shape, hashed into the checkpoint fingerprint.
-fn describe(plan: &Plan) -> String {
-    fn expr(e: &TExpr) -> String {
-        match &e.kind {
-            TKind::Column { name, .. } => name.clone(),
-            TKind::Lit(v) => format!("{v:?}"),
-            TKind::Capture(i) => format!("capture{i}"),
-            TKind::Binary { op, left, right } => {
-                format!("({} {} {})", expr(left), op.symbol(), expr(right))
-            }
-            TKind::Unary { op, expr: e } => format!("({op:?} {})", expr(e)),
-            TKind::Cast { expr: e, to } => format!("({} as {})", expr(e), to.name()),
-            TKind::Call { function, args } => {
-                format!(
-                    "{function}({})",
-                    args.iter().map(expr).collect::<Vec<_>>().join(", ")
-                )
-            }
-        }
-    }
-    let mut out = String::new();
-    for b in &plan.branches {
-        out.push_str(&format!("branch from {}:", b.source));
-        for op in &b.ops {
-            match op {
-                TypedOp::Filter { pred } => out.push_str(&format!(" filter {}", expr(pred))),
-                TypedOp::Project { exprs, .. } => {
-                    let items: Vec<String> = exprs
-                        .iter()
-                        .map(|(n, e)| format!("{} as {n}", expr(e)))
-                        .collect();
-                    out.push_str(&format!(" project [{}]", items.join(", ")));
-                }
-                TypedOp::Watermark {
-                    column, delay_ms, ..
-                } => {
-                    out.push_str(&format!(" watermark(#{column}, {delay_ms} ms)"));
-                }
-                TypedOp::Join {
-                    join,
-                    output,
-                    left_key,
-                    ..
-                } => {
-                    if let Some(j) = plan.joins.get(*join) {
-                        let columns: Vec<String> = output
-                            .iter()
-                            .map(|c| format!("{}: {}", c.name, c.ty))
-                            .collect();
-                        out.push_str(&format!(
-                            " join#{join} on {:?} = {:?} left_outer {} -> [{}]",
-                            left_key,
-                            j.right_key,
-                            j.left_outer,
-                            columns.join(", ")
-                        ));
-                    }
-                }
-                TypedOp::Aggregate(a) => {
-                    let keys: Vec<String> = a
-                        .key_schema
-                        .iter()
-                        .map(|c| format!("{}: {}", c.name, c.ty))
-                        .collect();
-                    let aggs: Vec<String> = a
-                        .aggs
-                        .iter()
-                        .map(|g| format!("{:?}({:?}) as {}", g.func, g.arg, g.name))
-                        .collect();
-                    // a session window adds its gap; other plans keep their text
-                    let session = a
-                        .session
-                        .map(|s| format!(" session gap {}", s.gap))
-                        .unwrap_or_default();
-                    out.push_str(&format!(
-                        " aggregate#{} window {:?}{session} keys [{}] aggs [{}] inputs [{}]",
-                        a.id,
-                        a.window.map(|w| (w.size, w.slide, w.start)),
-                        keys.join(", "),
-                        aggs.join(", "),
-                        a.input
-                            .iter()
-                            .map(|(n, e)| format!("{} as {n}", expr(e)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                TypedOp::Dedup(d) => {
-                    let keys: Vec<&str> = d.keys.iter().map(|(n, _)| n.as_str()).collect();
-                    out.push_str(&format!(
-                        " dedup#{} within {} [{}]",
-                        d.id,
-                        d.within,
-                        keys.join(", ")
-                    ));
-                }
-                TypedOp::StreamJoin { plan: j, side } => {
-                    let keys: Vec<&str> = j
-                        .left_key
-                        .iter()
-                        .map(|&i| j.left[i].name.as_str())
-                        .collect();
-                    let columns = |schema: &Schema| {
-                        schema
-                            .iter()
-                            .map(|c| format!("{}: {}", c.name, c.ty))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    out.push_str(&format!(
-                        " stream_join#{} side {side} on [{}] within {:?} left [{}] right [{}]",
-                        j.id,
-                        keys.join(", "),
-                        j.within_ms,
-                        columns(&j.left),
-                        columns(&j.right)
-                    ));
-                }
-                TypedOp::Map { function, .. } => {
-                    if let Some(m) = plan.functions.get(*function) {
-                        let f = &m.f;
-                        let kind = if m.flat { "flat_map" } else { "map" };
-                        let columns: Vec<&str> = plan
-                            .rows
-                            .get(m.output)
-                            .map(|r| r.schema.iter().map(|c| c.name.as_str()).collect())
-                            .unwrap_or_default();
-                        out.push_str(&format!(
-                            " {kind}([{}], {})",
-                            columns.join(", "),
-                            quote!(#f)
-                        ));
-                    }
-                }
-            }
-        }
-        out.push(';');
-    }
-    out
-}
-
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The whole expansion for a checked plan.
 pub(crate) fn expand(plan: &Plan) -> TokenStream {
-    let fingerprint = format!("stream:{:016x}", fnv1a(&describe(plan)));
+    let fingerprint = crate::plan::fingerprint::fingerprint(plan);
     let pipeline_name = match &plan.settings.query_name {
         Some(OptionValue::Lit(syn::Lit::Str(s))) => s.value(),
         _ => "stream".to_string(),
@@ -626,7 +481,7 @@ fn branch_fn(
     }
 }
 
-fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
+fn source_expr(i: usize, source: &crate::plan::SourcePlan) -> TokenStream {
     let schema = quote!(::core::clone::Clone::clone(&__pipeline.__inputs[#i]));
     let span = source.span;
     match &source.kind {

@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::check::{Branch, Plan, TypedOp};
+use crate::plan::{Branch, Plan, TypedOp};
 
 /// The stateful operator of a plan, and what follows it.
 pub(crate) struct Stateful<'a> {

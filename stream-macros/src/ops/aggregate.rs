@@ -21,10 +21,9 @@
 use proc_macro2::Span;
 
 use super::session_window::SessionSpec;
-use crate::check::{
-    Checker, Column, RowRole, Schema, StatefulSeen, StreamState, TExpr, TKind, TypedOp,
-};
+use crate::check::{Checker, RowRole, StatefulSeen, StreamState, TExpr, TKind};
 use crate::parse::{Expr, SelectItem};
+use crate::plan::{Column, Schema, TypedOp};
 use crate::types::{ColType, DslType};
 
 /// A checked aggregation.

@@ -5,9 +5,8 @@
 //! key; `..._within_watermark`: the delay after the key's first event time), as Spark
 //! does. Without a watermark every key is kept forever.
 
-use crate::check::{
-    Checker, Column, RowRole, Schema, StatefulSeen, StreamState, TExpr, TKind, TypedOp,
-};
+use crate::check::{Checker, RowRole, StatefulSeen, StreamState, TExpr, TKind};
+use crate::plan::{Column, Schema, TypedOp};
 
 /// A checked deduplication.
 #[derive(Clone, Debug)]

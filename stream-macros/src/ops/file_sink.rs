@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use crate::check::{Checker, Schema, SinkPlan, option_u64};
+use crate::check::{Checker, option_u64};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{Schema, SinkPlan};
 
 /// The options of `write(kind, ..)` for the sinks of this module.
 pub(crate) fn options_of(kind: &str) -> Option<&'static [&'static str]> {

@@ -3,8 +3,9 @@
 
 use proc_macro2::Span;
 
-use crate::check::{Checker, LateRowsPlan, Schema, Settings, StatefulSeen, StreamState};
+use crate::check::{Checker, StatefulSeen, StreamState};
 use crate::parse::{OptionValue, TriggerSpec};
+use crate::plan::{LateRowsPlan, Schema, Settings};
 
 /// `.output_mode(append | update | complete)`: a name, never a capture (the checks
 /// depend on the mode).

@@ -10,8 +10,9 @@
 
 use proc_macro2::Span;
 
-use crate::check::{Checker, Schema, SinkPlan, option_u64};
+use crate::check::{Checker, option_u64};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{Schema, SinkPlan};
 
 const KINDS: &[&str] = &[
     "console",

@@ -8,8 +8,9 @@
 //!   (`key`, `value`, `topic`, `partition`, `offset`, `timestamp`, `timestamp_type`; with
 //!   `value_schema = Event`, `Event`'s columns in place of `value`): see `kafka.rs`
 
-use crate::check::{Checker, Column, SourceKind, SourcePlan, StreamState, option_u64};
+use crate::check::{Checker, StreamState, option_u64};
 use crate::parse::{OptionValue, ReadCall};
+use crate::plan::{Column, SourceKind, SourcePlan};
 use crate::types::{ColType, DslType};
 
 /// The source kinds, for errors.

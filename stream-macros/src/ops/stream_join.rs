@@ -16,8 +16,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::check::{Checker, RowRole, Schema, StatefulSeen, StreamState, TypedOp};
+use crate::check::{Checker, RowRole, StatefulSeen, StreamState};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{Schema, TypedOp};
 use crate::types::DslType;
 
 /// A checked stream–stream join.
