@@ -46,8 +46,8 @@ pub(crate) struct EventTime {
 /// What the output-mode rules need to know of a stateful operator.
 #[derive(Clone, Debug)]
 pub(crate) struct StatefulSeen {
-    /// `agg` or `drop_duplicates`.
-    pub(crate) op: &'static str,
+    /// Which operator it is.
+    pub(crate) op: StatefulKind,
     pub(crate) span: Span,
     pub(crate) aggregation: bool,
     /// A grouping key carries the watermark (a window over the event-time column, or
@@ -61,6 +61,19 @@ pub(crate) struct StatefulSeen {
     /// The operator follows another stateful operator (an aggregation of a windowed
     /// aggregation's output).
     pub(crate) chained: bool,
+}
+
+crate::plan::named_enum! {
+    /// The stateful operators, by the names the diagnostics show.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum StatefulKind {
+        /// `group_by(..).agg(..)`.
+        Agg = "agg",
+        DropDuplicates = "drop_duplicates",
+        DropDuplicatesWithinWatermark = "drop_duplicates_within_watermark",
+        /// A join of two streams.
+        Join = "join",
+    }
 }
 
 /// The checker's state while it walks the block.
@@ -516,23 +529,16 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         }
     }
     if let Some((plan, kind)) = &sink {
-        ops::sink::check_mode(&mut checker, plan, *kind, settings.output_mode.as_ref());
+        ops::sink::check_mode(&mut checker, plan, *kind, settings.output_mode);
     }
     let mut warnings = Vec::new();
     if let (Some(out), Some(_)) = (&output, &sink) {
-        warnings = ops::settings::mode_rules(
-            &mut checker,
-            out.stateful.as_ref(),
-            settings.output_mode.as_ref(),
-        );
+        warnings =
+            ops::settings::mode_rules(&mut checker, out.stateful.as_ref(), settings.output_mode);
     }
+    let mode = settings.mode();
     if let (Some(late), Some(_)) = (&mut settings.late_rows, &sink) {
-        late.schema = ops::settings::late_rows(
-            &mut checker,
-            late,
-            output.as_ref(),
-            settings.output_mode.as_ref(),
-        );
+        late.schema = ops::settings::late_rows(&mut checker, late, output.as_ref(), mode);
     }
     if let (Some((SinkPlan::Memory { .. }, kind)), Some(out)) = (&sink, &output)
         && let Some(column) = out.schema.iter().find(|c| c.ty.ty == DslType::Headers)

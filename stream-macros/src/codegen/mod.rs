@@ -12,8 +12,10 @@ pub(crate) mod stateful;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::parse::{OptionValue, TriggerSpec};
-use crate::plan::{Branch, Plan, Schema, SinkPlan, SourceKind, TypedOp};
+use crate::parse::OptionValue;
+use crate::plan::{
+    Branch, FileFormat, Plan, Schema, SinkPlan, SourceKind, Trigger, TypedOp, WatermarkPolicy,
+};
 use crate::types::DslType;
 
 /// An expression building an arrow `SchemaRef` for `schema`.
@@ -41,11 +43,16 @@ fn option_value(v: &OptionValue) -> TokenStream {
             let names = names.iter().map(ToString::to_string);
             quote!([#(#names),*])
         }
-        // `{x}` as a call argument would warn (`unused_braces`) on the user's code
-        OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
-            (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
-            _ => quote!(#b),
-        },
+        OptionValue::Capture(b) => capture_expr(b),
+    }
+}
+
+/// A `{ .. }` capture as an expression: the single expression inside it, or the block
+/// (`{x}` as a call argument would warn, `unused_braces`, on the user's code).
+fn capture_expr(b: &syn::ExprBlock) -> TokenStream {
+    match (b.block.stmts.len(), b.block.stmts.first()) {
+        (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
+        _ => quote!(#b),
     }
 }
 
@@ -56,13 +63,7 @@ pub(crate) fn option_text(v: &OptionValue) -> TokenStream {
 
 /// The single expression inside a `{ .. }` capture, to borrow instead of move.
 pub(crate) fn capture_inner(v: &OptionValue) -> TokenStream {
-    match v {
-        OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
-            (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
-            _ => quote!(#b),
-        },
-        other => option_value(other),
-    }
+    option_value(v)
 }
 
 /// The whole expansion for a checked plan.
@@ -244,9 +245,9 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         .collect();
     watermark_ids.sort_unstable();
     watermark_ids.dedup();
-    let policy = match &plan.settings.watermark_policy {
-        Some(p) if p == "max" => quote!(::stream_core::WatermarkPolicy::Max),
-        _ => quote!(::stream_core::WatermarkPolicy::Min),
+    let policy = match plan.settings.watermark_policy {
+        Some(WatermarkPolicy::Max) => quote!(::stream_core::WatermarkPolicy::Max),
+        Some(WatermarkPolicy::Min) | None => quote!(::stream_core::WatermarkPolicy::Min),
     };
     let schema_count = schemas.len();
     let inputs: Vec<TokenStream> = plan.sources.iter().map(|s| schema_ref(&s.schema)).collect();
@@ -491,11 +492,11 @@ fn source_expr(i: usize, source: &crate::plan::SourcePlan) -> TokenStream {
             options,
         } => {
             let path = capture_inner(path);
-            let format = syn::Ident::new(format, span);
             let calls = options.iter().map(|o| &o.0);
-            if format == "text" {
+            if *format == FileFormat::Text {
                 quote_spanned!(span=> ::stream_core::FileSource::text(#path) #(#calls)*)
             } else {
+                let format = syn::Ident::new(format.as_str(), span);
                 quote_spanned!(span=> ::stream_core::FileSource::#format(#path, #schema) #(#calls)*)
             }
         }
@@ -551,28 +552,23 @@ fn sink_expr(sink: &SinkPlan) -> TokenStream {
 fn settings(plan: &Plan) -> TokenStream {
     let s = &plan.settings;
     let mut out = TokenStream::new();
-    if let Some(mode) = &s.output_mode {
-        let variant = match mode.to_string().as_str() {
-            "update" => quote!(Update),
-            "complete" => quote!(Complete),
-            _ => quote!(Append),
-        };
-        out.extend(quote!(.output_mode(::stream_core::OutputMode::#variant)));
+    if let Some(mode) = s.output_mode {
+        let mode = stateful::output_mode(mode.mode);
+        out.extend(quote!(.output_mode(#mode)));
     }
     if let Some(t) = &s.trigger {
         let trigger = match t {
-            TriggerSpec::Default(_) => quote!(::stream_core::Trigger::Default),
-            TriggerSpec::Once(_) => quote!(::stream_core::Trigger::Once),
-            TriggerSpec::AvailableNow(_) => quote!(::stream_core::Trigger::AvailableNow),
-            TriggerSpec::ProcessingTime(_, OptionValue::Lit(syn::Lit::Str(text))) => {
-                let ms = crate::ops::settings::interval_ms(&text.value()).unwrap_or_default();
+            Trigger::Default => quote!(::stream_core::Trigger::Default),
+            Trigger::Once => quote!(::stream_core::Trigger::Once),
+            Trigger::AvailableNow => quote!(::stream_core::Trigger::AvailableNow),
+            Trigger::ProcessingTime { ms } => {
                 quote!(::stream_core::Trigger::ProcessingTime(::std::time::Duration::from_millis(#ms)))
             }
-            TriggerSpec::ProcessingTime(_, v) => {
-                let v = option_value(v);
+            Trigger::ProcessingTimeCaptured(b) => {
+                let v = capture_expr(b);
                 quote!(::stream_core::Trigger::ProcessingTime(#v))
             }
-            TriggerSpec::Capture(b) => capture_inner(&OptionValue::Capture(b.clone())),
+            Trigger::Captured(b) => capture_expr(b),
         };
         out.extend(quote!(.trigger(#trigger)));
     }

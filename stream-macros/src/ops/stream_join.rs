@@ -16,7 +16,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::check::{Checker, RowRole, StatefulSeen, StreamState};
+use crate::check::{Checker, RowRole, StatefulKind, StatefulSeen, StreamState};
 use crate::parse::{OptionArg, OptionValue};
 use crate::plan::{Schema, TypedOp};
 use crate::types::DslType;
@@ -249,7 +249,7 @@ pub(crate) fn check(
         schema: output,
         event_time: left.event_time.clone(),
         stateful: Some(StatefulSeen {
-            op: "join",
+            op: StatefulKind::Join,
             span: op.span(),
             aggregation: false,
             watermarked_key: within.is_some(),

@@ -17,7 +17,7 @@ pub(crate) fn check(
         let (what, op) = if stateful.aggregation {
             ("an aggregation", "group_by")
         } else {
-            ("`drop_duplicates`", stateful.op)
+            ("`drop_duplicates`", stateful.op.as_str())
         };
         cx.cx.error(
             column.span(),

@@ -17,8 +17,54 @@ pub(crate) mod prune;
 use proc_macro2::Span;
 
 use crate::check::{MapFn, RowDef, TExpr};
-use crate::parse::{OptionValue, TriggerSpec};
+use crate::parse::OptionValue;
 use crate::types::ColType;
+
+/// Declares an enum of a closed set of names the block writes (`Append = "append"`):
+/// `from_name` reads a name, `as_str` gives it back, exactly, for diagnostics and
+/// generated code, and `Display` writes it.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        // not every enum reads names, or lists its values
+        #[allow(dead_code)]
+        impl $name {
+            /// Every value, in declaration order.
+            pub(crate) const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            /// The value of a name as the block writes it.
+            pub(crate) fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($text => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The name as the block writes it.
+            pub(crate) fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
 
 /// Runs the passes over a checked plan, in the order codegen expects: column pruning,
 /// then fusion of adjacent projections.
@@ -40,6 +86,7 @@ pub(crate) type Schema = Vec<Column>;
 /// A Rust value captured with `{ .. }`, evaluated once when the query is built.
 pub(crate) struct Capture {
     pub(crate) block: syn::ExprBlock,
+    /// The type the checks gave it (from where it is used).
     pub(crate) ty: crate::types::DslType,
 }
 
@@ -98,28 +145,46 @@ pub(crate) enum TypedOp {
 /// The rows of one source on their way to the sink.
 #[derive(Clone, Debug)]
 pub(crate) struct Branch {
+    /// The index of the source in `Plan::sources`.
     pub(crate) source: usize,
+    /// The operators, in order.
     pub(crate) ops: Vec<TypedOp>,
 }
 
 /// A source of the query.
 pub(crate) struct SourcePlan {
+    /// What it reads, with its settings.
     pub(crate) kind: SourceKind,
+    /// The columns it hands the pipeline (after pruning, only those read later).
     pub(crate) schema: Schema,
+    /// The `read` token, where the source's generated code points.
     pub(crate) span: Span,
+}
+
+named_enum! {
+    /// The file formats of `read(..)` and `write(..)`, by the name written there (also
+    /// the `FileSource` constructor's name). `Text` is a source only (one `value` column
+    /// per line); the file sinks write `Json`, `Csv` and `Parquet`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum FileFormat {
+        Json = "json",
+        Csv = "csv",
+        Parquet = "parquet",
+        Text = "text",
+    }
 }
 
 /// The kinds of source and their settings.
 pub(crate) enum SourceKind {
-    /// A file source: `format` is `json`, `csv`, `parquet` or `text`.
+    /// `read(json | csv | parquet | text, path = .., ..)`: a file source and the builder
+    /// calls of its options.
     File {
-        format: &'static str,
+        format: FileFormat,
         path: OptionValue,
         options: Vec<crate::ops::file_source::FileOption>,
     },
-    Memory {
-        stream: OptionValue,
-    },
+    /// `read(memory, stream = {input})`: the captured `MemoryStream`.
+    Memory { stream: OptionValue },
     /// The rate source: `rows_per_second` (a `u64`) and `num_partitions` (a `usize`),
     /// literals or captured values.
     Rate {
@@ -145,15 +210,15 @@ pub(crate) enum SinkPlan {
         truncate: Option<proc_macro2::TokenStream>,
         buffer: Option<proc_macro2::TokenStream>,
     },
-    Memory {
-        name: OptionValue,
-    },
-    ForeachBatch {
-        f: OptionValue,
-    },
-    /// `write(parquet | json | csv, ..)`: `FileSink` builder calls after `new(path)`.
+    /// `write(memory, name = ..)`: the table's name.
+    Memory { name: OptionValue },
+    /// `write(foreach_batch, f = {..})`: the captured closure.
+    ForeachBatch { f: OptionValue },
+    /// `write(parquet | json | csv, ..)`: `FileSink` builder calls after `new(path)`;
+    /// `kind` is the format's token, where a missing stream-core feature is reported.
     Files {
-        format: syn::Ident,
+        format: FileFormat,
+        kind: syn::Ident,
         path: OptionValue,
         calls: Vec<proc_macro2::TokenStream>,
     },
@@ -173,15 +238,74 @@ pub(crate) enum SinkPlan {
     },
 }
 
-/// `output_mode`, `trigger`, `checkpoint`, `query_name`.
+named_enum! {
+    /// A query's output mode (Spark's): which rows of the result table a batch writes.
+    /// Its name is the one written in `.output_mode(..)` and shown in diagnostics.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub(crate) enum OutputMode {
+        /// Only new rows, each once: the default.
+        #[default]
+        Append = "append",
+        /// The rows that changed in the batch.
+        Update = "update",
+        /// The whole result table, every batch.
+        Complete = "complete",
+    }
+}
+
+/// `.output_mode(..)` as given: the mode and its token, where errors about it point.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ModeSetting {
+    pub(crate) mode: OutputMode,
+    pub(crate) span: Span,
+}
+
+named_enum! {
+    /// `.watermark_policy(min | max)`: how the watermarks of several inputs make the
+    /// query's.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum WatermarkPolicy {
+        /// The slowest input decides (the default).
+        Min = "min",
+        /// The fastest input decides.
+        Max = "max",
+    }
+}
+
+/// `.trigger(..)`, checked: when the query runs its batches.
+#[derive(Clone)]
+pub(crate) enum Trigger {
+    /// `default`: the next batch as soon as the last one is done.
+    Default,
+    /// `once`: one batch, then stop.
+    Once,
+    /// `available_now`: batches until the input available at the start is read.
+    AvailableNow,
+    /// `processing_time("10 seconds")`: a batch every so many milliseconds.
+    ProcessingTime { ms: u64 },
+    /// `processing_time({interval})`: the interval, a captured `Duration`.
+    ProcessingTimeCaptured(syn::ExprBlock),
+    /// `trigger({value})`: a captured `stream_core::Trigger`.
+    Captured(syn::ExprBlock),
+}
+
+/// `output_mode`, `watermark_policy`, `trigger`, `checkpoint`, `query_name`,
+/// `late_rows`: each `None` when the block leaves it out.
 #[derive(Default)]
 pub(crate) struct Settings {
-    pub(crate) output_mode: Option<syn::Ident>,
-    pub(crate) watermark_policy: Option<syn::Ident>,
-    pub(crate) trigger: Option<TriggerSpec>,
+    pub(crate) output_mode: Option<ModeSetting>,
+    pub(crate) watermark_policy: Option<WatermarkPolicy>,
+    pub(crate) trigger: Option<Trigger>,
     pub(crate) checkpoint: Option<OptionValue>,
     pub(crate) query_name: Option<OptionValue>,
     pub(crate) late_rows: Option<LateRowsPlan>,
+}
+
+impl Settings {
+    /// The query's output mode: the one given, or append.
+    pub(crate) fn mode(&self) -> OutputMode {
+        self.output_mode.map(|m| m.mode).unwrap_or_default()
+    }
 }
 
 /// `.late_rows(kind, ..)`: the second sink, for the rows dropped as late.
@@ -194,13 +318,17 @@ pub(crate) struct LateRowsPlan {
     pub(crate) schema: Option<Schema>,
 }
 
-/// A checked pipeline, ready for codegen.
+/// A checked pipeline, ready for the passes and codegen.
 pub(crate) struct Plan {
+    /// The sources the written stream reads, in the order of `Branch::source`.
     pub(crate) sources: Vec<SourcePlan>,
+    /// The operators from each source to the sink.
     pub(crate) branches: Vec<Branch>,
+    /// The columns the sink gets.
     pub(crate) output: Schema,
     pub(crate) sink: SinkPlan,
     pub(crate) settings: Settings,
+    /// The `{ .. }` values, in the order of `TKind::Capture`'s index.
     pub(crate) captures: Vec<Capture>,
     /// The row structs: map inputs and outputs, and the output row.
     pub(crate) rows: Vec<RowDef>,
