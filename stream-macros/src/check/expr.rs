@@ -52,7 +52,7 @@ pub(crate) enum TKind {
         to: DslType,
     },
     Call {
-        function: &'static str,
+        function: crate::plan::Function,
         args: Vec<TExpr>,
     },
 }

@@ -90,7 +90,7 @@ fn substitute(e: &TExpr, first: &[(String, TExpr)]) -> Option<TExpr> {
             to: *to,
         },
         TKind::Call { function, args } => TKind::Call {
-            function,
+            function: *function,
             args: args
                 .iter()
                 .map(|a| substitute(a, first))

@@ -90,6 +90,39 @@ pub(crate) struct Capture {
     pub(crate) ty: crate::types::DslType,
 }
 
+named_enum! {
+    /// The DSL's functions a plan calls (`TKind::Call`), by the name the block writes:
+    /// their type rules are in `check/functions.rs`, their code in
+    /// `codegen/functions.rs`. A `when(..).otherwise(..)` chain is one `When` call.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Function {
+        IsNull = "is_null",
+        IsNotNull = "is_not_null",
+        Coalesce = "coalesce",
+        When = "when",
+        Lower = "lower",
+        Upper = "upper",
+        Length = "length",
+        Trim = "trim",
+        Substring = "substring",
+        Concat = "concat",
+        Contains = "contains",
+        StartsWith = "starts_with",
+        EndsWith = "ends_with",
+        RegexpLike = "regexp_like",
+        Abs = "abs",
+        Round = "round",
+        Floor = "floor",
+        Ceil = "ceil",
+        ToTimestamp = "to_timestamp",
+        DateTrunc = "date_trunc",
+        Hour = "hour",
+        Minute = "minute",
+        ToDate = "to_date",
+        CurrentTimestamp = "current_timestamp",
+    }
+}
+
 /// A typed operator, as codegen runs it on a batch.
 #[derive(Clone, Debug)]
 pub(crate) enum TypedOp {
