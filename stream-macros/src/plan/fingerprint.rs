@@ -166,3 +166,152 @@ fn fnv1a(text: &str) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use crate::diag::Ctxt;
+
+    /// The plan of a block that checks, after the passes, as codegen gets it.
+    fn plan(input: TokenStream) -> super::Plan {
+        let block = crate::parse::parse_block(input).expect("parses");
+        let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
+        assert!(!cx.has_errors(), "{}", cx.into_compile_errors());
+        let mut plan = plan.expect("checks");
+        crate::plan::run_passes(&mut plan);
+        plan
+    }
+
+    fn text(input: TokenStream) -> String {
+        super::describe(&plan(input))
+    }
+
+    // The expected texts were printed by the build before `describe` moved to this
+    // file (commit 4abfaa8): checkpoints store their hash, so they must not change.
+
+    #[test]
+    fn filter_and_project() {
+        assert_eq!(
+            text(quote! {
+                schema Event { user: string, amount: f64, country: Option<string> }
+                read(json, path = "landing/", schema = Event)
+                    .filter(amount > 50.0 && country == "DE")
+                    .select(upper(user) as user, amount * 2 as doubled, amount as i64 as whole, {limit} as f64 as cap)
+                    .write(console)
+            }),
+            "branch from 0: filter ((amount > Float(50.0)) && (country == Str(\"DE\"))) project [upper(user) as user, (amount * (Int(2) as f64)) as doubled, (amount as i64) as whole, capture0 as cap];"
+        );
+    }
+
+    #[test]
+    fn static_join() {
+        assert_eq!(
+            text(quote! {
+                schema Order { user: string, country: string, amount: f64 }
+                schema Region { country: string, region: string, zone: i64 }
+                read(parquet, path = "orders/", schema = Order)
+                    .join({regions}, schema = Region, on = country)
+                    .select(region, amount)
+                    .write(console)
+            }),
+            "branch from 0: join#0 on [0] = [0] left_outer false -> [amount: f64, region: string] project [region as region, amount as amount];"
+        );
+    }
+
+    #[test]
+    fn stream_join() {
+        assert_eq!(
+            text(quote! {
+                schema Ad { ad: i64, at: timestamp_ms }
+                schema Buy { ad: i64, bought_at: timestamp_ms, price: f64 }
+                let buys = read(json, path = "buys/", schema = Buy)
+                    .with_watermark(bought_at, "1 minute");
+                read(json, path = "ads/", schema = Ad)
+                    .with_watermark(at, "30 seconds")
+                    .join(buys, on = ad, within = "30 minutes")
+                    .select(ad, price)
+                    .write(console)
+            }),
+            "branch from 1: watermark(#1, 30000 ms) stream_join#0 side 0 on [ad] within Some(1800000) left [ad: i64, at: timestamp_ms] right [ad: i64, bought_at: timestamp_ms, price: f64] project [ad as ad, price as price];\
+             branch from 0: watermark(#1, 60000 ms) stream_join#0 side 1 on [ad] within Some(1800000) left [ad: i64, at: timestamp_ms] right [ad: i64, bought_at: timestamp_ms, price: f64] project [ad as ad, price as price];"
+        );
+    }
+
+    #[test]
+    fn sliding_window_aggregation() {
+        assert_eq!(
+            text(quote! {
+                schema Reading { at: timestamp_us, sensor: string, celsius: Option<f64> }
+                read(json, path = "readings/", schema = Reading)
+                    .with_watermark(at, "5 minutes")
+                    .group_by(window(at, "10 minutes", "5 minutes"), sensor)
+                    .agg(avg(celsius) as mean, max(celsius) as top)
+                    .write(console)
+                    .output_mode(update)
+            }),
+            "branch from 0: watermark(#0, 300000 ms) aggregate#0 window Some((600000000, 300000000, 0)) keys [window_start: timestamp_us, window_end: timestamp_us, sensor: string] aggs [Avg(Some(2)) as mean, Max(Some(3)) as top] inputs [at as __t, sensor as __k1, celsius as __a2, celsius as __a3];"
+        );
+    }
+
+    #[test]
+    fn session_window_adds_its_gap() {
+        assert_eq!(
+            text(quote! {
+                schema Event { ts: timestamp_ms, user: string, amount: Option<f64> }
+                read(json, path = "landing/", schema = Event)
+                    .with_watermark(ts, "10 minutes")
+                    .group_by(session_window(ts, "5 minutes"), user)
+                    .agg(count() as n)
+                    .write(console)
+                    .output_mode(complete)
+            }),
+            "branch from 0: watermark(#0, 600000 ms) aggregate#0 window None session gap 300000 keys [session_start: timestamp_ms, session_end: timestamp_ms, user: string] aggs [Count(None) as n] inputs [ts as __t, user as __k1];"
+        );
+    }
+
+    #[test]
+    fn dedup_leaves_the_trigger_out() {
+        assert_eq!(
+            text(quote! {
+                schema Event { ts: timestamp_ms, user: string }
+                read(json, path = "landing/", schema = Event)
+                    .with_watermark(ts, "2 minutes")
+                    .drop_duplicates_within_watermark(user)
+                    .write(console)
+                    .trigger(processing_time("10 seconds"))
+            }),
+            "branch from 0: watermark(#0, 120000 ms) dedup#0 within true [user];"
+        );
+    }
+
+    #[test]
+    fn map() {
+        assert_eq!(
+            text(quote! {
+                schema Visit { page: string, ms: Option<i64> }
+                schema Slow { page: string, seconds: f64 }
+                read(memory, stream = {visits}, schema = Visit)
+                    .map(Slow, |v| Slow { page: v.page, seconds: v.ms.unwrap_or(0) as f64 / 1000.0 })
+                    .write(console)
+            }),
+            "branch from 0: map([page, seconds], | v | Slow { page : v . page , seconds : v . ms . unwrap_or (0) as f64 / 1000.0 });"
+        );
+    }
+
+    #[test]
+    fn fingerprint_is_the_hash_of_the_text() {
+        // FNV-1a's published 64-bit test vectors
+        assert_eq!(super::fnv1a(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(super::fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
+        // the fingerprint in the `op_filter` expansion snapshot
+        let plan = plan(quote! {
+            schema Order { user: string, amount: Option<f64> }
+            read(json, path = "landing/", schema = Order)
+                .filter(amount > 10.0 || amount.is_null())
+                .write(console)
+        });
+        assert_eq!(super::fingerprint(&plan), "stream:bc37a6e7f429b475");
+    }
+}

@@ -378,3 +378,140 @@ pub(crate) struct Plan {
     /// memory sink, the one sink whose rows a query hands back.
     pub(crate) output_row: Option<usize>,
 }
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::WatermarkPolicy;
+    use super::{FileFormat, Function, OutputMode, Plan, SinkPlan, SourceKind, Trigger};
+    use crate::diag::Ctxt;
+
+    fn plan(input: TokenStream) -> Plan {
+        let block = crate::parse::parse_block(input).expect("parses");
+        let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
+        assert!(!cx.has_errors(), "{}", cx.into_compile_errors());
+        plan.expect("checks")
+    }
+
+    /// The settings written after `write(console)` of a rate source.
+    fn settings(settings: TokenStream) -> Plan {
+        plan(quote!(read(rate, rows_per_second = 1).write(console) #settings))
+    }
+
+    #[test]
+    fn output_modes_read_and_give_back_their_names() {
+        assert_eq!(OutputMode::ALL.len(), 3);
+        for (mode, name) in OutputMode::ALL.iter().zip(["append", "update", "complete"]) {
+            assert_eq!(mode.as_str(), name);
+            assert_eq!(mode.to_string(), name);
+            assert_eq!(OutputMode::from_name(name), Some(*mode));
+        }
+        for other in ["Append", "APPEND", "complete ", "overwrite", ""] {
+            assert_eq!(OutputMode::from_name(other), None, "{other:?}");
+        }
+        assert_eq!(OutputMode::default(), OutputMode::Append);
+    }
+
+    #[test]
+    fn every_named_enum_round_trips() {
+        fn round_trip<T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display>(
+            all: &[T],
+            name: fn(T) -> &'static str,
+            from: fn(&str) -> Option<T>,
+        ) {
+            for &v in all {
+                assert_eq!(from(name(v)), Some(v));
+                assert_eq!(v.to_string(), name(v));
+            }
+        }
+        round_trip(FileFormat::ALL, FileFormat::as_str, FileFormat::from_name);
+        round_trip(
+            WatermarkPolicy::ALL,
+            WatermarkPolicy::as_str,
+            WatermarkPolicy::from_name,
+        );
+        round_trip(Function::ALL, Function::as_str, Function::from_name);
+        round_trip(
+            crate::check::StatefulKind::ALL,
+            crate::check::StatefulKind::as_str,
+            crate::check::StatefulKind::from_name,
+        );
+    }
+
+    #[test]
+    fn named_enum_keeps_attributes_and_order() {
+        named_enum! {
+            #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+            enum Probe {
+                One = "one",
+                #[default]
+                Two = "two",
+            }
+        }
+        assert_eq!(Probe::ALL, &[Probe::One, Probe::Two]);
+        assert_eq!(Probe::default(), Probe::Two);
+    }
+
+    #[test]
+    fn the_output_mode_in_the_plan_is_the_one_written() {
+        assert_eq!(
+            settings(quote!()).settings.output_mode.map(|m| m.mode),
+            None
+        );
+        assert_eq!(settings(quote!()).settings.mode(), OutputMode::Append);
+        for (written, mode) in [
+            (quote!(append), OutputMode::Append),
+            (quote!(update), OutputMode::Update),
+        ] {
+            let plan = settings(quote!(.output_mode(#written)));
+            assert_eq!(plan.settings.output_mode.map(|m| m.mode), Some(mode));
+            assert_eq!(plan.settings.mode(), mode);
+        }
+    }
+
+    #[test]
+    fn triggers_are_checked_into_the_plan() {
+        let trigger = |t: TokenStream| settings(quote!(.trigger(#t))).settings.trigger;
+        assert!(matches!(trigger(quote!(default)), Some(Trigger::Default)));
+        assert!(matches!(trigger(quote!(once)), Some(Trigger::Once)));
+        assert!(matches!(
+            trigger(quote!(available_now)),
+            Some(Trigger::AvailableNow)
+        ));
+        assert!(matches!(
+            trigger(quote!(processing_time("2 minutes"))),
+            Some(Trigger::ProcessingTime { ms: 120_000 })
+        ));
+        assert!(matches!(
+            trigger(quote!(processing_time({ interval }))),
+            Some(Trigger::ProcessingTimeCaptured(_))
+        ));
+        assert!(matches!(trigger(quote!({ t })), Some(Trigger::Captured(_))));
+        assert!(settings(quote!()).settings.trigger.is_none());
+    }
+
+    #[test]
+    fn policy_and_formats_are_enums_in_the_plan() {
+        let policy = settings(quote!(.watermark_policy(max)))
+            .settings
+            .watermark_policy;
+        assert_eq!(policy, Some(WatermarkPolicy::Max));
+        let files = plan(quote!(read(text, path = "logs/").write(csv, path = "out/")));
+        assert!(matches!(
+            files.sources[0].kind,
+            SourceKind::File {
+                format: FileFormat::Text,
+                ..
+            }
+        ));
+        assert!(matches!(
+            files.sink,
+            SinkPlan::Files {
+                format: FileFormat::Csv,
+                ..
+            }
+        ));
+    }
+}
