@@ -1,4 +1,6 @@
-//! The `stream!` pipeline on `proc_macro2`: parse → check → codegen, unit-testable.
+//! The `stream!` pipeline on `proc_macro2`, unit-testable: parse (`parse/`) → plan (built
+//! by `check/` while it checks the block) → passes (`plan::prune`, then `plan::fuse`) →
+//! codegen (`codegen/`).
 
 use proc_macro2::TokenStream;
 
@@ -16,11 +18,11 @@ pub(crate) fn stream_inner(input: TokenStream) -> TokenStream {
     if let Some((name, path)) = block.pending_derived() {
         return crate::derive::callback(name, path, input);
     }
+    // the checker builds the plan, or collects every error of the block
     let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
     match plan {
         Some(mut plan) if !cx.has_errors() => {
-            crate::check::prune::prune(&mut plan);
-            crate::check::fuse::fuse(&mut plan);
+            crate::plan::run_passes(&mut plan);
             crate::codegen::expand(&plan)
         }
         _ => crate::codegen::placeholder(cx.into_compile_errors(), block.writes_memory()),

@@ -2,8 +2,9 @@
 //! crate compiles, becomes typed operator code over Arrow record batches that runs on
 //! `stream_core`'s engine. Use it through `stream_core::stream!`.
 //!
-//! This file is a thin shim; the work happens on `proc_macro2` in `parse/` → `check/` →
-//! `codegen/`, so it can be unit tested.
+//! This file is a thin shim; the work happens on `proc_macro2` in `parse/` → `check/`
+//! (which builds the `plan/`) → the passes of `plan/` → `codegen/`, so it can be unit
+//! tested.
 
 mod check;
 mod codegen;
@@ -12,6 +13,7 @@ mod diag;
 mod expand;
 mod ops;
 mod parse;
+mod plan;
 mod schema_file;
 mod types;
 

@@ -2,10 +2,10 @@
 
 use proc_macro2::Span;
 
-use super::functions;
-use super::{Checker, Schema};
+use super::{Checker, functions};
 use crate::diag::did_you_mean;
 use crate::parse::{BinOp, Expr, UnOp};
+use crate::plan::Schema;
 use crate::types::{ColType, DslType};
 
 /// A literal value.
@@ -52,7 +52,7 @@ pub(crate) enum TKind {
         to: DslType,
     },
     Call {
-        function: &'static str,
+        function: crate::plan::Function,
         args: Vec<TExpr>,
     },
 }

@@ -39,10 +39,11 @@
 
 use proc_macro2::Span;
 
+use super::Checker;
 use super::expr::{LitValue, TExpr, TKind};
-use super::{Checker, Schema};
 use crate::diag::did_you_mean;
 use crate::parse::Expr;
+use crate::plan::{Function, Schema};
 use crate::types::{ColType, DslType};
 
 /// A function's name, how many arguments it takes and how it is called.
@@ -184,16 +185,17 @@ pub(crate) fn check_call(
         unknown(cx, name, &fname);
         return None;
     };
-    if matches!(sig.name, "when" | "otherwise") {
-        return when_chain(cx, name, args, schema);
-    }
+    let function = match Function::from_name(sig.name) {
+        // `otherwise` is no function of its own: it ends a `when` chain
+        Some(Function::When) | None => return when_chain(cx, name, args, schema),
+        Some(f) => f,
+    };
     if !arity_ok(cx, sig, name, args.len()) {
         return None;
     }
-    let function = sig.name;
     let span = name.span();
     match function {
-        "is_null" | "is_not_null" => {
+        Function::IsNull | Function::IsNotNull => {
             let typed = typed_args(cx, args, schema, |_| None)?;
             let ty = ColType {
                 ty: DslType::Bool,
@@ -201,19 +203,19 @@ pub(crate) fn check_call(
             };
             Some(call(function, typed, ty, span))
         }
-        "coalesce" => coalesce(cx, name, args, schema),
-        "lower" | "upper" | "trim" | "length" => {
+        Function::Coalesce => coalesce(cx, name, args, schema),
+        Function::Lower | Function::Upper | Function::Trim | Function::Length => {
             let typed = typed_args(cx, args, schema, |_| Some(DslType::String))?;
-            require(cx, &typed[0], function, DslType::String)?;
+            require(cx, &typed[0], function.as_str(), DslType::String)?;
             let nullable = typed[0].ty.nullable;
-            let ty = if function == "length" {
+            let ty = if function == Function::Length {
                 DslType::I32
             } else {
                 DslType::String
             };
             Some(call(function, typed, ColType { ty, nullable }, span))
         }
-        "substring" => {
+        Function::Substring => {
             let hint = |i| {
                 Some(if i == 0 {
                     DslType::String
@@ -222,7 +224,7 @@ pub(crate) fn check_call(
                 })
             };
             let typed = typed_args(cx, args, schema, hint)?;
-            let mut ok = require(cx, &typed[0], function, DslType::String).is_some();
+            let mut ok = require(cx, &typed[0], function.as_str(), DslType::String).is_some();
             for (i, a) in typed.iter().enumerate().skip(1) {
                 if !a.ty.ty.is_integer() {
                     let what = if i == 1 { "position" } else { "length" };
@@ -249,28 +251,28 @@ pub(crate) fn check_call(
             };
             Some(call(function, typed, ty, span))
         }
-        "concat" | "contains" | "starts_with" | "ends_with" => {
+        Function::Concat | Function::Contains | Function::StartsWith | Function::EndsWith => {
             let typed = typed_args(cx, args, schema, |_| Some(DslType::String))?;
             let mut ok = true;
             for a in &typed {
-                ok &= require(cx, a, function, DslType::String).is_some();
+                ok &= require(cx, a, function.as_str(), DslType::String).is_some();
             }
             if !ok {
                 return None;
             }
             let nullable = typed.iter().any(|t| t.ty.nullable);
-            let ty = if function == "concat" {
+            let ty = if function == Function::Concat {
                 DslType::String
             } else {
                 DslType::Bool
             };
             Some(call(function, typed, ColType { ty, nullable }, span))
         }
-        "regexp_like" => {
+        Function::RegexpLike => {
             let subject = cx.check_expr(&args[0], schema, Some(DslType::String));
             let pattern = regex_literal(cx, &args[1]);
             let subject = subject?;
-            require(cx, &subject, function, DslType::String)?;
+            require(cx, &subject, function.as_str(), DslType::String)?;
             let pattern = pattern?;
             let ty = ColType {
                 ty: DslType::Bool,
@@ -278,7 +280,7 @@ pub(crate) fn check_call(
             };
             Some(call(function, vec![subject, pattern], ty, span))
         }
-        "abs" | "round" | "floor" | "ceil" => {
+        Function::Abs | Function::Round | Function::Floor | Function::Ceil => {
             let x = cx.check_expr(&args[0], schema, None);
             let scale = match args.get(1) {
                 Some(a) => Some(scale_literal(cx, a)?),
@@ -294,7 +296,7 @@ pub(crate) fn check_call(
                 return None;
             }
             match function {
-                "floor" | "ceil" => {
+                Function::Floor | Function::Ceil => {
                     // Spark: the floor or ceiling of any number is a long
                     let wide = if x.ty.ty.is_integer() {
                         DslType::I64
@@ -315,7 +317,7 @@ pub(crate) fn check_call(
                 }
             }
         }
-        "to_timestamp" => {
+        Function::ToTimestamp => {
             let x = cx.check_expr(&args[0], schema, None)?;
             let ty = match x.ty.ty {
                 DslType::String => ColType {
@@ -347,24 +349,24 @@ pub(crate) fn check_call(
             };
             Some(call(function, vec![x], ty, span))
         }
-        "date_trunc" => {
+        Function::DateTrunc => {
             let unit = trunc_unit(cx, &args[0], &args[1]);
             let ts = cx.check_expr(&args[1], schema, None);
             let (unit, ts) = (unit?, ts?);
-            let ts = timestamp_arg(cx, ts, function)?;
+            let ts = timestamp_arg(cx, ts, function.as_str())?;
             let ty = ts.ty;
             Some(call(function, vec![unit, ts], ty, span))
         }
-        "hour" | "minute" => {
+        Function::Hour | Function::Minute => {
             let ts = cx.check_expr(&args[0], schema, None)?;
-            let ts = timestamp_arg(cx, ts, function)?;
+            let ts = timestamp_arg(cx, ts, function.as_str())?;
             let ty = ColType {
                 ty: DslType::I32,
                 nullable: ts.ty.nullable,
             };
             Some(call(function, vec![ts], ty, span))
         }
-        "to_date" => {
+        Function::ToDate => {
             let x = cx.check_expr(&args[0], schema, None)?;
             let nullable = match x.ty.ty {
                 DslType::Date => return Some(x),
@@ -388,14 +390,15 @@ pub(crate) fn check_call(
             };
             Some(call(function, vec![x], ty, span))
         }
-        "current_timestamp" => {
+        Function::CurrentTimestamp => {
             let ty = ColType {
                 ty: DslType::TimestampMs,
                 nullable: false,
             };
             Some(call(function, Vec::new(), ty, span))
         }
-        _ => {
+        // a `when` chain is typed by `when_chain`, above
+        Function::When => {
             cx.cx.error(
                 span,
                 format!("`{function}` has no type rule"),
@@ -473,7 +476,7 @@ fn typed_args(
     typed.into_iter().collect()
 }
 
-fn call(function: &'static str, args: Vec<TExpr>, ty: ColType, span: Span) -> TExpr {
+fn call(function: Function, args: Vec<TExpr>, ty: ColType, span: Span) -> TExpr {
     let constant = args.iter().all(|t| t.constant);
     TExpr {
         kind: TKind::Call { function, args },
@@ -580,7 +583,7 @@ fn coalesce(cx: &mut Checker, name: &syn::Ident, args: &[Expr], schema: &Schema)
         ty: common,
         nullable: typed.iter().all(|t| t.ty.nullable),
     };
-    Some(call("coalesce", typed, ty, name.span()))
+    Some(call(Function::Coalesce, typed, ty, name.span()))
 }
 
 /// `when(c1, v1).when(c2, v2)...otherwise(x)`, which arrives as nested calls:
@@ -698,7 +701,7 @@ fn when_chain(
         ty: common,
         nullable,
     };
-    Some(call("when", out, ty, name.span()))
+    Some(call(Function::When, out, ty, name.span()))
 }
 
 /// The pattern of `regexp_like`: a string literal that is a valid regular expression.
@@ -797,7 +800,7 @@ fn timestamp_arg(cx: &mut Checker, arg: TExpr, function: &str) -> Option<TExpr> 
                 ty: DslType::TimestampUs,
                 nullable: true,
             };
-            Some(call("to_timestamp", vec![arg], ty, span))
+            Some(call(Function::ToTimestamp, vec![arg], ty, span))
         }
         _ => {
             cx.cx.error(
@@ -973,6 +976,20 @@ mod tests {
     fn every_error_of_a_select_is_reported() {
         let errors = errors(quote!(lower(x) as a, upper(i) as b, concat(s, x, i) as c));
         assert_eq!(errors.len(), 4, "{errors:#?}");
+    }
+
+    #[test]
+    fn every_signature_but_otherwise_is_a_plan_function() {
+        // `check_call` reads the enum from the signature's name: a function without
+        // both would be refused, or never checked
+        for s in SIGNATURES {
+            let function = crate::plan::Function::from_name(s.name);
+            assert_eq!(function.is_none(), s.name == "otherwise", "{}", s.name);
+            assert_eq!(function.map(|f| f.as_str()).unwrap_or("otherwise"), s.name);
+        }
+        for f in crate::plan::Function::ALL {
+            assert!(SIGNATURES.iter().any(|s| s.name == f.as_str()), "{f}");
+        }
     }
 
     #[test]

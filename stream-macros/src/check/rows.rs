@@ -10,7 +10,8 @@
 use proc_macro2::Span;
 use syn::Ident;
 
-use super::{Checker, Schema};
+use super::Checker;
+use crate::plan::Schema;
 
 /// A schema the block declares, in declaration order.
 pub(crate) struct NamedSchema {

@@ -86,7 +86,7 @@ pub(crate) fn emit(e: &TExpr) -> Gen {
         TKind::Binary { op, left, right } => binary(*op, left, right, ty),
         TKind::Unary { op, expr } => unary(*op, expr),
         TKind::Cast { expr, to } => cast(expr, *to),
-        TKind::Call { function, args } => super::functions::call(function, args, ty),
+        TKind::Call { function, args } => super::functions::call(*function, args, ty),
     }
 }
 

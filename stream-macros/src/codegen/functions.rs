@@ -8,30 +8,31 @@ use quote::{format_ident, quote};
 
 use super::expr::{Gen, array, emit, kernels, splat};
 use crate::check::{LitValue, TExpr, TKind};
+use crate::plan::Function;
 use crate::types::DslType;
 
-pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
+pub(crate) fn call(function: Function, args: &[TExpr], ty: DslType) -> Gen {
     let k = kernels();
     let tokens: TokenStream = match function {
-        "is_null" | "is_not_null" => {
+        Function::IsNull | Function::IsNotNull => {
             let g = emit(&args[0]);
             let v = g.tokens;
             if g.scalar {
-                let test = if function == "is_null" {
+                let test = if function == Function::IsNull {
                     quote!(is_none)
                 } else {
                     quote!(is_some)
                 };
                 return scalar(quote!(::core::option::Option::Some(#v.#test())), ty);
             }
-            let f = if function == "is_null" {
+            let f = if function == Function::IsNull {
                 quote!(is_null)
             } else {
                 quote!(is_not_null)
             };
             quote!(#k::#f(&#v)?)
         }
-        "coalesce" => {
+        Function::Coalesce => {
             let mut it = args.iter();
             let first = it.next().map(array).unwrap_or_default();
             it.fold(first, |acc, a| {
@@ -39,26 +40,26 @@ pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
                 quote!(#k::coalesce(&#acc, &#next)?)
             })
         }
-        "when" => when(args, ty),
-        "lower" => {
+        Function::When => when(args, ty),
+        Function::Lower => {
             let v = array(&args[0]);
             quote!(#k::map_string(&#v, |s| s.to_lowercase()))
         }
-        "upper" => {
+        Function::Upper => {
             let v = array(&args[0]);
             quote!(#k::map_string(&#v, |s| s.to_uppercase()))
         }
-        "trim" => {
+        Function::Trim => {
             // Spark trims spaces only, not every whitespace character
             let v = array(&args[0]);
             quote!(#k::map_string(&#v, |s| ::std::string::ToString::to_string(s.trim_matches(' '))))
         }
-        "length" => {
+        Function::Length => {
             let v = array(&args[0]);
             quote!(#k::char_length(&#v))
         }
-        "substring" => substring(args),
-        "concat" => {
+        Function::Substring => substring(args),
+        Function::Concat => {
             let names: Vec<_> = (0..args.len())
                 .map(|i| format_ident!("__part{}", i))
                 .collect();
@@ -68,13 +69,15 @@ pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
                 #k::concat(&[#(&#names),*])?
             })
         }
-        "contains" | "starts_with" | "ends_with" => return string_test(function, args, ty),
-        "regexp_like" => {
+        Function::Contains | Function::StartsWith | Function::EndsWith => {
+            return string_test(function, args, ty);
+        }
+        Function::RegexpLike => {
             let s = array(&args[0]);
             let pattern = lit_str(&args[1]).unwrap_or_default();
             quote!(#k::regexp_like(&#s, #pattern)?)
         }
-        "abs" => {
+        Function::Abs => {
             let f = if ty.is_integer() {
                 quote!(v.wrapping_abs())
             } else {
@@ -82,7 +85,7 @@ pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
             };
             return map_primitive(&args[0], ty, f);
         }
-        "round" => {
+        Function::Round => {
             let scale = args.get(1).and_then(lit_int).unwrap_or(0);
             let scale = i32::try_from(scale).unwrap_or_default();
             let f = match ty {
@@ -95,19 +98,19 @@ pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
             };
             return map_primitive(&args[0], ty, f);
         }
-        "floor" | "ceil" => {
+        Function::Floor | Function::Ceil => {
             // the checker widened the argument: i64 stays as it is, f64 is rounded
             if args[0].ty.ty.is_integer() {
                 return emit(&args[0]);
             }
-            let f = if function == "floor" {
+            let f = if function == Function::Floor {
                 quote!(v.floor() as i64)
             } else {
                 quote!(v.ceil() as i64)
             };
             return map_primitive(&args[0], ty, f);
         }
-        "to_timestamp" => {
+        Function::ToTimestamp => {
             let v = array(&args[0]);
             if args[0].ty.ty == DslType::String {
                 quote!(#k::to_timestamp_us(&#v))
@@ -115,7 +118,7 @@ pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
                 quote!(#k::millis_to_timestamp(&#v))
             }
         }
-        "date_trunc" => {
+        Function::DateTrunc => {
             let unit = match lit_str(&args[0]).unwrap_or_default().as_str() {
                 "year" => quote!(Year),
                 "quarter" => quote!(Quarter),
@@ -129,12 +132,12 @@ pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
             let ts = array(&args[1]);
             quote!(#k::date_trunc(&#ts, #k::TruncUnit::#unit))
         }
-        "hour" | "minute" => {
-            let f = format_ident!("{}", function);
+        Function::Hour | Function::Minute => {
+            let f = format_ident!("{}", function.as_str());
             let ts = array(&args[0]);
             quote!(#k::#f(&#ts))
         }
-        "to_date" => {
+        Function::ToDate => {
             let v = array(&args[0]);
             if args[0].ty.ty == DslType::String {
                 quote!(#k::to_date_string(&#v))
@@ -142,16 +145,12 @@ pub(crate) fn call(function: &str, args: &[TExpr], ty: DslType) -> Gen {
                 quote!(#k::to_date(&#v))
             }
         }
-        "current_timestamp" => {
+        Function::CurrentTimestamp => {
             // one value for the whole micro-batch
             return scalar(
                 quote!(::core::option::Option::Some(__ctx.batch_timestamp_ms)),
                 ty,
             );
-        }
-        other => {
-            let message = format!("no code for function `{other}`");
-            quote!(::core::compile_error!(#message))
         }
     };
     Gen {
@@ -223,9 +222,9 @@ fn substring(args: &[TExpr]) -> TokenStream {
 }
 
 /// `contains`, `starts_with`, `ends_with`: `str`'s own method on each pair of values.
-fn string_test(function: &str, args: &[TExpr], ty: DslType) -> Gen {
+fn string_test(function: Function, args: &[TExpr], ty: DslType) -> Gen {
     let k = kernels();
-    let f = format_ident!("{}", function);
+    let f = format_ident!("{}", function.as_str());
     let (gl, gr) = (emit(&args[0]), emit(&args[1]));
     let (lt, rt) = (gl.tokens, gr.tokens);
     let tokens = match (gl.scalar, gr.scalar) {

@@ -1,5 +1,7 @@
-//! From a checked plan to Rust: a pipeline struct implementing `stream_core::Pipeline`
-//! with one function per branch, and the query builder that runs it.
+//! From a checked plan (`plan::Plan`, after the passes) to Rust: a pipeline struct
+//! implementing `stream_core::Pipeline` with one function per branch, and the query
+//! builder that runs it. It reads the plan and reports no errors; the fingerprint it
+//! puts in the pipeline's info is `plan::fingerprint`'s.
 
 pub(crate) mod expr;
 pub(crate) mod functions;
@@ -10,8 +12,10 @@ pub(crate) mod stateful;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::check::{Branch, Plan, Schema, SinkPlan, SourceKind, TExpr, TKind, TypedOp};
-use crate::parse::{OptionValue, TriggerSpec};
+use crate::parse::OptionValue;
+use crate::plan::{
+    Branch, FileFormat, Plan, Schema, SinkPlan, SourceKind, Trigger, TypedOp, WatermarkPolicy,
+};
 use crate::types::DslType;
 
 /// An expression building an arrow `SchemaRef` for `schema`.
@@ -39,11 +43,16 @@ fn option_value(v: &OptionValue) -> TokenStream {
             let names = names.iter().map(ToString::to_string);
             quote!([#(#names),*])
         }
-        // `{x}` as a call argument would warn (`unused_braces`) on the user's code
-        OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
-            (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
-            _ => quote!(#b),
-        },
+        OptionValue::Capture(b) => capture_expr(b),
+    }
+}
+
+/// A `{ .. }` capture as an expression: the single expression inside it, or the block
+/// (`{x}` as a call argument would warn, `unused_braces`, on the user's code).
+fn capture_expr(b: &syn::ExprBlock) -> TokenStream {
+    match (b.block.stmts.len(), b.block.stmts.first()) {
+        (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
+        _ => quote!(#b),
     }
 }
 
@@ -54,165 +63,12 @@ pub(crate) fn option_text(v: &OptionValue) -> TokenStream {
 
 /// The single expression inside a `{ .. }` capture, to borrow instead of move.
 pub(crate) fn capture_inner(v: &OptionValue) -> TokenStream {
-    match v {
-        OptionValue::Capture(b) => match (b.block.stmts.len(), b.block.stmts.first()) {
-            (1, Some(syn::Stmt::Expr(e, None))) => quote!(#e),
-            _ => quote!(#b),
-        },
-        other => option_value(other),
-    }
-}
-
-/// A stable text of the plan's shape, hashed into the checkpoint fingerprint.
-fn describe(plan: &Plan) -> String {
-    fn expr(e: &TExpr) -> String {
-        match &e.kind {
-            TKind::Column { name, .. } => name.clone(),
-            TKind::Lit(v) => format!("{v:?}"),
-            TKind::Capture(i) => format!("capture{i}"),
-            TKind::Binary { op, left, right } => {
-                format!("({} {} {})", expr(left), op.symbol(), expr(right))
-            }
-            TKind::Unary { op, expr: e } => format!("({op:?} {})", expr(e)),
-            TKind::Cast { expr: e, to } => format!("({} as {})", expr(e), to.name()),
-            TKind::Call { function, args } => {
-                format!(
-                    "{function}({})",
-                    args.iter().map(expr).collect::<Vec<_>>().join(", ")
-                )
-            }
-        }
-    }
-    let mut out = String::new();
-    for b in &plan.branches {
-        out.push_str(&format!("branch from {}:", b.source));
-        for op in &b.ops {
-            match op {
-                TypedOp::Filter { pred } => out.push_str(&format!(" filter {}", expr(pred))),
-                TypedOp::Project { exprs, .. } => {
-                    let items: Vec<String> = exprs
-                        .iter()
-                        .map(|(n, e)| format!("{} as {n}", expr(e)))
-                        .collect();
-                    out.push_str(&format!(" project [{}]", items.join(", ")));
-                }
-                TypedOp::Watermark {
-                    column, delay_ms, ..
-                } => {
-                    out.push_str(&format!(" watermark(#{column}, {delay_ms} ms)"));
-                }
-                TypedOp::Join {
-                    join,
-                    output,
-                    left_key,
-                    ..
-                } => {
-                    if let Some(j) = plan.joins.get(*join) {
-                        let columns: Vec<String> = output
-                            .iter()
-                            .map(|c| format!("{}: {}", c.name, c.ty))
-                            .collect();
-                        out.push_str(&format!(
-                            " join#{join} on {:?} = {:?} left_outer {} -> [{}]",
-                            left_key,
-                            j.right_key,
-                            j.left_outer,
-                            columns.join(", ")
-                        ));
-                    }
-                }
-                TypedOp::Aggregate(a) => {
-                    let keys: Vec<String> = a
-                        .key_schema
-                        .iter()
-                        .map(|c| format!("{}: {}", c.name, c.ty))
-                        .collect();
-                    let aggs: Vec<String> = a
-                        .aggs
-                        .iter()
-                        .map(|g| format!("{:?}({:?}) as {}", g.func, g.arg, g.name))
-                        .collect();
-                    // a session window adds its gap; other plans keep their text
-                    let session = a
-                        .session
-                        .map(|s| format!(" session gap {}", s.gap))
-                        .unwrap_or_default();
-                    out.push_str(&format!(
-                        " aggregate#{} window {:?}{session} keys [{}] aggs [{}] inputs [{}]",
-                        a.id,
-                        a.window.map(|w| (w.size, w.slide, w.start)),
-                        keys.join(", "),
-                        aggs.join(", "),
-                        a.input
-                            .iter()
-                            .map(|(n, e)| format!("{} as {n}", expr(e)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                TypedOp::Dedup(d) => {
-                    let keys: Vec<&str> = d.keys.iter().map(|(n, _)| n.as_str()).collect();
-                    out.push_str(&format!(
-                        " dedup#{} within {} [{}]",
-                        d.id,
-                        d.within,
-                        keys.join(", ")
-                    ));
-                }
-                TypedOp::StreamJoin { plan: j, side } => {
-                    let keys: Vec<&str> = j
-                        .left_key
-                        .iter()
-                        .map(|&i| j.left[i].name.as_str())
-                        .collect();
-                    let columns = |schema: &Schema| {
-                        schema
-                            .iter()
-                            .map(|c| format!("{}: {}", c.name, c.ty))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    out.push_str(&format!(
-                        " stream_join#{} side {side} on [{}] within {:?} left [{}] right [{}]",
-                        j.id,
-                        keys.join(", "),
-                        j.within_ms,
-                        columns(&j.left),
-                        columns(&j.right)
-                    ));
-                }
-                TypedOp::Map { function, .. } => {
-                    if let Some(m) = plan.functions.get(*function) {
-                        let f = &m.f;
-                        let kind = if m.flat { "flat_map" } else { "map" };
-                        let columns: Vec<&str> = plan
-                            .rows
-                            .get(m.output)
-                            .map(|r| r.schema.iter().map(|c| c.name.as_str()).collect())
-                            .unwrap_or_default();
-                        out.push_str(&format!(
-                            " {kind}([{}], {})",
-                            columns.join(", "),
-                            quote!(#f)
-                        ));
-                    }
-                }
-            }
-        }
-        out.push(';');
-    }
-    out
-}
-
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    option_value(v)
 }
 
 /// The whole expansion for a checked plan.
 pub(crate) fn expand(plan: &Plan) -> TokenStream {
-    let fingerprint = format!("stream:{:016x}", fnv1a(&describe(plan)));
+    let fingerprint = crate::plan::fingerprint::fingerprint(plan);
     let pipeline_name = match &plan.settings.query_name {
         Some(OptionValue::Lit(syn::Lit::Str(s))) => s.value(),
         _ => "stream".to_string(),
@@ -389,9 +245,9 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         .collect();
     watermark_ids.sort_unstable();
     watermark_ids.dedup();
-    let policy = match &plan.settings.watermark_policy {
-        Some(p) if p == "max" => quote!(::stream_core::WatermarkPolicy::Max),
-        _ => quote!(::stream_core::WatermarkPolicy::Min),
+    let policy = match plan.settings.watermark_policy {
+        Some(WatermarkPolicy::Max) => quote!(::stream_core::WatermarkPolicy::Max),
+        Some(WatermarkPolicy::Min) | None => quote!(::stream_core::WatermarkPolicy::Min),
     };
     let schema_count = schemas.len();
     let inputs: Vec<TokenStream> = plan.sources.iter().map(|s| schema_ref(&s.schema)).collect();
@@ -626,7 +482,7 @@ fn branch_fn(
     }
 }
 
-fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
+fn source_expr(i: usize, source: &crate::plan::SourcePlan) -> TokenStream {
     let schema = quote!(::core::clone::Clone::clone(&__pipeline.__inputs[#i]));
     let span = source.span;
     match &source.kind {
@@ -636,11 +492,11 @@ fn source_expr(i: usize, source: &crate::check::SourcePlan) -> TokenStream {
             options,
         } => {
             let path = capture_inner(path);
-            let format = syn::Ident::new(format, span);
             let calls = options.iter().map(|o| &o.0);
-            if format == "text" {
+            if *format == FileFormat::Text {
                 quote_spanned!(span=> ::stream_core::FileSource::text(#path) #(#calls)*)
             } else {
+                let format = syn::Ident::new(format.as_str(), span);
                 quote_spanned!(span=> ::stream_core::FileSource::#format(#path, #schema) #(#calls)*)
             }
         }
@@ -696,28 +552,23 @@ fn sink_expr(sink: &SinkPlan) -> TokenStream {
 fn settings(plan: &Plan) -> TokenStream {
     let s = &plan.settings;
     let mut out = TokenStream::new();
-    if let Some(mode) = &s.output_mode {
-        let variant = match mode.to_string().as_str() {
-            "update" => quote!(Update),
-            "complete" => quote!(Complete),
-            _ => quote!(Append),
-        };
-        out.extend(quote!(.output_mode(::stream_core::OutputMode::#variant)));
+    if let Some(mode) = s.output_mode {
+        let mode = stateful::output_mode(mode.mode);
+        out.extend(quote!(.output_mode(#mode)));
     }
     if let Some(t) = &s.trigger {
         let trigger = match t {
-            TriggerSpec::Default(_) => quote!(::stream_core::Trigger::Default),
-            TriggerSpec::Once(_) => quote!(::stream_core::Trigger::Once),
-            TriggerSpec::AvailableNow(_) => quote!(::stream_core::Trigger::AvailableNow),
-            TriggerSpec::ProcessingTime(_, OptionValue::Lit(syn::Lit::Str(text))) => {
-                let ms = crate::ops::settings::interval_ms(&text.value()).unwrap_or_default();
+            Trigger::Default => quote!(::stream_core::Trigger::Default),
+            Trigger::Once => quote!(::stream_core::Trigger::Once),
+            Trigger::AvailableNow => quote!(::stream_core::Trigger::AvailableNow),
+            Trigger::ProcessingTime { ms } => {
                 quote!(::stream_core::Trigger::ProcessingTime(::std::time::Duration::from_millis(#ms)))
             }
-            TriggerSpec::ProcessingTime(_, v) => {
-                let v = option_value(v);
+            Trigger::ProcessingTimeCaptured(b) => {
+                let v = capture_expr(b);
                 quote!(::stream_core::Trigger::ProcessingTime(#v))
             }
-            TriggerSpec::Capture(b) => capture_inner(&OptionValue::Capture(b.clone())),
+            Trigger::Captured(b) => capture_expr(b),
         };
         out.extend(quote!(.trigger(#trigger)));
     }

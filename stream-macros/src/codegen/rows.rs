@@ -4,8 +4,9 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
-use crate::check::{Column, RowDef, RowKind, RowRole};
+use crate::check::{RowDef, RowKind, RowRole};
 use crate::derive;
+use crate::plan::Column;
 use crate::types::DslType;
 
 /// The module the made-up row structs are declared in.

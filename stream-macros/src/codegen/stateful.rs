@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::check::{Branch, Plan, TypedOp};
+use crate::plan::{Branch, OutputMode, Plan, TypedOp};
 
 /// The stateful operator of a plan, and what follows it.
 pub(crate) struct Stateful<'a> {
@@ -98,17 +98,13 @@ impl Stateful<'_> {
                 .get(i)
                 .map_or_else(|| quote!(()), super::rows::row_type)
         };
-        let mode = plan
-            .settings
-            .output_mode
-            .as_ref()
-            .map_or_else(|| "append".to_string(), ToString::to_string);
+        let mode = plan.settings.mode();
         // the rows dropped as late go to the late-rows sink, if the query has one
         let late = plan.settings.late_rows.is_some();
         match self.op {
             TypedOp::Aggregate(a) => {
                 let rows = a.rows.map(row);
-                crate::ops::aggregate::emit::executor(a, &rows, &mode, late)
+                crate::ops::aggregate::emit::executor(a, &rows, mode, late)
             }
             TypedOp::Dedup(d) => crate::ops::dedup::emit::executor(d, &d.rows.map(row), late),
             TypedOp::StreamJoin { plan: j, .. } => {
@@ -137,12 +133,12 @@ pub(crate) struct StatefulCode {
     pub(crate) init: TokenStream,
 }
 
-/// The runtime's `OutputMode` of the checked mode's name.
-pub(crate) fn output_mode(mode: &str) -> TokenStream {
+/// The runtime's `OutputMode` of the plan's.
+pub(crate) fn output_mode(mode: OutputMode) -> TokenStream {
     match mode {
-        "update" => quote!(::stream_core::OutputMode::Update),
-        "complete" => quote!(::stream_core::OutputMode::Complete),
-        _ => quote!(::stream_core::OutputMode::Append),
+        OutputMode::Append => quote!(::stream_core::OutputMode::Append),
+        OutputMode::Update => quote!(::stream_core::OutputMode::Update),
+        OutputMode::Complete => quote!(::stream_core::OutputMode::Complete),
     }
 }
 

@@ -21,10 +21,9 @@
 use proc_macro2::Span;
 
 use super::session_window::SessionSpec;
-use crate::check::{
-    Checker, Column, RowRole, Schema, StatefulSeen, StreamState, TExpr, TKind, TypedOp,
-};
+use crate::check::{Checker, RowRole, StatefulKind, StatefulSeen, StreamState, TExpr, TKind};
 use crate::parse::{Expr, SelectItem};
+use crate::plan::{Column, Schema, TypedOp};
 use crate::types::{ColType, DslType};
 
 /// A checked aggregation.
@@ -127,7 +126,7 @@ pub(crate) fn check(
         .as_ref()
         .is_some_and(|seen| seen.aggregation && stream.event_time.is_some());
     if let Some(seen) = stream.stateful.as_ref().filter(|_| !chained) {
-        if seen.op == "join" {
+        if seen.op == StatefulKind::Join {
             cx.cx.error(
                 group_span,
                 "an aggregation after a join of two streams is not supported yet",
@@ -547,7 +546,7 @@ pub(crate) fn check(
     let mut next = super::push(stream, TypedOp::Aggregate(Box::new(plan)), output);
     next.event_time = propagated;
     next.stateful = Some(StatefulSeen {
-        op: "agg",
+        op: StatefulKind::Agg,
         span: group_span,
         aggregation: true,
         watermarked_key,
@@ -781,6 +780,7 @@ pub(crate) mod emit {
     use crate::codegen::key_columns::KeyColumn;
     use crate::codegen::rows::field_ident;
     use crate::codegen::stateful::StatefulCode;
+    use crate::plan::OutputMode;
 
     fn ident(name: &str) -> syn::Ident {
         field_ident(name)
@@ -792,7 +792,7 @@ pub(crate) mod emit {
     pub(crate) fn executor(
         plan: &AggPlan,
         rows: &[TokenStream; 4],
-        mode: &str,
+        mode: OutputMode,
         late_sink: bool,
     ) -> StatefulCode {
         let [input, key, acc, out] = rows;

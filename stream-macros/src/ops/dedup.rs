@@ -5,9 +5,8 @@
 //! key; `..._within_watermark`: the delay after the key's first event time), as Spark
 //! does. Without a watermark every key is kept forever.
 
-use crate::check::{
-    Checker, Column, RowRole, Schema, StatefulSeen, StreamState, TExpr, TKind, TypedOp,
-};
+use crate::check::{Checker, RowRole, StatefulKind, StatefulSeen, StreamState, TExpr, TKind};
+use crate::plan::{Column, Schema, TypedOp};
 
 /// A checked deduplication.
 #[derive(Clone, Debug)]
@@ -118,9 +117,9 @@ pub(crate) fn check(
     let mut next = super::push(stream, TypedOp::Dedup(Box::new(plan)), schema);
     next.stateful = Some(StatefulSeen {
         op: if within {
-            "drop_duplicates_within_watermark"
+            StatefulKind::DropDuplicatesWithinWatermark
         } else {
-            "drop_duplicates"
+            StatefulKind::DropDuplicates
         },
         span: op.span(),
         aggregation: false,

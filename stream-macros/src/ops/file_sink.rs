@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
-use crate::check::{Checker, Schema, SinkPlan, option_u64};
+use crate::check::{Checker, option_u64};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{FileFormat, Schema, SinkPlan};
 
 /// The options of `write(kind, ..)` for the sinks of this module.
 pub(crate) fn options_of(kind: &str) -> Option<&'static [&'static str]> {
@@ -51,6 +52,8 @@ pub(crate) fn check(
     schema: Option<&Schema>,
 ) -> Option<SinkPlan> {
     let format = kind.to_string();
+    // `None`: delta
+    let file_format = FileFormat::from_name(&format);
     let mut ok = true;
     let path = super::options::require(
         cx,
@@ -63,7 +66,7 @@ pub(crate) fn check(
         Some(p) if super::options::text(cx, p, "path = \"out/events\"") => Some(p.value.clone()),
         _ => None,
     };
-    if format == "csv"
+    if file_format == Some(FileFormat::Csv)
         && let Some(list) = schema.and_then(|s| s.iter().find(|c| c.ty.ty.is_opaque()))
     {
         cx.cx.error(
@@ -168,18 +171,18 @@ pub(crate) fn check(
     if !ok {
         return None;
     }
-    Some(if format == "delta" {
-        SinkPlan::Delta {
+    Some(match file_format {
+        Some(format) => SinkPlan::Files {
+            format,
             kind: kind.clone(),
             path,
             calls,
-        }
-    } else {
-        SinkPlan::Files {
-            format: kind.clone(),
+        },
+        None => SinkPlan::Delta {
+            kind: kind.clone(),
             path,
             calls,
-        }
+        },
     })
 }
 
@@ -257,16 +260,20 @@ pub(crate) fn emit(sink: &SinkPlan) -> TokenStream {
     match sink {
         SinkPlan::Files {
             format,
+            kind,
             path,
             calls,
         } => {
             let path = crate::codegen::option_text(path);
-            let (variant, feature) = match format.to_string().as_str() {
-                "json" => (quote!(Json), quote!(__feature_json)),
-                "csv" => (quote!(Csv), quote!(__feature_csv)),
-                _ => (quote!(Parquet), quote!(__feature_parquet)),
+            let (variant, feature) = match format {
+                FileFormat::Json => (quote!(Json), quote!(__feature_json)),
+                FileFormat::Csv => (quote!(Csv), quote!(__feature_csv)),
+                // the check gives a file sink no other format
+                FileFormat::Parquet | FileFormat::Text => {
+                    (quote!(Parquet), quote!(__feature_parquet))
+                }
             };
-            let feature = quote_spanned!(format.span()=> ::stream_core::__private::#feature!());
+            let feature = quote_spanned!(kind.span()=> ::stream_core::__private::#feature!());
             quote!({
                 #feature;
                 ::stream_core::FileSink::new(#path)

@@ -7,6 +7,7 @@ use quote::{quote, quote_spanned};
 
 use crate::check::{Checker, option_u64};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::FileFormat;
 
 /// The options every file format takes.
 pub(crate) const LANDING: &[&str] = &[
@@ -22,10 +23,10 @@ pub(crate) const LANDING: &[&str] = &[
 ];
 
 /// The options of one format, beyond [`LANDING`].
-pub(crate) fn format_options(format: &str) -> &'static [&'static str] {
+pub(crate) fn format_options(format: FileFormat) -> &'static [&'static str] {
     match format {
-        "json" => &["mode", "column_name_of_corrupt_record"],
-        "csv" => &[
+        FileFormat::Json => &["mode", "column_name_of_corrupt_record"],
+        FileFormat::Csv => &[
             "mode",
             "column_name_of_corrupt_record",
             "header",
@@ -35,7 +36,7 @@ pub(crate) fn format_options(format: &str) -> &'static [&'static str] {
             "escape",
             "null_value",
         ],
-        _ => &[],
+        FileFormat::Parquet | FileFormat::Text => &[],
     }
 }
 

@@ -1,8 +1,9 @@
 //! `filter(condition)` / `where_(condition)`: keep the rows where the condition is true
 //! (null counts as false, as in SQL).
 
-use crate::check::{Checker, StreamState, TypedOp};
+use crate::check::{Checker, StreamState};
 use crate::parse::Expr;
+use crate::plan::TypedOp;
 use crate::types::DslType;
 
 pub(crate) fn check(

@@ -11,9 +11,10 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::check::{Checker, Column, RowRole, Schema, StreamState, TypedOp};
+use crate::check::{Checker, RowRole, StreamState};
 use crate::codegen::key_columns::{self, KeyColumn};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{Column, Schema, TypedOp};
 use crate::types::ColType;
 
 /// A checked join: what the pipeline holds and each batch runs.

@@ -38,8 +38,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
-use crate::check::{Checker, Column, Schema, SinkPlan, SourceKind, option_u64};
+use crate::check::{Checker, option_u64};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{Column, Schema, SinkPlan, SourceKind};
 use crate::types::{ColType, DslType};
 
 /// The options of `read(kafka, ..)`.

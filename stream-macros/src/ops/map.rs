@@ -9,7 +9,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::check::{Checker, MapFn, StreamState, TypedOp};
+use crate::check::{Checker, MapFn, StreamState};
+use crate::plan::TypedOp;
 
 pub(crate) fn check(
     cx: &mut Checker,

@@ -23,7 +23,8 @@ pub(crate) mod union;
 pub(crate) mod watermark;
 pub(crate) mod with_column;
 
-use crate::check::{Column, Schema, StreamState, TExpr, TKind, TypedOp};
+use crate::check::{StreamState, TExpr, TKind};
+use crate::plan::{Column, Schema, TypedOp};
 
 /// Appends `op` to every branch of `stream` and gives it `schema`.
 pub(crate) fn push(mut stream: StreamState, op: TypedOp, schema: Schema) -> StreamState {

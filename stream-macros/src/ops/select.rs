@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use crate::check::{Checker, Column, StreamState, TExpr, TKind, TypedOp};
+use crate::check::{Checker, StreamState, TExpr, TKind};
 use crate::parse::SelectItem;
+use crate::plan::{Column, TypedOp};
 
 pub(crate) fn check(
     cx: &mut Checker,

@@ -3,18 +3,26 @@
 
 use proc_macro2::Span;
 
-use crate::check::{Checker, LateRowsPlan, Schema, Settings, StatefulSeen, StreamState};
+use crate::check::{Checker, StatefulKind, StatefulSeen, StreamState};
 use crate::parse::{OptionValue, TriggerSpec};
+use crate::plan::{
+    LateRowsPlan, ModeSetting, OutputMode, Schema, Settings, Trigger, WatermarkPolicy,
+};
 
 /// `.output_mode(append | update | complete)`: a name, never a capture (the checks
 /// depend on the mode).
 pub(crate) fn output_mode(cx: &mut Checker, value: &OptionValue, settings: &mut Settings) {
     match value {
-        OptionValue::Name(mode) => match mode.to_string().as_str() {
-            "append" | "update" | "complete" => settings.output_mode = Some(mode.clone()),
-            other => cx.cx.error(
-                mode.span(),
-                format!("unknown output mode `{other}`"),
+        OptionValue::Name(name) => match OutputMode::from_name(&name.to_string()) {
+            Some(mode) => {
+                settings.output_mode = Some(ModeSetting {
+                    mode,
+                    span: name.span(),
+                });
+            }
+            None => cx.cx.error(
+                name.span(),
+                format!("unknown output mode `{name}`"),
                 "use `append`, `update` or `complete`",
             ),
         },
@@ -30,11 +38,11 @@ pub(crate) fn output_mode(cx: &mut Checker, value: &OptionValue, settings: &mut 
 /// `.watermark_policy(min | max)`: a name, never a capture.
 pub(crate) fn watermark_policy(cx: &mut Checker, value: &OptionValue, settings: &mut Settings) {
     match value {
-        OptionValue::Name(policy) => match policy.to_string().as_str() {
-            "min" | "max" => settings.watermark_policy = Some(policy.clone()),
-            other => cx.cx.error(
-                policy.span(),
-                format!("unknown watermark policy `{other}`"),
+        OptionValue::Name(name) => match WatermarkPolicy::from_name(&name.to_string()) {
+            Some(policy) => settings.watermark_policy = Some(policy),
+            None => cx.cx.error(
+                name.span(),
+                format!("unknown watermark policy `{name}`"),
                 "use `min` (the slowest input decides, the default) or `max` (the fastest)",
             ),
         },
@@ -51,34 +59,37 @@ pub(crate) fn watermark_policy(cx: &mut Checker, value: &OptionValue, settings: 
 /// captured `Duration`, or a whole captured `Trigger` (no check depends on the
 /// trigger, so it may be chosen at run time).
 pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Settings) {
-    if let TriggerSpec::ProcessingTime(_, value) = trigger {
-        match value {
-            OptionValue::Lit(syn::Lit::Str(text)) if interval_ms(&text.value()).is_none() => {
-                cx.cx.error(
-                    text.span(),
-                    format!("cannot read the interval `{}`", text.value()),
-                    "write a number and a unit: \"500 milliseconds\", \"10 seconds\", \"1 minute\", \"2 hours\"",
-                );
-                return;
-            }
-            OptionValue::Lit(syn::Lit::Str(_)) | OptionValue::Capture(_) => {}
-            other => {
-                cx.cx.error(
-                    other.span(),
-                    "`processing_time` takes an interval",
-                    "write `processing_time(\"10 seconds\")` or capture a `Duration`: `processing_time({interval})`",
-                );
-                return;
+    let checked = match trigger {
+        TriggerSpec::Default => Trigger::Default,
+        TriggerSpec::Once => Trigger::Once,
+        TriggerSpec::AvailableNow => Trigger::AvailableNow,
+        TriggerSpec::ProcessingTime(OptionValue::Lit(syn::Lit::Str(text))) => {
+            match interval_ms(&text.value()) {
+                Some(ms) => Trigger::ProcessingTime { ms },
+                None => {
+                    cx.cx.error(
+                        text.span(),
+                        format!("cannot read the interval `{}`", text.value()),
+                        "write a number and a unit: \"500 milliseconds\", \"10 seconds\", \"1 minute\", \"2 hours\"",
+                    );
+                    return;
+                }
             }
         }
-    }
-    settings.trigger = Some(match trigger {
-        TriggerSpec::Default(s) => TriggerSpec::Default(*s),
-        TriggerSpec::Once(s) => TriggerSpec::Once(*s),
-        TriggerSpec::AvailableNow(s) => TriggerSpec::AvailableNow(*s),
-        TriggerSpec::ProcessingTime(s, v) => TriggerSpec::ProcessingTime(*s, v.clone()),
-        TriggerSpec::Capture(b) => TriggerSpec::Capture(b.clone()),
-    });
+        TriggerSpec::ProcessingTime(OptionValue::Capture(b)) => {
+            Trigger::ProcessingTimeCaptured(b.clone())
+        }
+        TriggerSpec::ProcessingTime(other) => {
+            cx.cx.error(
+                other.span(),
+                "`processing_time` takes an interval",
+                "write `processing_time(\"10 seconds\")` or capture a `Duration`: `processing_time({interval})`",
+            );
+            return;
+        }
+        TriggerSpec::Capture(b) => Trigger::Captured(b.clone()),
+    };
+    settings.trigger = Some(checked);
 }
 
 /// `checkpoint(..)` and `query_name(..)` take a string literal, a bare name (taken as its
@@ -127,25 +138,27 @@ pub(crate) fn interval_ms(text: &str) -> Option<u64> {
 pub(crate) fn mode_rules(
     cx: &mut Checker,
     stateful: Option<&StatefulSeen>,
-    mode: Option<&syn::Ident>,
+    mode: Option<ModeSetting>,
 ) -> Vec<(Span, String)> {
-    let name = mode.map_or_else(|| "append".to_string(), ToString::to_string);
+    let name = mode.map(|m| m.mode).unwrap_or_default();
+    // where an error about the mode points: the mode, or else the operator
+    let on_mode = |or: Span| mode.map_or(or, |m| m.span);
     let mut warnings = Vec::new();
     let aggregation = stateful.filter(|s| s.aggregation);
-    match (name.as_str(), aggregation) {
-        ("update", Some(agg)) if agg.session_window => cx.cx.error(
-            mode.map_or(agg.span, syn::Ident::span),
+    match (name, aggregation) {
+        (OutputMode::Update, Some(agg)) if agg.session_window => cx.cx.error(
+            on_mode(agg.span),
             "update mode is not supported with `session_window`",
             "a session can still grow and merge until the watermark passes its end (Spark refuses this too): use `.output_mode(append)` to write each session once, when it closes, or `.output_mode(complete)`",
         ),
-        ("complete", None) => cx.cx.error(
-            mode.map_or_else(Span::call_site, syn::Ident::span),
+        (OutputMode::Complete, None) => cx.cx.error(
+            on_mode(Span::call_site()),
             "complete mode needs an aggregation",
             "complete mode writes the whole result table every batch: aggregate (`.group_by(..).agg(..)`), or use `.output_mode(append)`",
         ),
-        ("append", Some(agg)) if !agg.watermarked_key => {
+        (OutputMode::Append, Some(agg)) if !agg.watermarked_key => {
             let (span, which) = match mode {
-                Some(m) => (m.span(), "append mode"),
+                Some(m) => (m.span, "append mode"),
                 None => (agg.span, "append mode (the default)"),
             };
             cx.cx.error(
@@ -154,26 +167,26 @@ pub(crate) fn mode_rules(
                 "a group is written once, when the watermark closes it: add `.with_watermark(ts, \"10 minutes\")` before `group_by` and group by `window(ts, ..)`, or use `.output_mode(update)` or `complete`",
             );
         }
-        ("update", Some(agg)) if !agg.watermarked_key => warnings.push((
+        (OutputMode::Update, Some(agg)) if !agg.watermarked_key => warnings.push((
             agg.span,
             "the state of this aggregation can only grow: without a watermark on a grouping key no group is ever evicted; add `.with_watermark(ts, \"10 minutes\")` and group by `window(ts, ..)`".to_string(),
         )),
         _ => {}
     }
     if let Some(agg) = stateful.filter(|s| s.chained)
-        && name != "append"
+        && name != OutputMode::Append
     {
         cx.cx.error(
-            mode.map_or(agg.span, syn::Ident::span),
+            on_mode(agg.span),
             format!("{name} mode is not supported with an aggregation of an aggregation"),
             "the second aggregation gets each window of the first once, when the watermark closes it (Spark 3.4+ chains aggregations in append mode only): use `.output_mode(append)`",
         );
         return warnings;
     }
-    if let Some(join) = stateful.filter(|s| s.op == "join") {
-        if name == "update" {
+    if let Some(join) = stateful.filter(|s| s.op == StatefulKind::Join) {
+        if name == OutputMode::Update {
             cx.cx.error(
-                mode.map_or(join.span, syn::Ident::span),
+                on_mode(join.span),
                 "update mode is not supported with a join of two streams",
                 "a joined row is written once, when both rows have come (Spark refuses this too): use `.output_mode(append)`",
             );
@@ -205,7 +218,7 @@ pub(crate) fn late_rows(
     cx: &mut Checker,
     late: &LateRowsPlan,
     output: Option<&StreamState>,
-    mode: Option<&syn::Ident>,
+    mode: OutputMode,
 ) -> Option<Schema> {
     // the stream had errors of its own: nothing more to say
     let output = output?;
@@ -225,7 +238,7 @@ pub(crate) fn late_rows(
         );
         return None;
     }
-    if seen.op == "join" {
+    if seen.op == StatefulKind::Join {
         cx.cx.error(
             late.span,
             "`late_rows` after a join of two streams is not supported yet",
@@ -241,8 +254,7 @@ pub(crate) fn late_rows(
         );
         return None;
     };
-    let complete = mode.is_some_and(|m| m == "complete");
-    if complete && seen.aggregation && !seen.session_window {
+    if mode == OutputMode::Complete && seen.aggregation && !seen.session_window {
         cx.cx.error(
             late.span,
             "`late_rows` with complete mode: no row is dropped as late",
@@ -251,13 +263,13 @@ pub(crate) fn late_rows(
         return None;
     }
     let takes = super::sink::modes(&late.sink);
-    if !takes.contains(&"append") {
+    if !takes.contains(&OutputMode::Append) {
         cx.cx.error(
             late.span,
             "the late-rows sink cannot append",
             format!(
                 "late rows are appended batch by batch, and this sink takes {}: write them to a sink that appends (memory, a file format)",
-                takes.join(", ")
+                super::sink::mode_list(takes)
             ),
         );
         return None;

@@ -10,8 +10,9 @@
 
 use proc_macro2::Span;
 
-use crate::check::{Checker, Schema, SinkPlan, option_u64};
+use crate::check::{Checker, option_u64};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{ModeSetting, OutputMode, Schema, SinkPlan};
 
 const KINDS: &[&str] = &[
     "console",
@@ -144,44 +145,51 @@ pub(crate) fn check(
 /// never rewritten); Delta appends, or overwrites the table per batch in complete mode
 /// (an update would need a merge by key, which Spark's Delta sink does not do either);
 /// Kafka takes all three, writing the rows of each batch as records, as Spark's.
-pub(crate) fn modes(sink: &SinkPlan) -> &'static [&'static str] {
+pub(crate) fn modes(sink: &SinkPlan) -> &'static [OutputMode] {
+    use OutputMode::{Append, Complete, Update};
     match sink {
         SinkPlan::Console { .. }
         | SinkPlan::Memory { .. }
         | SinkPlan::ForeachBatch { .. }
-        | SinkPlan::Kafka { .. } => &["append", "update", "complete"],
-        SinkPlan::Files { .. } => &["append"],
-        SinkPlan::Delta { .. } => &["append", "complete"],
+        | SinkPlan::Kafka { .. } => &[Append, Update, Complete],
+        SinkPlan::Files { .. } => &[Append],
+        SinkPlan::Delta { .. } => &[Append, Complete],
     }
 }
 
+/// Modes as a diagnostic lists them: `append, update`.
+pub(crate) fn mode_list(modes: &[OutputMode]) -> String {
+    let names: Vec<&str> = modes.iter().map(|m| m.as_str()).collect();
+    names.join(", ")
+}
+
 /// The sink's name as written in `write(..)`.
-fn kind_name(sink: &SinkPlan) -> String {
+fn kind_name(sink: &SinkPlan) -> &'static str {
     match sink {
-        SinkPlan::Console { .. } => "console".into(),
-        SinkPlan::Memory { .. } => "memory".into(),
-        SinkPlan::ForeachBatch { .. } => "foreach_batch".into(),
-        SinkPlan::Files { format, .. } => format.to_string(),
-        SinkPlan::Delta { .. } => "delta".into(),
-        SinkPlan::Kafka { .. } => "kafka".into(),
+        SinkPlan::Console { .. } => "console",
+        SinkPlan::Memory { .. } => "memory",
+        SinkPlan::ForeachBatch { .. } => "foreach_batch",
+        SinkPlan::Files { format, .. } => format.as_str(),
+        SinkPlan::Delta { .. } => "delta",
+        SinkPlan::Kafka { .. } => "kafka",
     }
 }
 
 /// A sink that cannot take the query's output mode: an error on the mode (or on the sink
 /// when the mode is the default, append).
-pub(crate) fn check_mode(cx: &mut Checker, sink: &SinkPlan, kind: Span, mode: Option<&syn::Ident>) {
-    let name = mode.map_or_else(|| "append".to_string(), ToString::to_string);
+pub(crate) fn check_mode(cx: &mut Checker, sink: &SinkPlan, kind: Span, mode: Option<ModeSetting>) {
+    let name = mode.map(|m| m.mode).unwrap_or_default();
     let takes = modes(sink);
-    if takes.contains(&name.as_str()) {
+    if takes.contains(&name) {
         return;
     }
-    let span = mode.map_or(kind, syn::Ident::span);
+    let span = mode.map_or(kind, |m| m.span);
     cx.cx.error(
         span,
         format!("the `{}` sink cannot take `{name}` mode", kind_name(sink)),
         format!(
             "it takes {}: use `.output_mode({})`, or write to a sink that takes `{name}`",
-            takes.join(", "),
+            mode_list(takes),
             takes[0]
         ),
     );

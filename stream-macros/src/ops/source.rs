@@ -8,8 +8,9 @@
 //!   (`key`, `value`, `topic`, `partition`, `offset`, `timestamp`, `timestamp_type`; with
 //!   `value_schema = Event`, `Event`'s columns in place of `value`): see `kafka.rs`
 
-use crate::check::{Checker, Column, SourceKind, SourcePlan, StreamState, option_u64};
+use crate::check::{Checker, StreamState, option_u64};
 use crate::parse::{OptionValue, ReadCall};
+use crate::plan::{Column, FileFormat, SourceKind, SourcePlan};
 use crate::types::{ColType, DslType};
 
 /// The source kinds, for errors.
@@ -17,35 +18,39 @@ const KINDS: &[&str] = &["json", "csv", "parquet", "text", "memory", "rate", "ka
 
 pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
     let kind = &read.kind;
+    let kind_name = kind.to_string();
+    let file_format = FileFormat::from_name(&kind_name);
     let file_known: Vec<&str>;
-    let (known, example): (&[&str], &str) = match kind.to_string().as_str() {
-        format @ ("json" | "csv" | "parquet" | "text") => {
+    let (known, example): (&[&str], &str) = match (file_format, kind_name.as_str()) {
+        (Some(format), _) => {
             file_known = super::file_source::LANDING
                 .iter()
                 .copied()
-                .filter(|o| format != "text" || *o != "schema")
+                .filter(|o| format != FileFormat::Text || *o != "schema")
                 .chain(super::file_source::format_options(format).iter().copied())
                 .collect();
             (
                 &file_known,
                 match format {
-                    "text" => "read(text, path = \"logs/\")",
-                    "csv" => "read(csv, path = \"landing/\", schema = Event, header = true)",
-                    "parquet" => "read(parquet, path = \"landing/\", schema = Event)",
-                    _ => "read(json, path = \"landing/\", schema = Event)",
+                    FileFormat::Text => "read(text, path = \"logs/\")",
+                    FileFormat::Csv => {
+                        "read(csv, path = \"landing/\", schema = Event, header = true)"
+                    }
+                    FileFormat::Parquet => "read(parquet, path = \"landing/\", schema = Event)",
+                    FileFormat::Json => "read(json, path = \"landing/\", schema = Event)",
                 },
             )
         }
-        "memory" => (
+        (None, "memory") => (
             &["stream", "schema"],
             "read(memory, stream = {input}, schema = Event)",
         ),
-        "rate" => (
+        (None, "rate") => (
             &["rows_per_second", "num_partitions"],
             "read(rate, rows_per_second = 10)",
         ),
-        "kafka" => (super::kafka::SOURCE_OPTIONS, super::kafka::SOURCE_EXAMPLE),
-        other => {
+        (None, "kafka") => (super::kafka::SOURCE_OPTIONS, super::kafka::SOURCE_EXAMPLE),
+        (None, other) => {
             let help = match crate::diag::did_you_mean(other, KINDS.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("the sources are: {}", KINDS.join(", ")),
@@ -70,15 +75,9 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
             }
         }
     };
-    let (source_kind, schema) = match kind.to_string().as_str() {
-        format @ ("json" | "csv" | "parquet" | "text") => {
-            let format: &'static str = match format {
-                "json" => "json",
-                "csv" => "csv",
-                "parquet" => "parquet",
-                _ => "text",
-            };
-            let schema = if format == "text" {
+    let (source_kind, schema) = match (file_format, kind_name.as_str()) {
+        (Some(format), _) => {
+            let schema = if format == FileFormat::Text {
                 Some(vec![Column {
                     name: "value".into(),
                     ty: ColType {
@@ -102,7 +101,7 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
                 schema?,
             )
         }
-        "memory" => {
+        (None, "memory") => {
             let schema = schema_of(cx);
             let stream = super::options::require(cx, kind, &options, "stream", example)?;
             if !matches!(stream.value, OptionValue::Capture(_)) {
@@ -120,7 +119,7 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
                 schema?,
             )
         }
-        "kafka" => super::kafka::check_source(cx, kind, &options, &read.options)?,
+        (None, "kafka") => super::kafka::check_source(cx, kind, &options, &read.options)?,
         _ => {
             let rows = super::options::require(cx, kind, &options, "rows_per_second", example)?;
             // a captured value is checked by `RateSource` when the query starts

@@ -16,8 +16,9 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::check::{Checker, RowRole, Schema, StatefulSeen, StreamState, TypedOp};
+use crate::check::{Checker, RowRole, StatefulKind, StatefulSeen, StreamState};
 use crate::parse::{OptionArg, OptionValue};
+use crate::plan::{Schema, TypedOp};
 use crate::types::DslType;
 
 /// A checked stream–stream join.
@@ -248,7 +249,7 @@ pub(crate) fn check(
         schema: output,
         event_time: left.event_time.clone(),
         stateful: Some(StatefulSeen {
-            op: "join",
+            op: StatefulKind::Join,
             span: op.span(),
             aggregation: false,
             watermarked_key: within.is_some(),

@@ -9,7 +9,7 @@ pub(crate) fn check(
     name: &syn::Ident,
 ) -> Option<StreamState> {
     if stream.schema != other.schema {
-        let show = |s: &crate::check::Schema| {
+        let show = |s: &crate::plan::Schema| {
             s.iter()
                 .map(|c| format!("{}: {}", c.name, c.ty))
                 .collect::<Vec<_>>()

@@ -2,8 +2,9 @@
 //! its rows may arrive. The operator passes rows through; each task reports the event
 //! times it saw, and the engine derives the next batch's watermark from them.
 
-use crate::check::{Checker, EventTime, StreamState, TypedOp};
+use crate::check::{Checker, EventTime, StreamState};
 use crate::parse::OptionValue;
+use crate::plan::TypedOp;
 use crate::types::DslType;
 
 pub(crate) fn check(
@@ -16,7 +17,7 @@ pub(crate) fn check(
         let (what, op) = if stateful.aggregation {
             ("an aggregation", "group_by")
         } else {
-            ("`drop_duplicates`", stateful.op)
+            ("`drop_duplicates`", stateful.op.as_str())
         };
         cx.cx.error(
             column.span(),

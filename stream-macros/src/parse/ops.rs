@@ -75,12 +75,13 @@ pub(crate) struct SelectItem {
     pub(crate) range: (Span, Span),
 }
 
-/// What `.trigger(..)` names.
+/// What `.trigger(..)` names (checked into a `plan::Trigger`).
 pub(crate) enum TriggerSpec {
-    Default(Span),
-    Once(Span),
-    AvailableNow(Span),
-    ProcessingTime(Span, OptionValue),
+    Default,
+    Once,
+    AvailableNow,
+    /// `processing_time(..)`: its interval, not checked yet.
+    ProcessingTime(OptionValue),
     /// `trigger({value})`: a captured `stream_core::Trigger`.
     Capture(syn::ExprBlock),
 }
@@ -304,13 +305,13 @@ impl Parse for TriggerSpec {
         let name: Ident = input.parse()?;
         let span = name.span();
         match name.to_string().as_str() {
-            "default" => Ok(TriggerSpec::Default(span)),
-            "once" => Ok(TriggerSpec::Once(span)),
-            "available_now" => Ok(TriggerSpec::AvailableNow(span)),
+            "default" => Ok(TriggerSpec::Default),
+            "once" => Ok(TriggerSpec::Once),
+            "available_now" => Ok(TriggerSpec::AvailableNow),
             "processing_time" => {
                 let content;
                 parenthesized!(content in input);
-                Ok(TriggerSpec::ProcessingTime(span, content.parse()?))
+                Ok(TriggerSpec::ProcessingTime(content.parse()?))
             }
             other => Err(syn::Error::new(
                 span,

@@ -8,7 +8,8 @@
 //! more than it saves. Filters are not merged with each other: a second filter that runs
 //! on the rows the first one kept does less work than one combined condition on all.
 
-use super::{Plan, TExpr, TKind, TypedOp};
+use super::{Plan, TypedOp};
+use crate::check::{TExpr, TKind};
 
 /// Fuses the projections of every branch of `plan` (see the module documentation).
 pub(crate) fn fuse(plan: &mut Plan) {
@@ -89,7 +90,7 @@ fn substitute(e: &TExpr, first: &[(String, TExpr)]) -> Option<TExpr> {
             to: *to,
         },
         TKind::Call { function, args } => TKind::Call {
-            function,
+            function: *function,
             args: args
                 .iter()
                 .map(|a| substitute(a, first))
@@ -116,8 +117,8 @@ mod tests {
     use quote::quote;
 
     use super::*;
-    use crate::check::Branch;
     use crate::diag::Ctxt;
+    use crate::plan::Branch;
 
     fn fused(input: TokenStream) -> Plan {
         let block = crate::parse::parse_block(input).unwrap();

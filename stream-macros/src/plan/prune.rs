@@ -32,7 +32,8 @@ use std::collections::BTreeSet;
 
 use proc_macro2::Span;
 
-use super::{Branch, Plan, Schema, SourceKind, TExpr, TKind, TypedOp};
+use super::{Branch, FileFormat, Plan, Schema, SourceKind, TypedOp};
+use crate::check::{TExpr, TKind};
 
 /// The columns of a schema needed from some point on; `None` means all of them.
 type Need = Option<BTreeSet<usize>>;
@@ -81,7 +82,7 @@ fn pruned(plan: &Plan) -> Option<(Vec<Schema>, Vec<Branch>)> {
                     && matches!(
                         source.kind,
                         SourceKind::File {
-                            format: "json" | "parquet",
+                            format: FileFormat::Json | FileFormat::Parquet,
                             ..
                         }
                     ) =>
