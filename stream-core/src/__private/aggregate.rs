@@ -296,7 +296,6 @@ where
         for chunk in input {
             let keys = A::Key::from_batch(&chunk.batch)?;
             let accs = A::Acc::from_batch(&chunk.batch)?;
-            state.reserve(keys.len());
             for (k, from) in keys.into_iter().zip(accs) {
                 if update {
                     touched.insert(k.clone());

@@ -190,7 +190,6 @@ where
         let operator = self.conf.id.to_string();
         let mut state: S = self.slots.take_state(ctx, &operator)?;
         let mut out = Vec::with_capacity(input.len());
-        state.reserve(input.iter().map(|c| c.batch.num_rows()).sum());
         for chunk in input {
             let batch = chunk.batch;
             let times = self.times(&batch)?;

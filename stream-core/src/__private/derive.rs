@@ -25,14 +25,25 @@ pub fn column<'a>(batch: &'a RecordBatch, name: &str, row: &str) -> Result<&'a d
         })
 }
 
-/// The value of a field that is not an `Option`: null is an error.
+/// The value of a field that is not an `Option`: null is an error. Called once per row
+/// and field: inlined, with the error built out of line.
+#[inline]
 pub fn required<T>(value: Option<Option<T>>, name: &str, row: &str) -> Result<T> {
-    value.flatten().ok_or_else(|| StreamError::SchemaMismatch {
+    match value {
+        Some(Some(v)) => Ok(v),
+        _ => Err(null_in_required(name, row)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn null_in_required(name: &str, row: &str) -> StreamError {
+    StreamError::SchemaMismatch {
         context: format!("column `{name}`"),
         message: format!(
             "a row holds null but `{row}::{name}` is not an `Option`; make the field an `Option`"
         ),
-    })
+    }
 }
 
 /// The schema of a row struct from its fields' columns.
@@ -126,12 +137,14 @@ macro_rules! __row {
     };
     (key $row:ident { $($field:ident),* $(,)? }) => {
         impl ::core::cmp::PartialEq for $row {
+            #[inline]
             fn eq(&self, other: &Self) -> bool {
                 true $(&& $crate::__private::KeyPart::key_eq(&self.$field, &other.$field))*
             }
         }
         impl ::core::cmp::Eq for $row {}
         impl ::core::hash::Hash for $row {
+            #[inline]
             fn hash<H: ::core::hash::Hasher>(&self, state: &mut H) {
                 $($crate::__private::KeyPart::key_hash(&self.$field, state);)*
             }

@@ -70,6 +70,7 @@ pub struct CopiedColumn<T> {
     row: &'static str,
 }
 
+#[inline]
 fn required<T>(value: Option<T>, name: &str, row: &str) -> Result<T> {
     __derive::required(Some(value), name, row)
 }

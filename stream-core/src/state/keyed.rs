@@ -108,10 +108,6 @@ pub trait KeyedState<K, V>: Send + Sized {
     /// Calls `f` with every entry, in no particular order.
     fn scan(&self, f: impl FnMut(&K, &V)) -> Result<()>;
 
-    /// A hint that about `additional` keys may be written next (the rows of a batch):
-    /// an in-memory store makes room for them at once. Nothing is written.
-    fn reserve(&mut self, _additional: usize) {}
-
     /// The number of keys.
     fn len(&self) -> usize;
 
@@ -187,10 +183,6 @@ where
             f(k, v);
         }
         Ok(())
-    }
-
-    fn reserve(&mut self, additional: usize) {
-        StateStore::reserve(self, additional);
     }
 
     fn len(&self) -> usize {

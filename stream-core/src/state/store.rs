@@ -492,25 +492,6 @@ where
         self.map.iter()
     }
 
-    /// Makes room for `additional` more keys, so that a batch about to write that many
-    /// does not grow the table (and rehash every key) while it runs.
-    ///
-    /// ```
-    /// # use stream_core::Schema;
-    /// # use stream_core::state::{HeapSize, StateStore, StateStoreConf};
-    /// # #[derive(Schema, Clone, Debug, PartialEq, Eq, Hash)] struct Key { user: String }
-    /// # impl HeapSize for Key {}
-    /// # #[derive(Schema, Clone, Debug, PartialEq)] struct Count { n: i64 }
-    /// # impl HeapSize for Count {}
-    /// # let checkpoint = tempfile::tempdir().unwrap();
-    /// let mut store = StateStore::<Key, Count>::load(checkpoint.path(), "0", 0, None, StateStoreConf::default()).unwrap();
-    /// store.reserve(1_000);
-    /// assert!(store.is_empty());
-    /// ```
-    pub fn reserve(&mut self, additional: usize) {
-        self.map.reserve(additional);
-    }
-
     /// The number of keys.
     ///
     /// ```

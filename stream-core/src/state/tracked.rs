@@ -265,11 +265,6 @@ where
     pub(super) fn capacity(&self) -> usize {
         self.map.capacity()
     }
-
-    /// Room for `additional` more keys without growing the table while they go in.
-    pub(super) fn reserve(&mut self, additional: usize) {
-        self.map.reserve(additional);
-    }
 }
 
 /// Marks a clean entry as updated, its value's heap out of the running total; whether
