@@ -1107,14 +1107,19 @@ mod tests {
         assert_eq!((split[3].from, split[3].until), (10, 110));
     }
 
+    /// The context of source 0 of a checkpoint in `dir`.
+    fn context(dir: &std::path::Path) -> SourceContext {
+        SourceContext {
+            metadata_dir: dir.join("sources/0"),
+            clock: Arc::new(crate::SystemClock::default()),
+            index: 0,
+        }
+    }
+
     #[test]
     fn exactly_one_subscription() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext {
-            metadata_dir: dir.path().join("sources/0"),
-            clock: Arc::new(crate::SystemClock::default()),
-            index: 0,
-        };
+        let ctx = context(dir.path());
         let e = KafkaSource::new("127.0.0.1:1")
             .open(&ctx)
             .unwrap_err()
@@ -1133,11 +1138,7 @@ mod tests {
     fn a_negative_starting_time_is_refused_at_open() {
         // `stream!` checks a literal time when the crate compiles; a captured one here
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext {
-            metadata_dir: dir.path().join("sources/0"),
-            clock: Arc::new(crate::SystemClock::default()),
-            index: 0,
-        };
+        let ctx = context(dir.path());
         let e = KafkaSource::new("127.0.0.1:1")
             .subscribe(["a"])
             .starting_offsets(StartingOffsets::Timestamp(-5))
