@@ -770,3 +770,26 @@ fn property_retained_versions_load_equal_to_the_model() {
         );
     }
 }
+
+#[test]
+fn a_new_keys_heap_is_its_stored_strings_not_the_listed_copys() {
+    // the store lists a copy of each new key, whose capacity is only its length: the
+    // commit counts the stored key's capacity, so the running total matches a recount
+    let checkpoint = tempfile::tempdir().unwrap();
+    let conf = conf(10, 1_000);
+    let mut store = load(checkpoint.path(), None, &conf).unwrap();
+    let mut user = String::with_capacity(64);
+    user.push_str("ann");
+    let key = Key {
+        user,
+        window: TimestampMs(0),
+    };
+    store.put(key, acc(1));
+    store.commit(0).unwrap();
+    let heap: usize = store
+        .iter()
+        .map(|(k, a)| k.heap_size() + a.heap_size())
+        .sum();
+    assert!(heap >= 64, "{heap}");
+    assert_eq!(store.map.heap_bytes, heap);
+}

@@ -214,31 +214,39 @@ where
             removed: Vec::new(),
         };
         let mut heap_added = 0;
-        let mut take = |key: &K, slot: &mut Slot<V>| {
+        // an entry's mark cleared and its heap counted (`key_heap`: the stored key's);
+        // whether it was marked
+        let mut clear = |key_heap: usize, slot: &mut Slot<V>| {
             heap_added += match slot.mark {
-                Mark::Clean => return,
+                Mark::Clean => return false,
                 Mark::Updated => slot.value.heap_size(),
-                Mark::Inserted => key.heap_size() + slot.value.heap_size(),
+                Mark::Inserted => key_heap + slot.value.heap_size(),
             };
             slot.mark = Mark::Clean;
-            changes.upsert_keys.push(key.clone());
-            changes.upsert_values.push(slot.value.clone());
+            true
         };
         match self.listed.take() {
             Some(keys) => {
                 for key in keys {
-                    // the stored key: its heap is the one counted, not the listed copy's
-                    if let Some((stored, _)) = self.map.get_key_value(&key) {
-                        let stored = stored.clone();
-                        if let Some(slot) = self.map.get_mut(&key) {
-                            take(&stored, slot);
-                        }
+                    // the stored key's heap is the one counted, not the listed copy's
+                    let Some(key_heap) = self.map.get_key_value(&key).map(|(k, _)| k.heap_size())
+                    else {
+                        continue;
+                    };
+                    if let Some(slot) = self.map.get_mut(&key)
+                        && clear(key_heap, slot)
+                    {
+                        changes.upsert_values.push(slot.value.clone());
+                        changes.upsert_keys.push(key);
                     }
                 }
             }
             None => {
                 for (key, slot) in &mut self.map {
-                    take(key, slot);
+                    if clear(key.heap_size(), slot) {
+                        changes.upsert_keys.push(key.clone());
+                        changes.upsert_values.push(slot.value.clone());
+                    }
                 }
             }
         }
