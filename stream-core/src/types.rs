@@ -98,6 +98,28 @@ pub trait TypedRow: Sized {
     /// The rows as one record batch of [`TypedRow::arrow_schema`].
     fn to_batch(rows: &[Self]) -> Result<RecordBatch>;
 
+    /// [`TypedRow::to_batch`] from references: how a state store's commit writes its
+    /// changed entries without copying them first. This default copies the rows; the
+    /// row structs `stream!` generates build their columns from the references.
+    ///
+    /// ```
+    /// use stream_core::Schema;
+    /// use stream_core::types::TypedRow;
+    ///
+    /// #[derive(Schema, Clone, Debug, PartialEq)]
+    /// struct Reading { sensor: String, celsius: f64 }
+    /// let rows = [Reading { sensor: "a".into(), celsius: 21.5 }];
+    /// let batch = Reading::to_batch_refs(&[&rows[0]])?;
+    /// assert_eq!(Reading::from_batch(&batch)?, rows);
+    /// # Ok::<(), stream_core::StreamError>(())
+    /// ```
+    fn to_batch_refs(rows: &[&Self]) -> Result<RecordBatch>
+    where
+        Self: Clone,
+    {
+        Self::to_batch(&rows.iter().map(|&r| r.clone()).collect::<Vec<_>>())
+    }
+
     /// The rows of `batch`. Every field's column must be in the batch, by name, with the
     /// field's type; a null in a field that is not an `Option` is an error.
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>>;

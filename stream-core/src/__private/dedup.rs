@@ -34,6 +34,15 @@ pub struct DedupSeen {
 
 impl HeapSize for DedupSeen {}
 
+impl DedupSeen {
+    fn batch(times: impl Iterator<Item = Option<i64>>) -> Result<RecordBatch> {
+        Ok(RecordBatch::try_new(
+            Self::arrow_schema(),
+            vec![Arc::new(Int64Array::from_iter(times))],
+        )?)
+    }
+}
+
 /// The column name in the state files (the name the generated value struct had).
 const EVENT_TIME: &str = "__event_time";
 
@@ -47,11 +56,11 @@ impl TypedRow for DedupSeen {
     }
 
     fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
-        let times = Int64Array::from_iter(rows.iter().map(|r| r.event_time));
-        Ok(RecordBatch::try_new(
-            Self::arrow_schema(),
-            vec![Arc::new(times)],
-        )?)
+        Self::batch(rows.iter().map(|r| r.event_time))
+    }
+
+    fn to_batch_refs(rows: &[&Self]) -> Result<RecordBatch> {
+        Self::batch(rows.iter().map(|r| r.event_time))
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
@@ -209,10 +218,7 @@ where
             } else {
                 0
             };
-            state.remove_where(|_, seen| {
-                seen.event_time
-                    .is_some_and(|t| t.saturating_add(delay) <= wm)
-            })?;
+            state.retain(|_, seen| seen.event_time.is_none_or(|t| t.saturating_add(delay) > wm))?;
         }
         self.slots.commit_state(ctx, self.conf.id, NAME, state)?;
         Ok(out)

@@ -108,15 +108,12 @@ macro_rules! __row {
             fn to_batch(
                 rows: &[Self],
             ) -> $crate::Result<$crate::__private::arrow_array::RecordBatch> {
-                $crate::__private::derive::batch(
-                    <Self as $crate::types::TypedRow>::arrow_schema(),
-                    ::std::vec![$(
-                        <$value as $crate::types::ColumnValue>::to_array(
-                            rows.iter().map(|r| $crate::__row!(@ref r.$field $($null)?)),
-                        )
-                    ),*],
-                    rows.len(),
-                )
+                $crate::__row!(@batch rows { $($field : $value [$($null)?]),* })
+            }
+            fn to_batch_refs(
+                rows: &[&Self],
+            ) -> $crate::Result<$crate::__private::arrow_array::RecordBatch> {
+                $crate::__row!(@batch rows { $($field : $value [$($null)?]),* })
             }
             fn from_batch(
                 batch: &$crate::__private::arrow_array::RecordBatch,
@@ -156,6 +153,17 @@ macro_rules! __row {
                 0 $(+ $crate::state::HeapSize::heap_size(&self.$field))*
             }
         }
+    };
+    (@batch $rows:ident { $($field:ident : $value:ty [$($null:tt)?]),* }) => {
+        $crate::__private::derive::batch(
+            <Self as $crate::types::TypedRow>::arrow_schema(),
+            ::std::vec![$(
+                <$value as $crate::types::ColumnValue>::to_array(
+                    $rows.iter().map(|r| $crate::__row!(@ref r.$field $($null)?)),
+                )
+            ),*],
+            $rows.len(),
+        )
     };
     (@nullable ?) => { true };
     (@nullable) => { false };

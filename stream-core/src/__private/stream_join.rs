@@ -35,6 +35,15 @@ pub struct JoinRowId {
 
 impl HeapSize for JoinRowId {}
 
+impl JoinRowId {
+    fn batch(ids: impl Iterator<Item = i64>) -> Result<RecordBatch> {
+        Ok(RecordBatch::try_new(
+            Self::arrow_schema(),
+            vec![Arc::new(Int64Array::from_iter_values(ids))],
+        )?)
+    }
+}
+
 impl TypedRow for JoinRowId {
     fn arrow_schema() -> SchemaRef {
         Arc::new(Schema::new(vec![Field::new(
@@ -45,11 +54,11 @@ impl TypedRow for JoinRowId {
     }
 
     fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
-        let ids = Int64Array::from_iter_values(rows.iter().map(|r| r.row_id));
-        Ok(RecordBatch::try_new(
-            Self::arrow_schema(),
-            vec![Arc::new(ids)],
-        )?)
+        Self::batch(rows.iter().map(|r| r.row_id))
+    }
+
+    fn to_batch_refs(rows: &[&Self]) -> Result<RecordBatch> {
+        Self::batch(rows.iter().map(|r| r.row_id))
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {

@@ -55,10 +55,16 @@ fn column(batch: RecordBatch) -> ArrayRef {
     Arc::new(StructArray::from(batch))
 }
 
-fn pair_batch<K: TypedRow, V: TypedRow>(keys: &[K], values: &[V]) -> Result<RecordBatch> {
+fn pair_batch<K: TypedRow + Clone, V: TypedRow + Clone>(
+    keys: &[&K],
+    values: &[&V],
+) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(
         pair_schema::<K, V>(),
-        vec![column(K::to_batch(keys)?), column(V::to_batch(values)?)],
+        vec![
+            column(K::to_batch_refs(keys)?),
+            column(V::to_batch_refs(values)?),
+        ],
     )?)
 }
 
@@ -72,9 +78,9 @@ fn ipc(schema: &Schema, batches: impl IntoIterator<Item = Result<RecordBatch>>) 
 }
 
 /// The bytes of a delta file recording `upserts` and `removed`.
-pub(crate) fn delta_bytes<K: TypedRow, V: TypedRow>(
-    upsert_keys: &[K],
-    upsert_values: &[V],
+pub(crate) fn delta_bytes<K: TypedRow + Clone, V: TypedRow + Clone>(
+    upsert_keys: &[&K],
+    upsert_values: &[&V],
     removed: &[K],
 ) -> Result<Vec<u8>> {
     let upserts = ipc(
@@ -99,11 +105,7 @@ pub(crate) fn snapshot_bytes<'a, K: TypedRow + Clone + 'a, V: TypedRow + Clone +
     let chunks = std::iter::from_fn(|| {
         let take = left.min(SNAPSHOT_CHUNK_ROWS);
         left -= take;
-        let (keys, values): (Vec<K>, Vec<V>) = entries
-            .by_ref()
-            .take(take)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .unzip();
+        let (keys, values): (Vec<&K>, Vec<&V>) = entries.by_ref().take(take).unzip();
         (!keys.is_empty()).then(|| pair_batch(&keys, &values))
     });
     let rows = ipc(&pair_schema::<K, V>(), chunks)?;

@@ -105,6 +105,11 @@ pub trait KeyedState<K, V>: Send + Sized {
     /// watermark).
     fn remove_where(&mut self, evict: impl FnMut(&K, &V) -> bool) -> Result<Vec<(K, V)>>;
 
+    /// Keeps only the entries for which `keep` is true and returns how many went: an
+    /// eviction whose entries are not needed (a deduplication's expired keys), which a
+    /// store can do without handing each one back.
+    fn retain(&mut self, keep: impl FnMut(&K, &V) -> bool) -> Result<usize>;
+
     /// Calls `f` with every entry, in no particular order.
     fn scan(&self, f: impl FnMut(&K, &V)) -> Result<()>;
 
@@ -176,6 +181,10 @@ where
 
     fn remove_where(&mut self, evict: impl FnMut(&K, &V) -> bool) -> Result<Vec<(K, V)>> {
         Ok(StateStore::remove_where(self, evict))
+    }
+
+    fn retain(&mut self, keep: impl FnMut(&K, &V) -> bool) -> Result<usize> {
+        Ok(StateStore::retain(self, keep))
     }
 
     fn scan(&self, mut f: impl FnMut(&K, &V)) -> Result<()> {

@@ -225,6 +225,7 @@ where
             upsert_values,
             removed,
         } = self.map.take_changes();
+        let (updated, gone) = (upsert_keys.len() as u64, removed.len() as u64);
         if !self.schema_recorded {
             schema::write(&self.dir, &K::arrow_schema(), &V::arrow_schema())?;
             self.schema_recorded = true;
@@ -255,8 +256,8 @@ where
         self.version = Some(version);
         Ok(StateOperatorMetrics {
             num_rows_total: self.map.len() as u64,
-            num_rows_updated: upsert_keys.len() as u64,
-            num_rows_removed: removed.len() as u64,
+            num_rows_updated: updated,
+            num_rows_removed: gone,
             memory_used_bytes: self.memory_used_bytes() as u64,
             commit_time_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
             num_shuffle_partitions: 1,
@@ -468,8 +469,8 @@ where
     /// assert_eq!(seen.retain(|_, s| s.last_ms > 5_000), 1);
     /// assert_eq!(seen.len(), 1);
     /// ```
-    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
-        self.remove_where(|k, v| !keep(k, v)).len()
+    pub fn retain(&mut self, keep: impl FnMut(&K, &V) -> bool) -> usize {
+        self.map.retain(keep)
     }
 
     /// Every entry, in no particular order.

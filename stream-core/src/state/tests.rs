@@ -650,7 +650,7 @@ impl Rng {
     }
 }
 
-/// Random puts, in-place updates, removals and evictions over a small key space,
+/// Random puts, in-place updates, removals, evictions and retains over a small key space,
 /// mirrored in a plain map; restarts from the last version now and then. Returns the
 /// model after each version. With `scan`, the store stops listing its changed keys
 /// after the first few of a batch and its commit scans the table for them.
@@ -696,6 +696,13 @@ fn random_run(
                     }
                 }
                 7..=8 => assert_eq!(store.remove(&k), model.remove(&k)),
+                _ if rng.below(2) == 0 => {
+                    let modulus = 2 + rng.below(5) as i64;
+                    let went = store.retain(|k, _| k.window.0 % modulus != 0);
+                    let before = model.len();
+                    model.retain(|k, _| k.window.0 % modulus != 0);
+                    assert_eq!(went, before - model.len());
+                }
                 _ => {
                     let modulus = 2 + rng.below(5);
                     let mut evicted = store.remove_where(|k, _| k.window.0 % modulus as i64 == 0);

@@ -36,11 +36,12 @@ pub(super) struct Slot<V> {
 /// quarter of the entries, whichever is more) it scans the table.
 const LIST_AT_MOST: usize = 4096;
 
-/// What changed since the last commit, as the delta file records it.
-pub(super) struct Changes<K, V> {
+/// What changed since the last commit, as the delta file records it: the changed
+/// entries by reference into the map, so a commit writes them without copying them.
+pub(super) struct Changes<'a, K, V> {
     /// The entries written since the last commit that are there now.
-    pub(super) upsert_keys: Vec<K>,
-    pub(super) upsert_values: Vec<V>,
+    pub(super) upsert_keys: Vec<&'a K>,
+    pub(super) upsert_values: Vec<&'a V>,
     /// The keys of the last version that are gone.
     pub(super) removed: Vec<K>,
 }
@@ -206,13 +207,28 @@ where
         out
     }
 
+    /// Removes the entries `keep` refuses; how many went. Unlike
+    /// [`TrackedMap::remove_where`] the entries are not handed back, so a removed key of
+    /// the last version is recorded without a copy.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
+        let mut went = 0;
+        let gone: Vec<(K, Slot<V>)> = self.map.extract_if(|k, s| !keep(k, &s.value)).collect();
+        for (key, slot) in gone {
+            went += 1;
+            if self.removed(&key, &slot) {
+                self.removed.push(key);
+            }
+        }
+        went
+    }
+
     /// The changes since the last call, every entry clean again and its heap counted.
-    pub(super) fn take_changes(&mut self) -> Changes<K, V> {
-        let mut changes = Changes {
-            upsert_keys: Vec::new(),
-            upsert_values: Vec::new(),
-            removed: Vec::new(),
-        };
+    pub(super) fn take_changes(&mut self) -> Changes<'_, K, V> {
+        // a key removed and then written again is an upsert
+        let removed: Vec<K> = std::mem::take(&mut self.removed)
+            .into_iter()
+            .filter(|key| !self.map.contains_key(key))
+            .collect();
         let mut heap_added = 0;
         // an entry's mark cleared and its heap counted (`key_heap`: the stored key's);
         // whether it was marked
@@ -225,8 +241,11 @@ where
             slot.mark = Mark::Clean;
             true
         };
-        match self.listed.take() {
+        let (mut upsert_keys, mut upsert_values) = (Vec::new(), Vec::new());
+        match self.listed.replace(Vec::new()) {
             Some(keys) => {
+                // the marks cleared first, then the cleared entries borrowed
+                let mut changed = Vec::with_capacity(keys.len());
                 for key in keys {
                     // the stored key's heap is the one counted, not the listed copy's
                     let Some(key_heap) = self.map.get_key_value(&key).map(|(k, _)| k.heap_size())
@@ -236,29 +255,33 @@ where
                     if let Some(slot) = self.map.get_mut(&key)
                         && clear(key_heap, slot)
                     {
-                        changes.upsert_values.push(slot.value.clone());
-                        changes.upsert_keys.push(key);
+                        changed.push(key);
+                    }
+                }
+                self.heap_bytes += heap_added;
+                for key in changed {
+                    if let Some((stored, slot)) = self.map.get_key_value(&key) {
+                        upsert_keys.push(stored);
+                        upsert_values.push(&slot.value);
                     }
                 }
             }
             None => {
-                for (key, slot) in &mut self.map {
+                for (key, slot) in self.map.iter_mut() {
                     if clear(key.heap_size(), slot) {
-                        changes.upsert_keys.push(key.clone());
-                        changes.upsert_values.push(slot.value.clone());
+                        let slot: &Slot<V> = slot;
+                        upsert_keys.push(key);
+                        upsert_values.push(&slot.value);
                     }
                 }
+                self.heap_bytes += heap_added;
             }
         }
-        self.heap_bytes += heap_added;
-        for key in std::mem::take(&mut self.removed) {
-            // a key removed and then written again is an upsert
-            if !self.map.contains_key(&key) {
-                changes.removed.push(key);
-            }
+        Changes {
+            upsert_keys,
+            upsert_values,
+            removed,
         }
-        self.listed = Some(Vec::new());
-        changes
     }
 
     /// Every entry, in no particular order.
