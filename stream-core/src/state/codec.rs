@@ -68,13 +68,18 @@ fn pair_batch<K: TypedRow + Clone, V: TypedRow + Clone>(
     )?)
 }
 
-fn ipc(schema: &Schema, batches: impl IntoIterator<Item = Result<RecordBatch>>) -> Result<Vec<u8>> {
-    let mut writer = StreamWriter::try_new(Vec::new(), schema)?;
+/// Appends the IPC stream of `batches` (of `schema`) to `out`.
+fn ipc(
+    out: &mut Vec<u8>,
+    schema: &Schema,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<()> {
+    let mut writer = StreamWriter::try_new(out, schema)?;
     for batch in batches {
         writer.write(&batch?)?;
     }
     writer.finish()?;
-    Ok(writer.into_inner()?)
+    Ok(())
 }
 
 /// The bytes of a delta file recording `upserts` and `removed`.
@@ -83,16 +88,14 @@ pub(crate) fn delta_bytes<K: TypedRow + Clone, V: TypedRow + Clone>(
     upsert_values: &[&V],
     removed: &[K],
 ) -> Result<Vec<u8>> {
-    let upserts = ipc(
-        &pair_schema::<K, V>(),
-        [pair_batch(upsert_keys, upsert_values)],
-    )?;
-    let removed = ipc(
-        &key_schema::<K>(),
-        [K::to_batch(removed)
-            .and_then(|keys| Ok(RecordBatch::try_new(key_schema::<K>(), vec![column(keys)])?))],
-    )?;
-    Ok(file::encode(&[&upserts, &removed]))
+    let upserts = pair_batch(upsert_keys, upsert_values)?;
+    let removed = RecordBatch::try_new(key_schema::<K>(), vec![column(K::to_batch(removed)?)])?;
+    let mut file = file::Encoder::with_capacity(
+        upserts.get_array_memory_size() + removed.get_array_memory_size(),
+    );
+    file.section(|out| ipc(out, &upserts.schema(), [Ok(upserts.clone())]))?;
+    file.section(|out| ipc(out, &removed.schema(), [Ok(removed.clone())]))?;
+    Ok(file.finish())
 }
 
 /// The bytes of a snapshot file holding the `len` rows of `entries`, written in chunks
@@ -108,8 +111,9 @@ pub(crate) fn snapshot_bytes<'a, K: TypedRow + Clone + 'a, V: TypedRow + Clone +
         let (keys, values): (Vec<&K>, Vec<&V>) = entries.by_ref().take(take).unzip();
         (!keys.is_empty()).then(|| pair_batch(&keys, &values))
     });
-    let rows = ipc(&pair_schema::<K, V>(), chunks)?;
-    Ok(file::encode(&[&rows]))
+    let mut file = file::Encoder::with_capacity(0);
+    file.section(|out| ipc(out, &pair_schema::<K, V>(), chunks))?;
+    Ok(file.finish())
 }
 
 /// The rows recorded by the delta file `path`.

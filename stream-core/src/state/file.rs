@@ -17,18 +17,53 @@ use crate::checkpoint::FORMAT_VERSION;
 use crate::{Result, StreamError};
 
 /// Bytes of a file holding `sections`.
+#[cfg(test)]
 pub(crate) fn encode(sections: &[&[u8]]) -> Vec<u8> {
-    let payload: usize = sections.iter().map(|s| 8 + s.len()).sum();
-    let mut out = format!("v{FORMAT_VERSION}\n").into_bytes();
-    out.reserve(8 + payload + 4);
-    out.extend_from_slice(&(payload as u64).to_le_bytes());
+    let mut file = Encoder::with_capacity(sections.iter().map(|s| s.len()).sum());
     for section in sections {
-        out.extend_from_slice(&(section.len() as u64).to_le_bytes());
-        out.extend_from_slice(section);
+        file.section(|out| {
+            out.extend_from_slice(section);
+            Ok(())
+        })
+        .unwrap_or_default();
     }
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    file.finish()
+}
+
+/// A file's bytes written section by section into one buffer, each section's writer
+/// appending to it directly (no section is built apart and copied in).
+pub(crate) struct Encoder {
+    out: Vec<u8>,
+}
+
+impl Encoder {
+    /// An empty file whose sections are expected to take about `capacity` bytes.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        let mut out = Vec::with_capacity(capacity + 64);
+        out.extend_from_slice(format!("v{FORMAT_VERSION}\n").as_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes());
+        Encoder { out }
+    }
+
+    /// Appends a section: `write` appends its bytes to the buffer it is given.
+    pub(crate) fn section(&mut self, write: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+        let at = self.out.len();
+        self.out.extend_from_slice(&0u64.to_le_bytes());
+        write(&mut self.out)?;
+        let len = (self.out.len() - at - 8) as u64;
+        self.out[at..at + 8].copy_from_slice(&len.to_le_bytes());
+        Ok(())
+    }
+
+    /// The file's bytes: the payload length filled in and the checksum appended.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        let header = format!("v{FORMAT_VERSION}\n").len();
+        let payload = (self.out.len() - header - 8) as u64;
+        self.out[header..header + 8].copy_from_slice(&payload.to_le_bytes());
+        let crc = crc32fast::hash(&self.out);
+        self.out.extend_from_slice(&crc.to_le_bytes());
+        self.out
+    }
 }
 
 /// The `expected` sections of the file `path` whose bytes are `bytes`, after checking
