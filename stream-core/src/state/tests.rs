@@ -800,3 +800,36 @@ fn a_new_keys_heap_is_its_stored_strings_not_the_listed_copys() {
     assert!(heap >= 64, "{heap}");
     assert_eq!(store.map.heap_bytes, heap);
 }
+
+#[test]
+fn a_key_removed_and_written_again_in_one_batch_is_an_update_not_a_removal() {
+    let checkpoint = tempfile::tempdir().unwrap();
+    let conf = conf(10, 1_000);
+    let mut store = load(checkpoint.path(), None, &conf).unwrap();
+    store.put(key(1), acc(1));
+    store.put(key(2), acc(2));
+    store.put(key(3), acc(3));
+    store.commit(0).unwrap();
+
+    // removed by key and by eviction, then 1 and 2 written again; 3 stays removed
+    assert!(store.remove(&key(1)).is_some());
+    assert_eq!(store.retain(|k, _| k == &key(1)), 2);
+    store.put(key(1), acc(10));
+    store.get_or_insert_with(key(2), || acc(20));
+    let m = store.commit(1).unwrap();
+    assert_eq!(
+        (m.num_rows_total, m.num_rows_updated, m.num_rows_removed),
+        (2, 2, 1)
+    );
+
+    // removals after the writes: nothing written comes back
+    store.put(key(4), acc(4));
+    assert_eq!(store.retain(|k, _| k == &key(4)), 2);
+    let m = store.commit(2).unwrap();
+    assert_eq!(
+        (m.num_rows_total, m.num_rows_updated, m.num_rows_removed),
+        (1, 1, 2)
+    );
+    let reloaded = load(checkpoint.path(), Some(2), &conf).unwrap();
+    assert_eq!(contents(&reloaded), Model::from([(key(4), acc(4))]));
+}

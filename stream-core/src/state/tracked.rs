@@ -56,6 +56,9 @@ pub(super) struct TrackedMap<K, V> {
     listed: Option<Vec<K>>,
     /// Keys of the last version removed since (some may be back: they are upserts).
     removed: Vec<K>,
+    /// Whether a key was inserted after one was recorded in `removed`: only then can a
+    /// removed key be back, and the commit looks each one up.
+    maybe_back: bool,
     /// Heap bytes of the keys and values of clean entries; the heap of a marked entry
     /// (its value's, and its key's if inserted) is counted again when it is committed.
     pub(super) heap_bytes: usize,
@@ -69,6 +72,7 @@ impl<K, V> Default for TrackedMap<K, V> {
             map: FastHashMap::default(),
             listed: Some(Vec::new()),
             removed: Vec::new(),
+            maybe_back: false,
             heap_bytes: 0,
             list_at_most: LIST_AT_MOST,
         }
@@ -137,7 +141,10 @@ where
                 }
                 &mut o.into_mut().value
             }
-            Entry::Vacant(v) => &mut insert_new(&mut self.listed, limit, v, default()).value,
+            Entry::Vacant(v) => {
+                self.maybe_back |= !self.removed.is_empty();
+                &mut insert_new(&mut self.listed, limit, v, default()).value
+            }
         }
     }
 
@@ -147,6 +154,7 @@ where
         match self.map.entry(key) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
+                self.maybe_back |= !self.removed.is_empty();
                 insert_new(&mut self.listed, limit, v, value);
                 true
             }
@@ -164,25 +172,17 @@ where
                 Some(std::mem::replace(&mut o.get_mut().value, value))
             }
             Entry::Vacant(v) => {
+                self.maybe_back |= !self.removed.is_empty();
                 insert_new(&mut self.listed, limit, v, value);
                 None
             }
         }
     }
 
-    /// Forgets a removed entry's heap and, if the last version had it, records its key.
+    /// Forgets a removed entry's heap; whether the last version had it (then its key is
+    /// to be recorded as removed).
     fn removed(&mut self, key: &K, slot: &Slot<V>) -> bool {
-        match slot.mark {
-            Mark::Clean => {
-                self.heap_bytes -= key.heap_size() + slot.value.heap_size();
-                true
-            }
-            Mark::Updated => {
-                self.heap_bytes -= key.heap_size();
-                true
-            }
-            Mark::Inserted => false,
-        }
+        forget(&mut self.heap_bytes, key, slot)
     }
 
     /// Removes `key`; its value.
@@ -212,10 +212,9 @@ where
     /// the last version is recorded without a copy.
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) -> usize {
         let mut went = 0;
-        let gone: Vec<(K, Slot<V>)> = self.map.extract_if(|k, s| !keep(k, &s.value)).collect();
-        for (key, slot) in gone {
+        for (key, slot) in self.map.extract_if(|k, s| !keep(k, &s.value)) {
             went += 1;
-            if self.removed(&key, &slot) {
+            if forget(&mut self.heap_bytes, &key, &slot) {
                 self.removed.push(key);
             }
         }
@@ -225,10 +224,10 @@ where
     /// The changes since the last call, every entry clean again and its heap counted.
     pub(super) fn take_changes(&mut self) -> Changes<'_, K, V> {
         // a key removed and then written again is an upsert
-        let removed: Vec<K> = std::mem::take(&mut self.removed)
-            .into_iter()
-            .filter(|key| !self.map.contains_key(key))
-            .collect();
+        let mut removed = std::mem::take(&mut self.removed);
+        if std::mem::take(&mut self.maybe_back) {
+            removed.retain(|key| !self.map.contains_key(key));
+        }
         let mut heap_added = 0;
         // an entry's mark cleared and its heap counted (`key_heap`: the stored key's);
         // whether it was marked
@@ -295,6 +294,24 @@ where
 
     pub(super) fn capacity(&self) -> usize {
         self.map.capacity()
+    }
+}
+
+/// Takes a removed entry's heap off the running total (which counts a marked entry's
+/// value, and an inserted one's key, only once committed); whether the last version had
+/// the entry.
+#[inline]
+fn forget<K: HeapSize, V: HeapSize>(heap_bytes: &mut usize, key: &K, slot: &Slot<V>) -> bool {
+    match slot.mark {
+        Mark::Clean => {
+            *heap_bytes -= key.heap_size() + slot.value.heap_size();
+            true
+        }
+        Mark::Updated => {
+            *heap_bytes -= key.heap_size();
+            true
+        }
+        Mark::Inserted => false,
     }
 }
 
