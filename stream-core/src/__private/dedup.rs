@@ -25,11 +25,38 @@ use crate::types::{ColumnValue, TypedRow};
 const NAME: &str = "dedupe";
 
 /// What the state keeps per key: the event time of the key's first row (in the event
-/// time column's unit), to evict it by.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// time column's unit), to evict it by. Eight bytes, with no time kept as `i64::MIN`:
+/// the deduplication state is mostly these entries, and an `Option` would make each
+/// one a third larger. (A row at that instant, 292 million years before 1970, is kept
+/// as if it had no time: never evicted.)
+///
+/// ```
+/// use stream_core::__private::DedupSeen;
+/// assert_eq!(DedupSeen::new(Some(5)).event_time(), Some(5));
+/// assert_eq!(DedupSeen::new(None).event_time(), None);
+/// assert_eq!(size_of::<DedupSeen>(), 8);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DedupSeen {
+    event_time: i64,
+}
+
+impl DedupSeen {
+    const NO_TIME: i64 = i64::MIN;
+
     /// The first row's event time; `None` without a watermark or for a null time.
-    pub event_time: Option<i64>,
+    #[inline]
+    pub fn new(event_time: Option<i64>) -> Self {
+        DedupSeen {
+            event_time: event_time.unwrap_or(Self::NO_TIME),
+        }
+    }
+
+    /// The first row's event time, if it had one.
+    #[inline]
+    pub fn event_time(&self) -> Option<i64> {
+        (self.event_time != Self::NO_TIME).then_some(self.event_time)
+    }
 }
 
 impl HeapSize for DedupSeen {}
@@ -56,18 +83,18 @@ impl TypedRow for DedupSeen {
     }
 
     fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
-        Self::batch(rows.iter().map(|r| r.event_time))
+        Self::batch(rows.iter().map(|r| r.event_time()))
     }
 
     fn to_batch_refs(rows: &[&Self]) -> Result<RecordBatch> {
-        Self::batch(rows.iter().map(|r| r.event_time))
+        Self::batch(rows.iter().map(|r| r.event_time()))
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
         let column = super::derive::column(batch, EVENT_TIME, "DedupSeen")?;
         Ok(i64::from_array(column, EVENT_TIME)?
             .into_iter()
-            .map(|event_time| DedupSeen { event_time })
+            .map(DedupSeen::new)
             .collect())
     }
 }
@@ -205,7 +232,7 @@ where
             let keys = self.keys(&batch)?;
             let mut keep = Vec::with_capacity(keys.len());
             for (key, event_time) in keys.into_iter().zip(times) {
-                keep.push(state.insert_if_absent(key, DedupSeen { event_time })?);
+                keep.push(state.insert_if_absent(key, DedupSeen::new(event_time))?);
             }
             out.push(kernels::keep_rows(&batch, keep)?);
         }
@@ -218,7 +245,10 @@ where
             } else {
                 0
             };
-            state.retain(|_, seen| seen.event_time.is_none_or(|t| t.saturating_add(delay) > wm))?;
+            state.retain(|_, seen| {
+                seen.event_time()
+                    .is_none_or(|t| t.saturating_add(delay) > wm)
+            })?;
         }
         self.slots.commit_state(ctx, self.conf.id, NAME, state)?;
         Ok(out)
