@@ -115,17 +115,33 @@ impl RowBuckets {
         hashes: impl Iterator<Item = Option<u64>>,
     ) -> Result<()> {
         let parts = self.buckets.len();
-        let mut rows: Vec<Vec<u32>> = (0..parts).map(|_| Vec::new()).collect();
-        for (i, hash) in hashes.enumerate() {
-            if let Some(hash) = hash {
-                rows[partition_of(hash, parts)].push(i as u32);
+        // each row's partition, then the rows grouped by partition (a counting sort):
+        // one take of the batch, sliced per partition, instead of one take per partition
+        let of_row: Vec<Option<u32>> = hashes
+            .map(|h| h.map(|h| partition_of(h, parts) as u32))
+            .collect();
+        let mut starts = vec![0usize; parts + 1];
+        for p in of_row.iter().flatten() {
+            starts[*p as usize + 1] += 1;
+        }
+        for p in 0..parts {
+            starts[p + 1] += starts[p];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![0u32; starts[parts]];
+        for (i, p) in of_row.iter().enumerate() {
+            if let Some(p) = p {
+                order[next[*p as usize]] = i as u32;
+                next[*p as usize] += 1;
             }
         }
-        for (p, ix) in rows.into_iter().enumerate() {
-            if !ix.is_empty() {
+        let grouped = kernels::take_rows(batch, order)?;
+        for p in 0..parts {
+            let (start, end) = (starts[p], starts[p + 1]);
+            if end > start {
                 self.buckets[p].push(InputChunk {
                     input,
-                    batch: kernels::take_rows(batch, ix)?,
+                    batch: grouped.slice(start, end - start),
                 });
             }
         }
