@@ -9,7 +9,7 @@
 //! batch twice.
 //!
 //! ```text
-//! cargo run --example kafka_to_delta --features kafka,delta -- <bootstrap servers> [<table> <checkpoint>]
+//! cargo run -p examples --example kafka_to_delta --features kafka,delta -- <bootstrap servers> [<table> <checkpoint>]
 //! ```
 //!
 //! It needs a broker (`scripts/install-tansu.sh` installs one: `tansu broker

@@ -8,8 +8,8 @@
 //! files are moved to an archive folder.
 //!
 //! ```text
-//! cargo run --example landing_zone_to_delta --features delta
-//! cargo run --example landing_zone_to_delta --features delta -- <landing> <table> <checkpoint>
+//! cargo run -p examples --example landing_zone_to_delta --features delta
+//! cargo run -p examples --example landing_zone_to_delta --features delta -- <landing> <table> <checkpoint>
 //! ```
 //!
 //! Without arguments it writes three sample files into

@@ -7,7 +7,7 @@
 //! `target/quickstart` to start over, or drop another `.json` file into the folder.
 //!
 //! ```text
-//! cargo run --example quickstart
+//! cargo run -p examples --example quickstart
 //! ```
 //!
 //! The pipeline is a `stream!` block: checked against the `Event` schema when the example
