@@ -40,7 +40,10 @@ fn the_quickstart_builds_without_delta_kafka_or_an_http_client() {
         .filter_map(|line| line.split_whitespace().next())
         .collect();
     assert!(crates.contains(&"stream-core"), "{tree}");
-    assert!(crates.contains(&"arrow-json"), "the quickstart reads JSON: {tree}");
+    assert!(
+        crates.contains(&"arrow-json"),
+        "the quickstart reads JSON: {tree}"
+    );
     for heavy in [
         "deltalake-core",
         "object_store",

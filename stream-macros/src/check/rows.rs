@@ -34,9 +34,13 @@ pub(crate) struct RowDef {
 pub(crate) enum RowRole {
     /// Only a row.
     Plain,
-    /// A group or deduplication key: compared and hashed as Spark groups values, with a
-    /// stable hash that picks its shuffle partition; kept in a state store.
+    /// A group or join key: compared and hashed as Spark groups values, with a stable
+    /// hash that picks its shuffle partition; kept in a state store.
     Key,
+    /// A deduplication key: a [`RowRole::Key`] whose values are only compared, hashed
+    /// and stored, never read back, so its strings are the runtime's inline
+    /// `KeyString`s.
+    DedupKey,
     /// A value kept in a state store (an accumulator).
     State,
 }

@@ -57,7 +57,10 @@ fn declare(name: &syn::Ident, schema: &[Column], role: RowRole) -> TokenStream {
     let columns: Vec<derive::Column> = schema
         .iter()
         .map(|c| {
-            let value = value_type(c.ty.ty);
+            let value = match (role, c.ty.ty) {
+                (RowRole::DedupKey, DslType::String) => quote!(::stream_core::__private::KeyString),
+                (_, ty) => value_type(ty),
+            };
             derive::Column {
                 field: field_ident(&c.name),
                 name: syn::Ident::new(&c.name, Span::call_site()),
@@ -106,7 +109,7 @@ fn declare(name: &syn::Ident, schema: &[Column], role: RowRole) -> TokenStream {
             ),
             heap_size,
         ),
-        RowRole::Key => (
+        RowRole::Key | RowRole::DedupKey => (
             quote!(
                 ::core::clone::Clone,
                 ::core::fmt::Debug,

@@ -102,7 +102,11 @@ pub(crate) fn check(
     let id = cx.stateful_ops;
     cx.stateful_ops += 1;
     // the value the state keeps per key is the runtime's `DedupSeen`
-    let rows = [cx.internal_row(key_schema.clone(), format!("DedupKey{id}"), RowRole::Key)];
+    let rows = [cx.internal_row(
+        key_schema.clone(),
+        format!("DedupKey{id}"),
+        RowRole::DedupKey,
+    )];
     let schema = stream.schema.clone();
     let late_schema = event_time.is_some().then(|| schema.clone());
     let plan = DedupPlan {
