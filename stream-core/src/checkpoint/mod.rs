@@ -227,6 +227,13 @@ impl Checkpoint {
         })
     }
 
+    /// Removes the temporary files that writes cut short by a crash left in the
+    /// checkpoint (only names of ours); how many went. Called once the checkpoint is
+    /// validated and the query holds it, so no write of it is in flight.
+    pub(crate) fn remove_leftover_temps(&self) -> Result<usize> {
+        atomic::remove_leftover_temps(&self.dir)
+    }
+
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }

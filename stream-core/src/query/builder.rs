@@ -514,6 +514,12 @@ impl<R: OutputRow> QueryBuilder<R> {
             inner: inner.clone(),
         };
         manager.register(&query)?;
+        // the checkpoint is validated and this query holds it: what killed writes left
+        // behind can go
+        if let Err(e) = checkpoint.remove_leftover_temps() {
+            manager.unregister(&inner);
+            return Err(e);
+        }
         manager.post_started(&QueryStartedEvent {
             id: inner.id.clone(),
             run_id: inner.run_id.clone(),

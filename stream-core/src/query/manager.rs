@@ -149,8 +149,13 @@ impl StreamingQueryManager {
         }
     }
 
-    pub(crate) fn post_terminated(&self, query: &QueryInner, error: Option<Arc<StreamError>>) {
+    /// Forgets `query` as active (a start that failed after it registered).
+    pub(crate) fn unregister(&self, query: &QueryInner) {
         lock(&self.inner.active).retain(|q| q.inner.run_id != query.run_id);
+    }
+
+    pub(crate) fn post_terminated(&self, query: &QueryInner, error: Option<Arc<StreamError>>) {
+        self.unregister(query);
         let event = QueryTerminatedEvent {
             id: query.id.clone(),
             run_id: query.run_id.clone(),
