@@ -11,7 +11,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 
-use super::stateful::KeyPart;
+use super::stateful::{KeyPart, hash_bytes};
 use crate::Result;
 use crate::state::HeapSize;
 use crate::types::ColumnValue;
@@ -109,9 +109,7 @@ impl KeyPart for KeyString {
     /// and the shuffle partition are the same.
     #[inline]
     fn key_hash<H: Hasher>(&self, state: &mut H) {
-        let bytes = self.as_bytes();
-        state.write(&(bytes.len() as u64).to_le_bytes());
-        state.write(bytes);
+        hash_bytes(self.as_bytes(), state);
     }
 }
 

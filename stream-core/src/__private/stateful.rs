@@ -115,9 +115,16 @@ impl KeyPart for String {
     }
     #[inline]
     fn key_hash<H: Hasher>(&self, state: &mut H) {
-        state.write(&(self.len() as u64).to_le_bytes());
-        state.write(self.as_bytes());
+        hash_bytes(self.as_bytes(), state);
     }
+}
+
+/// What a string or binary key part feeds the hasher: its length (eight bytes, little
+/// endian), then its bytes.
+#[inline]
+pub(super) fn hash_bytes<H: Hasher>(bytes: &[u8], state: &mut H) {
+    state.write(&(bytes.len() as u64).to_le_bytes());
+    state.write(bytes);
 }
 
 impl KeyPart for Vec<u8> {
@@ -126,8 +133,7 @@ impl KeyPart for Vec<u8> {
         self == other
     }
     fn key_hash<H: Hasher>(&self, state: &mut H) {
-        state.write(&(self.len() as u64).to_le_bytes());
-        state.write(self);
+        hash_bytes(self, state);
     }
 }
 
