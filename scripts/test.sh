@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one test command (README.md's, and what .ci/run calls): installs what the tests
+# need where it is missing, reusing what is installed or cached, then runs every test.
+#
+#   - the Python readers the sink tests compare our Parquet and Delta output with
+#     (scripts/install-python-readers.sh: a cached venv), found through STREAM_PYTHON;
+#   - the Kafka-protocol broker the Kafka tests start (scripts/install-tansu.sh: a long
+#     first build, then reused), found through STREAM_TANSU.
+#
+# A STREAM_PYTHON or STREAM_TANSU already set is used as it is. Arguments go to
+# `cargo test --workspace` (`./scripts/test.sh -p stream-core` adds a package filter).
+# A bare `cargo test --workspace` still works: it skips those comparisons, saying so.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ -z "${STREAM_PYTHON:-}" ]]; then
+    echo "==> the Python readers for the sink tests" >&2
+    STREAM_PYTHON="$(./scripts/install-python-readers.sh | tail -n 1)"
+    export STREAM_PYTHON
+fi
+echo "STREAM_PYTHON=$STREAM_PYTHON" >&2
+
+if [[ -z "${STREAM_TANSU:-}" ]]; then
+    echo "==> the Kafka broker for the Kafka tests (tansu)" >&2
+    STREAM_TANSU="$(./scripts/install-tansu.sh | tail -n 1)"
+    export STREAM_TANSU
+fi
+echo "STREAM_TANSU=$STREAM_TANSU" >&2
+
+echo "==> cargo test --workspace $*" >&2
+exec cargo test --workspace "$@"
