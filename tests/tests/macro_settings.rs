@@ -357,6 +357,63 @@ fn a_captured_setting_does_not_enter_the_plan_fingerprint() {
 }
 
 #[test]
+fn a_query_renamed_between_runs_resumes_its_checkpoint() {
+    // `query_name` changes no result: the renamed query reads only the files after the
+    // first run's, while a changed plan is still refused
+    let landing = tempfile::tempdir().unwrap();
+    land_orders(landing.path(), 2);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let first = orders(
+        landing.path(),
+        1,
+        checkpoint.path(),
+        "macro_settings_renamed_1",
+    )
+    .manager(&StreamingQueryManager::new())
+    .start()
+    .unwrap();
+    runtime().block_on(first.await_termination()).unwrap();
+    land_file(
+        landing.path(),
+        "orders-002.json",
+        "{\"id\":2,\"amount\":1.0}\n",
+        2,
+    );
+    let renamed = stream! {
+        schema Order = Order;
+        read(json, path = {landing.path()}, schema = Order, max_files_per_trigger = 1)
+            .select(id, amount)
+            .write(memory, name = "macro_settings_renamed_2")
+            .trigger(available_now)
+            .checkpoint({checkpoint.path()})
+            .query_name("orders_renamed")
+    }
+    .manager(&StreamingQueryManager::new())
+    .start()
+    .unwrap();
+    runtime().block_on(renamed.await_termination()).unwrap();
+    let ids: Vec<i64> = renamed.rows().unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(ids, [2]);
+
+    let changed = stream! {
+        schema Order = Order;
+        read(json, path = {landing.path()}, schema = Order)
+            .filter(amount > 0.5)
+            .select(id, amount)
+            .write(memory, name = "macro_settings_renamed_3")
+            .trigger(available_now)
+            .checkpoint({checkpoint.path()})
+            .query_name("orders_renamed")
+    }
+    .manager(&StreamingQueryManager::new())
+    .start();
+    assert!(
+        matches!(changed, Err(StreamError::CheckpointMismatch { .. })),
+        "a filter added to the plan must be refused"
+    );
+}
+
+#[test]
 fn a_captured_trigger_and_rate_run_the_query_as_written_ones_would() {
     // the rate source on a manual clock: `rows` rows a second, one batch a second
     let clock = stream_core::ManualClock::new(1_704_067_200_000);
