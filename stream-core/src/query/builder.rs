@@ -473,6 +473,8 @@ impl<R: OutputRow> QueryBuilder<R> {
         };
         let checkpoint = Checkpoint::open(&dir, &PlanRecord::of(&info))?;
         let resume = recover(&checkpoint, sources.len(), shuffle_partitions)?;
+        // the state the first batch will load, checked before anything is written
+        crate::state::verify_resume(checkpoint.dir(), resume.next_batch_id.checked_sub(1))?;
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         for (index, source) in sources.iter_mut().enumerate() {
             source.open(&SourceContext {

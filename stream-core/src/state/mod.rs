@@ -95,9 +95,11 @@ mod store;
 #[cfg(test)]
 mod tests;
 mod tracked;
+mod verify;
 
 pub use conf::StateStoreConf;
 pub use heap_size::HeapSize;
 pub use keyed::{KeyedState, StateLocation};
 pub use metrics::StateOperatorMetrics;
 pub use store::StateStore;
+pub(crate) use verify::verify_resume;

@@ -27,16 +27,9 @@ struct SchemaRecord {
 /// column that differs.
 pub(crate) fn check(dir: &StateDir, key: &Schema, value: &Schema) -> Result<bool> {
     let path = dir.schema_path();
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(StreamError::io(&path, e)),
+    let Some(record) = read(dir)? else {
+        return Ok(false);
     };
-    let text =
-        String::from_utf8(bytes).map_err(|_| StreamError::corrupt(&path, "is not valid UTF-8"))?;
-    let lines = parse_versioned(&path, &text)?;
-    let record: SchemaRecord = serde_json::from_str(lines.first().map_or("", |l| l))
-        .map_err(|e| StreamError::corrupt(&path, format!("cannot be parsed: {e}")))?;
     let mut found = differences("key", &record.key, key);
     found.extend(differences("value", &record.value, value));
     if found.is_empty() {
@@ -47,6 +40,28 @@ pub(crate) fn check(dir: &StateDir, key: &Schema, value: &Schema) -> Result<bool
         path,
         message: found.join("; "),
     })
+}
+
+/// The recorded schemas, `None` when there are none; a file that cannot be read or
+/// parsed is an error naming it.
+fn read(dir: &StateDir) -> Result<Option<SchemaRecord>> {
+    let path = dir.schema_path();
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StreamError::io(&path, e)),
+    };
+    let text =
+        String::from_utf8(bytes).map_err(|_| StreamError::corrupt(&path, "is not valid UTF-8"))?;
+    let lines = parse_versioned(&path, &text)?;
+    let record: SchemaRecord = serde_json::from_str(lines.first().map_or("", |l| l))
+        .map_err(|e| StreamError::corrupt(&path, format!("cannot be parsed: {e}")))?;
+    Ok(Some(record))
+}
+
+/// Whether the schema file is there, after checking that it can be read and parsed.
+pub(crate) fn recorded(dir: &StateDir) -> Result<bool> {
+    Ok(read(dir)?.is_some())
 }
 
 /// Records `key` and `value` as the operator's schemas. Every partition of an operator

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::codec;
 use super::conf::StateStoreConf;
 use super::heap_size::HeapSize;
-use super::layout::{FileKind, StateDir};
+use super::layout::{FileKind, StateDir, StateFiles};
 use super::metrics::StateOperatorMetrics;
 use super::retention;
 use super::schema;
@@ -118,15 +118,7 @@ where
         let dir = StateDir::new(checkpoint.as_ref(), operator, partition)?;
         let files = dir.list()?;
         let schema_recorded = schema::check(&dir, &K::arrow_schema(), &V::arrow_schema())?;
-        if !schema_recorded && let Some((v, kind)) = files.all().next() {
-            return Err(StreamError::corrupt(
-                dir.schema_path(),
-                format!(
-                    "is missing while `{}` holds state",
-                    dir.path(v, kind).display()
-                ),
-            ));
-        }
+        let chain = resume_chain(&dir, &files, schema_recorded, version)?;
         let mut store = StateStore {
             dir,
             conf,
@@ -135,17 +127,10 @@ where
             last_snapshot: None,
             schema_recorded,
         };
-        let Some(version) = version else {
-            if let Some((v, kind)) = files.all().find(|&(v, _)| v > 0) {
-                return Err(StreamError::corrupt(
-                    store.dir.path(v, kind),
-                    "holds state of a later batch but the query has no committed batch",
-                ));
-            }
+        let Some(chain) = chain else {
             return Ok(store);
         };
-        let base = files.snapshot_at_or_below(version);
-        if let Some(s) = base {
+        if let Some(s) = chain.snapshot {
             let path = store.dir.path(s, FileKind::Snapshot);
             for (k, v) in codec::read_snapshot::<K, V>(&path, &read(&path)?)? {
                 if store.map.load(k, v) {
@@ -153,21 +138,8 @@ where
                 }
             }
         }
-        let first = base.map_or(0, |s| s + 1);
-        for d in first..=version {
+        for d in chain.deltas {
             let path = store.dir.path(d, FileKind::Delta);
-            if !files.deltas.contains(&d) {
-                let from = match base {
-                    Some(s) => format!("snapshot {s} and the deltas {first}..={version}"),
-                    None => {
-                        format!("the deltas 0..={version} (there is no snapshot at or below it)")
-                    }
-                };
-                return Err(StreamError::corrupt(
-                    &path,
-                    format!("is missing: state version {version} is rebuilt from {from}"),
-                ));
-            }
             let delta = codec::read_delta::<K, V>(&path, &read(&path)?)?;
             for key in delta.removed {
                 store.map.unload(&key);
@@ -176,7 +148,7 @@ where
                 store.map.load(k, v);
             }
         }
-        store.last_snapshot = base;
+        store.last_snapshot = chain.snapshot;
         store.map.recount_heap();
         Ok(store)
     }
@@ -564,6 +536,64 @@ where
     pub fn dir(&self) -> &Path {
         self.dir.dir()
     }
+}
+
+/// The files version `version` of a store is rebuilt from: the newest snapshot at or
+/// below it and the deltas after that snapshot.
+pub(super) struct ResumeChain {
+    pub(super) snapshot: Option<u64>,
+    pub(super) deltas: std::ops::RangeInclusive<u64>,
+}
+
+/// The files `dir` (holding `files`, with its operator's schema file there or not)
+/// rebuilds `version` from; `None` for no version (a query with no committed batch).
+/// Every file the chain needs is there, the schema file is there if any state file is,
+/// and no state is of a batch later than `version` can be without a commit: otherwise
+/// an error naming the file.
+pub(super) fn resume_chain(
+    dir: &StateDir,
+    files: &StateFiles,
+    schema_recorded: bool,
+    version: Option<u64>,
+) -> Result<Option<ResumeChain>> {
+    if !schema_recorded && let Some((v, kind)) = files.all().next() {
+        return Err(StreamError::corrupt(
+            dir.schema_path(),
+            format!(
+                "is missing while `{}` holds state",
+                dir.path(v, kind).display()
+            ),
+        ));
+    }
+    let Some(version) = version else {
+        if let Some((v, kind)) = files.all().find(|&(v, _)| v > 0) {
+            return Err(StreamError::corrupt(
+                dir.path(v, kind),
+                "holds state of a later batch but the query has no committed batch",
+            ));
+        }
+        return Ok(None);
+    };
+    let base = files.snapshot_at_or_below(version);
+    let first = base.map_or(0, |s| s + 1);
+    for d in first..=version {
+        if !files.deltas.contains(&d) {
+            let from = match base {
+                Some(s) => format!("snapshot {s} and the deltas {first}..={version}"),
+                None => {
+                    format!("the deltas 0..={version} (there is no snapshot at or below it)")
+                }
+            };
+            return Err(StreamError::corrupt(
+                dir.path(d, FileKind::Delta),
+                format!("is missing: state version {version} is rebuilt from {from}"),
+            ));
+        }
+    }
+    Ok(Some(ResumeChain {
+        snapshot: base,
+        deltas: first..=version,
+    }))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
