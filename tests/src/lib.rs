@@ -306,3 +306,21 @@ pub fn python_read(python: &Path, kind: &str, path: &Path, app_id: Option<&str>)
     rows.sort();
     PythonRead { rows, txn_version }
 }
+
+/// Every file under `dir` (and its subfolders) with its bytes: what a test compares to
+/// show that a refused start wrote nothing.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in fs::read_dir(dir).expect("read the folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.insert(path.clone(), fs::read(&path).expect("read the file"));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, &mut out);
+    out
+}

@@ -1,14 +1,13 @@
 //! A checkpoint the engine cannot trust is refused with an error that names the file,
 //! and is left exactly as it was.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use stream_core::{
     JsonFileSource, MapPipeline, MemorySink, QueryBuilder, StreamError, StreamingQuery,
     StreamingQueryManager, Trigger,
 };
-use tests::{event_schema, land_golden, runtime};
+use tests::{event_schema, files_under, land_golden, runtime};
 
 fn query(landing: &Path, checkpoint: &Path) -> QueryBuilder {
     StreamingQuery::builder()
@@ -34,31 +33,18 @@ fn three_batches() -> (tempfile::TempDir, tempfile::TempDir) {
     (landing, checkpoint)
 }
 
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, &mut out);
-    out
-}
-
 /// Starts the query on a damaged checkpoint: it must fail before writing anything.
 fn start_fails(landing: &Path, checkpoint: &Path, builder: Option<QueryBuilder>) -> StreamError {
-    let before = snapshot(checkpoint);
+    let before = files_under(checkpoint);
     let error = builder
         .unwrap_or_else(|| query(landing, checkpoint))
         .start()
         .expect_err("a damaged checkpoint must be refused");
-    assert_eq!(snapshot(checkpoint), before, "the checkpoint was changed");
+    assert_eq!(
+        files_under(checkpoint),
+        before,
+        "the checkpoint was changed"
+    );
     error
 }
 

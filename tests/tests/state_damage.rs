@@ -3,12 +3,11 @@
 //! left exactly as it was, so repairing or restoring the file and starting again goes on
 //! where the query stopped.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use stream_core::{QueryBuilder, StreamingQueryManager, stream};
-use tests::{land_golden, runtime};
+use tests::{files_under, land_golden, runtime};
 
 fn counts(
     landing: &Path,
@@ -38,23 +37,6 @@ fn three_batches() -> (tempfile::TempDir, tempfile::TempDir) {
     (landing, checkpoint)
 }
 
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.insert(path.clone(), fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, &mut out);
-    out
-}
-
 /// The newest delta file of the first partition of the aggregation's state.
 fn newest_delta(checkpoint: &Path) -> PathBuf {
     let partition = checkpoint.join("state/0/0");
@@ -76,13 +58,13 @@ fn newest_delta(checkpoint: &Path) -> PathBuf {
 fn start_fails(damage: impl FnOnce(&Path) -> PathBuf) -> (String, PathBuf) {
     let (landing, checkpoint) = three_batches();
     let damaged = damage(checkpoint.path());
-    let before = snapshot(checkpoint.path());
+    let before = files_under(checkpoint.path());
     let error = match counts(landing.path(), checkpoint.path()).start() {
         Err(e) => e.to_string(),
         Ok(_) => panic!("a query started on damaged state"),
     };
     assert_eq!(
-        snapshot(checkpoint.path()),
+        files_under(checkpoint.path()),
         before,
         "the checkpoint was written to"
     );
