@@ -8,7 +8,7 @@ use std::hash::Hasher;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, StringArray};
 use arrow_schema::DataType;
 
 use super::stateful::{KeyPart, hash_bytes};
@@ -119,19 +119,19 @@ impl ColumnValue for KeyString {
     }
 
     fn to_array<'a>(values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
-        let mut builder = arrow_array::builder::StringBuilder::new();
-        for value in values {
-            builder.append_option(value.map(KeyString::as_str));
-        }
-        Arc::new(builder.finish())
+        Arc::new(
+            values
+                .map(|v| v.map(KeyString::as_str))
+                .collect::<StringArray>(),
+        )
     }
 
     fn from_array(array: &dyn Array, name: &str) -> Result<Vec<Option<Self>>> {
-        match array.as_string_opt::<i32>() {
-            Some(strings) => Ok(strings.iter().map(|v| v.map(KeyString::from)).collect()),
-            // the message a `String` field gives
-            None => String::from_array(array, name).map(|_| Vec::new()),
-        }
+        let Some(strings) = array.as_string_opt::<i32>() else {
+            // not a string column: the error a `String` field gives
+            return String::from_array(array, name).and(Ok(Vec::new()));
+        };
+        Ok(strings.iter().map(|v| v.map(KeyString::from)).collect())
     }
 }
 

@@ -179,16 +179,10 @@ where
         }
     }
 
-    /// Forgets a removed entry's heap; whether the last version had it (then its key is
-    /// to be recorded as removed).
-    fn removed(&mut self, key: &K, slot: &Slot<V>) -> bool {
-        forget(&mut self.heap_bytes, key, slot)
-    }
-
     /// Removes `key`; its value.
     pub(super) fn remove(&mut self, key: &K) -> Option<V> {
         let (key, slot) = self.map.remove_entry(key)?;
-        if self.removed(&key, &slot) {
+        if forget(&mut self.heap_bytes, &key, &slot) {
             self.removed.push(key);
         }
         Some(slot.value)
@@ -199,7 +193,7 @@ where
         let evicted: Vec<(K, Slot<V>)> = self.map.extract_if(|k, s| evict(k, &s.value)).collect();
         let mut out = Vec::with_capacity(evicted.len());
         for (key, slot) in evicted {
-            if self.removed(&key, &slot) {
+            if forget(&mut self.heap_bytes, &key, &slot) {
                 self.removed.push(key.clone());
             }
             out.push((key, slot.value));
