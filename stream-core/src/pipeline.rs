@@ -105,6 +105,25 @@ pub struct StateContext {
     /// How many versions of each store stay recoverable (the query's
     /// `min_batches_to_retain`).
     pub min_versions_to_retain: u64,
+    /// The query's `state_store`.
+    pub store: crate::state::StateStoreKind,
+    /// The query's `state_memory`, in bytes.
+    pub memory_bytes: u64,
+    /// The query's shuffle partitions (the stores of an operator).
+    pub partitions: u64,
+}
+
+impl StateContext {
+    /// The settings every state store of the query opens with.
+    pub(crate) fn store_conf(&self) -> crate::state::StateStoreConf {
+        crate::state::StateStoreConf {
+            min_versions_to_retain: self.min_versions_to_retain,
+            kind: self.store,
+            memory_bytes: self.memory_bytes,
+            stores_sharing_memory: self.partitions,
+            ..Default::default()
+        }
+    }
 }
 
 /// A compiled pipeline. Tasks of one stage run in parallel, so `run_task` takes `&self`.

@@ -268,7 +268,39 @@ pub(crate) fn typed_row(name: &syn::Ident, columns: &[Column]) -> TokenStream {
             },
         )
     };
+    let byte_types: Vec<TokenStream> = columns
+        .iter()
+        .map(|c| {
+            let value = &c.value;
+            if c.nullable {
+                quote!(::core::option::Option<#value>)
+            } else {
+                quote!(#value)
+            }
+        })
+        .collect();
+    let writes = columns.iter().zip(&byte_types).map(|(c, ty)| {
+        let field = &c.field;
+        quote!(<#ty as ::stream_core::state::StateBytes>::write_bytes(&self.#field, out);)
+    });
+    let byte_reads = columns.iter().zip(&byte_types).map(|(c, ty)| {
+        let field = &c.field;
+        quote!(#field: <#ty as ::stream_core::state::StateBytes>::read_bytes(input)?)
+    });
     quote! {
+        #[automatically_derived]
+        impl ::stream_core::state::StateBytes for #name {
+            fn write_bytes(&self, out: &mut ::std::vec::Vec<u8>) {
+                let _ = &out;
+                #(#writes)*
+            }
+
+            fn read_bytes(input: &mut &[u8]) -> ::stream_core::Result<Self> {
+                let _ = &input;
+                ::core::result::Result::Ok(#name { #(#byte_reads),* })
+            }
+        }
+
         #[automatically_derived]
         impl #types::TypedRow for #name {
             fn arrow_schema() -> ::stream_core::__private::arrow_schema::SchemaRef {

@@ -20,7 +20,7 @@ use crate::Result;
 use crate::hash::{FastHashMap, FastHashSet};
 use crate::output_mode::OutputMode;
 use crate::pipeline::{InputChunk, TaskContext, TaskOutput};
-use crate::state::{HeapSize, KeyedState, StateStore};
+use crate::state::{AnyStore, EntryTime, HeapSize, KeyedState, StateBytes};
 use crate::types::TypedRow;
 
 /// The sessions of each group (a key with its window cleared), each stored under a key
@@ -72,9 +72,9 @@ pub trait Aggregation: Send + Sync + 'static {
     /// A batch's key columns, typed.
     type Keys<'a>;
     /// The group key; with a window, its bounds are fields of it.
-    type Key: TypedRow + HeapSize + Hash + Eq + Clone + Default + Send;
+    type Key: TypedRow + StateBytes + HeapSize + Hash + Eq + Clone + Default + Send;
     /// The accumulator the state keeps per group.
-    type Acc: TypedRow + HeapSize + Clone + Default + Send;
+    type Acc: TypedRow + StateBytes + HeapSize + Clone + Default + Send;
     /// The output row.
     type Out: TypedRow;
 
@@ -158,7 +158,7 @@ pub struct AggregateConf {
 /// shuffle partition.
 pub struct AggregateExec<
     A: Aggregation,
-    S = StateStore<<A as Aggregation>::Key, <A as Aggregation>::Acc>,
+    S = AnyStore<<A as Aggregation>::Key, <A as Aggregation>::Acc>,
 > {
     conf: AggregateConf,
     slots: Slots<S>,
@@ -279,7 +279,11 @@ where
     /// into its state, and the rows the output mode emits.
     pub fn reduce(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<Vec<RecordBatch>> {
         let operator = self.conf.id.to_string();
-        let mut state: S = self.slots.take_state(ctx, &operator)?;
+        let time = self
+            .conf
+            .evict
+            .then_some(window_end::<A> as EntryTime<_, _>);
+        let mut state: S = self.slots.take_state(ctx, &operator, time)?;
         let wm = from_ms(ctx.watermark_ms, self.conf.unit_per_ms);
         let out = if let Grouping::Session { .. } = A::GROUPING {
             self.merge_sessions(&mut state, input, wm)?
@@ -391,8 +395,13 @@ where
         if !self.conf.evict {
             return Ok(Vec::new());
         }
-        state.remove_where(|k, _| A::window(k).1 <= wm)
+        state.remove_expired(window_end::<A>, wm)
     }
+}
+
+/// The time a group's state expires at: its window's end.
+fn window_end<A: Aggregation>(key: &A::Key, _: &A::Acc) -> Option<i64> {
+    Some(A::window(key).1)
 }
 
 /// The rows a map side decodes into structs at a time.

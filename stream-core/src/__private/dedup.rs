@@ -18,7 +18,7 @@ use super::slots::Slots;
 use super::stateful::from_ms;
 use crate::Result;
 use crate::pipeline::{InputChunk, TaskContext, TaskOutput};
-use crate::state::{HeapSize, KeyedState, StateStore};
+use crate::state::{AnyStore, EntryTime, HeapSize, KeyedState, StateBytes};
 use crate::types::{ColumnValue, TypedRow};
 
 /// The name of a deduplication in the progress record, as Spark's.
@@ -61,6 +61,17 @@ impl DedupSeen {
 
 impl HeapSize for DedupSeen {}
 
+impl StateBytes for DedupSeen {
+    #[inline]
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        self.event_time.write_bytes(out);
+    }
+    #[inline]
+    fn read_bytes(input: &mut &[u8]) -> Result<Self> {
+        i64::read_bytes(input).map(|event_time| DedupSeen { event_time })
+    }
+}
+
 impl DedupSeen {
     fn batch(times: impl Iterator<Item = Option<i64>>) -> Result<RecordBatch> {
         Ok(RecordBatch::try_new(
@@ -97,6 +108,11 @@ impl TypedRow for DedupSeen {
             .map(DedupSeen::new)
             .collect())
     }
+}
+
+/// The time a key's state expires by: its first row's event time.
+fn seen_time<K>(_: &K, seen: &DedupSeen) -> Option<i64> {
+    seen.event_time()
 }
 
 /// The watermarked event-time column of a deduplicated stream.
@@ -143,7 +159,7 @@ pub struct DedupConf {
 /// });
 /// # let _ = exec;
 /// ```
-pub struct DedupExec<K, S = StateStore<K, DedupSeen>> {
+pub struct DedupExec<K, S = AnyStore<K, DedupSeen>> {
     conf: DedupConf,
     slots: Slots<S>,
     key: std::marker::PhantomData<fn() -> K>,
@@ -159,7 +175,7 @@ impl<K, S> std::fmt::Debug for DedupExec<K, S> {
 
 impl<K, S> DedupExec<K, S>
 where
-    K: TypedRow + HeapSize + Hash + Eq + Clone + Send,
+    K: TypedRow + StateBytes + HeapSize + Hash + Eq + Clone + Send,
     S: KeyedState<K, DedupSeen>,
 {
     /// The executor of a deduplication with settings `conf`.
@@ -224,16 +240,20 @@ where
     /// watermark passed evicted.
     pub fn reduce(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<Vec<RecordBatch>> {
         let operator = self.conf.id.to_string();
-        let mut state: S = self.slots.take_state(ctx, &operator)?;
+        let evicts = self.conf.evict && self.conf.event_time.is_some();
+        let time = evicts.then_some(seen_time::<K> as EntryTime<_, _>);
+        let mut state: S = self.slots.take_state(ctx, &operator, time)?;
         let mut out = Vec::with_capacity(input.len());
         for chunk in input {
             let batch = chunk.batch;
             let times = self.times(&batch)?;
             let keys = self.keys(&batch)?;
-            let mut keep = Vec::with_capacity(keys.len());
-            for (key, event_time) in keys.into_iter().zip(times) {
-                keep.push(state.insert_if_absent(key, DedupSeen::new(event_time))?);
-            }
+            let entries = keys
+                .into_iter()
+                .zip(times)
+                .map(|(key, event_time)| (key, DedupSeen::new(event_time)))
+                .collect();
+            let keep = state.insert_all_if_absent(entries)?;
             out.push(kernels::keep_rows(&batch, keep)?);
         }
         if self.conf.evict
@@ -245,10 +265,8 @@ where
             } else {
                 0
             };
-            state.retain(|_, seen| {
-                seen.event_time()
-                    .is_none_or(|t| t.saturating_add(delay) > wm)
-            })?;
+            // a key goes once its time plus the delay is at or below the watermark
+            state.drop_expired(seen_time::<K>, wm.saturating_sub(delay))?;
         }
         self.slots.commit_state(ctx, self.conf.id, NAME, state)?;
         Ok(out)

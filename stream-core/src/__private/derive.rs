@@ -131,6 +131,21 @@ macro_rules! __row {
                 ::core::result::Result::Ok(rows)
             }
         }
+        #[automatically_derived]
+        impl $crate::state::StateBytes for $row {
+            #[inline]
+            fn write_bytes(&self, out: &mut ::std::vec::Vec<u8>) {
+                let _ = &out;
+                $($crate::__row!(@write self.$field, out, [$($null)?] $value);)*
+            }
+            #[inline]
+            fn read_bytes(input: &mut &[u8]) -> $crate::Result<Self> {
+                let _ = &input;
+                ::core::result::Result::Ok($row {
+                    $($field: $crate::__row!(@read input, [$($null)?] $value),)*
+                })
+            }
+        }
     };
     (key $row:ident { $($field:ident),* $(,)? }) => {
         impl ::core::cmp::PartialEq for $row {
@@ -164,6 +179,18 @@ macro_rules! __row {
             ),*],
             $rows.len(),
         )
+    };
+    (@write $self:ident . $field:ident, $out:ident, [?] $value:ty) => {
+        <::core::option::Option<$value> as $crate::state::StateBytes>::write_bytes(&$self.$field, $out)
+    };
+    (@write $self:ident . $field:ident, $out:ident, [] $value:ty) => {
+        <$value as $crate::state::StateBytes>::write_bytes(&$self.$field, $out)
+    };
+    (@read $input:ident, [?] $value:ty) => {
+        <::core::option::Option<$value> as $crate::state::StateBytes>::read_bytes($input)?
+    };
+    (@read $input:ident, [] $value:ty) => {
+        <$value as $crate::state::StateBytes>::read_bytes($input)?
     };
     (@nullable ?) => { true };
     (@nullable) => { false };

@@ -139,6 +139,9 @@ fn context(
         state: Arc::new(StateContext {
             dir: dir.to_path_buf(),
             min_versions_to_retain: 100,
+            store: crate::state::StateStoreKind::Memory,
+            memory_bytes: crate::state::DEFAULT_STATE_MEMORY,
+            partitions: 1,
         }),
         batch_timestamp_ms: 0,
     }

@@ -13,7 +13,8 @@ use arrow_schema::DataType;
 
 use super::stateful::{KeyPart, hash_bytes};
 use crate::Result;
-use crate::state::HeapSize;
+use crate::state::bytes::{WriteStr, read_str};
+use crate::state::{HeapSize, StateBytes};
 use crate::types::ColumnValue;
 
 /// The longest string kept inline.
@@ -110,6 +111,18 @@ impl KeyPart for KeyString {
     #[inline]
     fn key_hash<H: Hasher>(&self, state: &mut H) {
         hash_bytes(self.as_bytes(), state);
+    }
+}
+
+impl StateBytes for KeyString {
+    /// The bytes of the same `String`.
+    #[inline]
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        self.as_str().write_bytes_str(out);
+    }
+    #[inline]
+    fn read_bytes(input: &mut &[u8]) -> Result<Self> {
+        read_str(input).map(KeyString::from)
     }
 }
 

@@ -50,6 +50,13 @@ impl TypedRow for PlaceholderRow {
     }
 }
 
+impl crate::state::StateBytes for PlaceholderRow {
+    fn write_bytes(&self, _: &mut Vec<u8>) {}
+    fn read_bytes(_: &mut &[u8]) -> Result<Self> {
+        Ok(PlaceholderRow)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

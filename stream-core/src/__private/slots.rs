@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::state::{KeyedState, StateLocation, StateOperatorMetrics, StateStoreConf};
+use crate::state::{EntryTime, KeyedState, StateLocation, StateOperatorMetrics, StateStoreConf};
 use crate::{Result, TaskContext};
 
 /// An executor's per-partition state (a store, or something holding one) kept in memory
@@ -56,13 +56,7 @@ impl<T> Slots<T> {
             .remove(&ctx.partition);
         match taken {
             Some(kept) if version(&kept) == previous => Ok(kept),
-            _ => open(
-                previous,
-                StateStoreConf {
-                    min_versions_to_retain: ctx.state.min_versions_to_retain,
-                    ..Default::default()
-                },
-            ),
+            _ => open(previous, ctx.state.store_conf()),
         }
     }
 
@@ -77,22 +71,30 @@ impl<T> Slots<T> {
 
 impl<T> Slots<T> {
     /// The keyed state of `operator` in this task's partition, at the version before the
-    /// batch.
-    pub(crate) fn take_state<K, V>(&self, ctx: &TaskContext, operator: &str) -> Result<T>
+    /// batch, ready for the batch ([`KeyedState::prepare`]); opened with the time its
+    /// entries expire by, if they do ([`KeyedState::open_indexed`]).
+    pub(crate) fn take_state<K, V>(
+        &self,
+        ctx: &TaskContext,
+        operator: &str,
+        time: Option<EntryTime<K, V>>,
+    ) -> Result<T>
     where
         T: KeyedState<K, V>,
     {
-        self.take(ctx, T::version, |version, conf| {
-            T::open(
-                StateLocation {
-                    checkpoint: &ctx.state.dir,
-                    operator,
-                    partition: ctx.partition,
-                },
-                version,
-                conf,
-            )
-        })
+        let mut state = self.take(ctx, T::version, |version, conf| {
+            let location = StateLocation {
+                checkpoint: &ctx.state.dir,
+                operator,
+                partition: ctx.partition,
+            };
+            match time {
+                Some(time) => T::open_indexed(location, version, conf, time),
+                None => T::open(location, version, conf),
+            }
+        })?;
+        state.prepare()?;
+        Ok(state)
     }
 
     /// Commits the batch's version of `state`, reports its figures as stateful operator

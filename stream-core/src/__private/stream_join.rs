@@ -19,7 +19,7 @@ use super::stateful::{from_ms, zip_batches};
 use crate::Result;
 use crate::hash::FastHashMap;
 use crate::pipeline::{InputChunk, TaskContext, TaskOutput};
-use crate::state::{HeapSize, KeyedState, StateLocation, StateStore, StateStoreConf};
+use crate::state::{AnyStore, HeapSize, KeyedState, StateBytes, StateLocation, StateStoreConf};
 use crate::types::{ColumnValue, TypedRow};
 
 /// The name of a stream–stream join in the progress record, as Spark's.
@@ -34,6 +34,24 @@ pub struct JoinRowId {
 }
 
 impl HeapSize for JoinRowId {}
+
+impl StateBytes for JoinRowId {
+    /// Big-endian, so that the rows of a side are kept in the order they came.
+    #[inline]
+    fn write_bytes(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.row_id.to_be_bytes());
+    }
+    #[inline]
+    fn read_bytes(input: &mut &[u8]) -> Result<Self> {
+        let Some((head, rest)) = input.split_first_chunk::<8>() else {
+            return Err(crate::state::bytes::malformed("row id"));
+        };
+        *input = rest;
+        Ok(JoinRowId {
+            row_id: i64::from_be_bytes(*head),
+        })
+    }
+}
 
 impl JoinRowId {
     fn batch(ids: impl Iterator<Item = i64>) -> Result<RecordBatch> {
@@ -96,7 +114,7 @@ impl TypedRow for JoinRowId {
 /// assert_eq!(found, [5]);
 /// # Ok(()) }
 /// ```
-pub struct JoinSide<K, V, S = StateStore<JoinRowId, V>> {
+pub struct JoinSide<K, V, S = AnyStore<JoinRowId, V>> {
     state: S,
     index: FastHashMap<K, Vec<i64>>,
     next_id: i64,
@@ -208,9 +226,9 @@ pub trait StreamJoin: Send + Sync + 'static {
     /// The join key, all of its fields `Option`s (a null part matches nothing).
     type Key: TypedRow + Hash + Eq + Send;
     /// A row of the left stream.
-    type Left: TypedRow + HeapSize + Clone + Send;
+    type Left: TypedRow + StateBytes + HeapSize + Clone + Send;
     /// A row of the right stream.
-    type Right: TypedRow + HeapSize + Clone + Send;
+    type Right: TypedRow + StateBytes + HeapSize + Clone + Send;
 
     /// Whether no part of a key read from a side's key columns is null.
     fn is_valid(key: &Self::Key) -> bool;
@@ -280,20 +298,25 @@ fn take_side<K, V>(
 ) -> Result<JoinSide<K, V>>
 where
     K: Hash + Eq,
-    V: TypedRow + HeapSize + Clone + Send,
+    V: TypedRow + StateBytes + HeapSize + Clone + Send,
 {
-    slots.take(
-        ctx,
-        |side| side.state.version(),
-        |version, conf| {
-            let location = StateLocation {
-                checkpoint: &ctx.state.dir,
-                operator,
-                partition: ctx.partition,
-            };
-            JoinSide::open(location, version, conf, key_of)
-        },
-    )
+    slots
+        .take(
+            ctx,
+            |side| side.state.version(),
+            |version, conf| {
+                let location = StateLocation {
+                    checkpoint: &ctx.state.dir,
+                    operator,
+                    partition: ctx.partition,
+                };
+                JoinSide::open(location, version, conf, key_of)
+            },
+        )
+        .and_then(|mut side| {
+            side.state.prepare()?;
+            Ok(side)
+        })
 }
 
 impl<J: StreamJoin> StreamJoinExec<J> {

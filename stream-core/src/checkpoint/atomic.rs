@@ -11,6 +11,18 @@ use crate::{Result, StreamError};
 /// With `overwrite == false` an existing file is an error: the logs of the checkpoint are
 /// write-once, and a second writer must not silently replace what the first wrote.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    write_atomic_with(path, overwrite, |f, tmp| {
+        f.write_all(bytes).map_err(|e| StreamError::io(tmp, e))
+    })
+}
+
+/// [`write_atomic`] of a file that `write` writes into the temp file it is handed (with
+/// the temp file's path for errors): a file too large to build in memory first.
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    overwrite: bool,
+    write: impl FnOnce(&mut File, &Path) -> Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| StreamError::corrupt(path, "has no parent folder"))?;
@@ -25,7 +37,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result
             .create_new(true)
             .open(&tmp)
             .map_err(|e| StreamError::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| StreamError::io(&tmp, e))?;
+        write(&mut f, &tmp)?;
         f.sync_all().map_err(|e| StreamError::io(&tmp, e))?;
         drop(f);
         if overwrite {

@@ -17,6 +17,7 @@ use crate::pipeline::Pipeline;
 use crate::progress::{QueryStartedEvent, format_timestamp};
 use crate::sink::{Sink, SinkContext};
 use crate::source::{Source, SourceContext};
+use crate::state::StateStoreKind;
 use crate::{OutputMode, Result, StreamError, Trigger};
 
 /// Spark keeps the last 100 batches of its logs (`minBatchesToRetain`).
@@ -24,6 +25,50 @@ pub(crate) const DEFAULT_MIN_BATCHES_TO_RETAIN: u64 = 100;
 
 /// Shuffle partitions when the checkpoint does not fix them already.
 const DEFAULT_SHUFFLE_PARTITIONS: usize = 8;
+
+/// The smallest `state_memory`.
+const MIN_STATE_MEMORY: u64 = 16 << 20;
+
+/// The query's store and memory budget: the builder's, else the environment's
+/// (`STREAM_STATE_STORE`, `STREAM_STATE_MEMORY` in MiB), else the defaults.
+fn state_settings(
+    kind: Option<StateStoreKind>,
+    memory: Option<u64>,
+) -> Result<(StateStoreKind, u64)> {
+    let kind = match kind {
+        Some(kind) => kind,
+        None => match std::env::var("STREAM_STATE_STORE") {
+            Ok(name) => StateStoreKind::from_name(&name).ok_or_else(|| {
+                invalid(
+                    "state_store",
+                    &format!(
+                        "`{name}` (from STREAM_STATE_STORE) is not a store: use `memory` or `disk`"
+                    ),
+                )
+            })?,
+            Err(_) => StateStoreKind::Memory,
+        },
+    };
+    let memory = match memory {
+        Some(bytes) => bytes,
+        None => match std::env::var("STREAM_STATE_MEMORY") {
+            Ok(mib) => mib.trim().parse::<u64>().map(|m| m << 20).map_err(|_| {
+                invalid(
+                    "state_memory",
+                    &format!("`{mib}` (from STREAM_STATE_MEMORY) is not a number of MiB"),
+                )
+            })?,
+            Err(_) => crate::state::DEFAULT_STATE_MEMORY,
+        },
+    };
+    if memory < MIN_STATE_MEMORY {
+        return Err(invalid("state_memory", "must be at least 16 MiB"));
+    }
+    if kind == StateStoreKind::Disk && !cfg!(feature = "disk-state") {
+        return Err(crate::state::disk_not_built());
+    }
+    Ok((kind, memory))
+}
 
 /// Builds and starts a streaming query: Spark's `DataStreamWriter`.
 ///
@@ -106,6 +151,8 @@ pub struct QueryBuilder<R: OutputRow = Untyped> {
     parallelism: Option<usize>,
     shuffle_partitions: usize,
     min_batches_to_retain: u64,
+    state_store: Option<StateStoreKind>,
+    state_memory: Option<u64>,
     manager: Option<StreamingQueryManager>,
     faults: Faults,
     /// What a `stream!` block fixed (`None` for a builder put together by hand).
@@ -141,6 +188,8 @@ impl<R: OutputRow> Default for QueryBuilder<R> {
             parallelism: None,
             shuffle_partitions: DEFAULT_SHUFFLE_PARTITIONS,
             min_batches_to_retain: DEFAULT_MIN_BATCHES_TO_RETAIN,
+            state_store: None,
+            state_memory: None,
             manager: None,
             faults: Faults::default(),
             fixed: None,
@@ -193,6 +242,8 @@ impl<R: OutputRow> QueryBuilder<R> {
             parallelism: self.parallelism,
             shuffle_partitions: self.shuffle_partitions,
             min_batches_to_retain: self.min_batches_to_retain,
+            state_store: self.state_store,
+            state_memory: self.state_memory,
             manager: self.manager,
             faults: self.faults,
             fixed: self.fixed,
@@ -391,6 +442,32 @@ impl<R: OutputRow> QueryBuilder<R> {
         self
     }
 
+    /// Which store keeps the query's keyed state (default [`StateStoreKind::Memory`], or
+    /// the `STREAM_STATE_STORE` environment variable, `memory` or `disk`, when set).
+    /// [`StateStoreKind::Disk`] keeps state larger than memory in an embedded store on
+    /// local disk (stream-core's `disk-state` feature). The checkpoint holds the same
+    /// files for both, so a query may change stores between runs.
+    ///
+    /// ```
+    /// use stream_core::QueryBuilder;
+    /// use stream_core::state::StateStoreKind;
+    /// let builder = QueryBuilder::new().state_store(StateStoreKind::Disk).state_memory(64 << 20);
+    /// # let _ = builder;
+    /// ```
+    pub fn state_store(mut self, kind: StateStoreKind) -> Self {
+        self.state_store = Some(kind);
+        self
+    }
+
+    /// The disk store's memory budget in bytes, for its block cache and write buffers
+    /// together, shared by the query's stores (default 256 MiB, or the
+    /// `STREAM_STATE_MEMORY` environment variable in MiB; at least 16 MiB). The
+    /// changes of the running batch are held in memory besides.
+    pub fn state_memory(mut self, bytes: u64) -> Self {
+        self.state_memory = Some(bytes);
+        self
+    }
+
     /// The manager the query belongs to (default: [`StreamingQueryManager::global`]).
     pub fn manager(mut self, manager: &StreamingQueryManager) -> Self {
         self.manager = Some(manager.clone());
@@ -429,6 +506,8 @@ impl<R: OutputRow> QueryBuilder<R> {
             parallelism,
             shuffle_partitions,
             min_batches_to_retain,
+            state_store,
+            state_memory,
             manager,
             faults,
             fixed: _,
@@ -454,6 +533,7 @@ impl<R: OutputRow> QueryBuilder<R> {
         if min_batches_to_retain == 0 {
             return Err(invalid("min_batches_to_retain", "must be at least 1"));
         }
+        let (state_store, state_memory) = state_settings(state_store, state_memory)?;
         let parallelism = match parallelism {
             Some(0) => return Err(invalid("parallelism", "must be at least 1")),
             Some(n) => n,
@@ -531,6 +611,9 @@ impl<R: OutputRow> QueryBuilder<R> {
         let state = Arc::new(crate::pipeline::StateContext {
             dir: checkpoint.dir().to_path_buf(),
             min_versions_to_retain: min_batches_to_retain,
+            store: state_store,
+            memory_bytes: state_memory,
+            partitions: resume.shuffle_partitions as u64,
         });
         let execution = MicroBatchExecution {
             state,

@@ -40,6 +40,24 @@ fn struct_field(name: &str, schema: &Schema) -> Field {
     Field::new(name, DataType::Struct(schema.fields().clone()), false)
 }
 
+/// The schema of a file's rows for the recorded `key` and `value` schemas.
+pub(crate) fn untyped_pair_schema(key: &Schema, value: &Schema) -> Schema {
+    Schema::new(vec![struct_field("key", key), struct_field("value", value)])
+}
+
+/// The batches of section `index` of the `sections`-section file `path` (whose bytes
+/// are `bytes`), whose schema must be `expected`.
+pub(crate) fn read_untyped(
+    path: &Path,
+    bytes: &[u8],
+    sections: usize,
+    index: usize,
+    expected: &Schema,
+) -> Result<Vec<RecordBatch>> {
+    let found = file::decode(path, bytes, sections)?;
+    read_ipc(path, found[index], expected, "rows")
+}
+
 fn pair_schema<K: TypedRow, V: TypedRow>() -> SchemaRef {
     Arc::new(Schema::new(vec![
         struct_field("key", &K::arrow_schema()),
@@ -74,12 +92,7 @@ fn ipc(
     schema: &Schema,
     batches: impl IntoIterator<Item = Result<RecordBatch>>,
 ) -> Result<()> {
-    let mut writer = StreamWriter::try_new(out, schema)?;
-    for batch in batches {
-        writer.write(&batch?)?;
-    }
-    writer.finish()?;
-    Ok(())
+    ipc_to(out, schema, batches)
 }
 
 /// The bytes of a delta file recording `upserts` and `removed`.
@@ -114,6 +127,45 @@ pub(crate) fn snapshot_bytes<'a, K: TypedRow + Clone + 'a, V: TypedRow + Clone +
     let mut file = file::Encoder::with_capacity(0);
     file.section(|out| ipc(out, &pair_schema::<K, V>(), chunks))?;
     Ok(file.finish())
+}
+
+/// Writes a snapshot file into `file` (see [`file::write_one_section`]) from `chunks`
+/// of rows, each a batch of [`pair_schema`] made by [`pair_batch_of`]: a state too large
+/// to hold in memory is written as it is read.
+#[cfg(feature = "disk-state")]
+pub(crate) fn write_snapshot_chunks<K: TypedRow, V: TypedRow>(
+    file: &mut std::fs::File,
+    path: &Path,
+    chunks: impl Iterator<Item = Result<RecordBatch>>,
+) -> Result<()> {
+    file::write_one_section(file, path, |out| {
+        ipc_to(out, &pair_schema::<K, V>(), chunks)
+    })
+}
+
+/// One chunk of a snapshot's rows.
+#[cfg(feature = "disk-state")]
+pub(crate) fn pair_batch_of<K: TypedRow, V: TypedRow>(
+    keys: &[K],
+    values: &[V],
+) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        pair_schema::<K, V>(),
+        vec![column(K::to_batch(keys)?), column(V::to_batch(values)?)],
+    )?)
+}
+
+fn ipc_to(
+    out: &mut dyn std::io::Write,
+    schema: &Schema,
+    batches: impl IntoIterator<Item = Result<RecordBatch>>,
+) -> Result<()> {
+    let mut writer = StreamWriter::try_new(out, schema)?;
+    for batch in batches {
+        writer.write(&batch?)?;
+    }
+    writer.finish()?;
+    Ok(())
 }
 
 /// The rows recorded by the delta file `path`.

@@ -3,6 +3,48 @@
 use crate::query::DEFAULT_MIN_BATCHES_TO_RETAIN;
 use crate::{Result, StreamError};
 
+/// Which store keeps a query's keyed state: the query's `state_store` setting
+/// ([`QueryBuilder::state_store`](crate::QueryBuilder::state_store)).
+///
+/// ```
+/// use stream_core::state::StateStoreKind;
+/// assert_eq!(StateStoreKind::from_name("disk"), Some(StateStoreKind::Disk));
+/// assert_eq!(StateStoreKind::default().as_str(), "memory");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StateStoreKind {
+    /// Each partition's state in a hash map, persisted as deltas and snapshots
+    /// ([`StateStore`](crate::state::StateStore)); the default.
+    #[default]
+    Memory,
+    /// Each partition's state in an embedded LSM store on local disk, with a memory
+    /// budget for its caches and write buffers (`DiskStore`, with stream-core's
+    /// `disk-state` feature); the checkpoint holds the same deltas and snapshots.
+    Disk,
+}
+
+impl StateStoreKind {
+    /// The kind called `name` (`memory` or `disk`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "memory" => Some(StateStoreKind::Memory),
+            "disk" => Some(StateStoreKind::Disk),
+            _ => None,
+        }
+    }
+
+    /// Its name, as [`StateStoreKind::from_name`] reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateStoreKind::Memory => "memory",
+            StateStoreKind::Disk => "disk",
+        }
+    }
+}
+
+/// The default memory budget of the disk store: 256 MiB.
+pub const DEFAULT_STATE_MEMORY: u64 = 256 << 20;
+
 /// Settings of a [`StateStore`](crate::state::StateStore).
 ///
 /// ```
@@ -24,6 +66,13 @@ pub struct StateStoreConf {
     /// 100, the engine's `min_batches_to_retain` default, so that every batch whose
     /// offsets and commit are still logged can also be rebuilt). At least 1.
     pub min_versions_to_retain: u64,
+    /// The store that keeps the state (default [`StateStoreKind::Memory`]).
+    pub kind: StateStoreKind,
+    /// The disk store's memory budget, for its block cache and write buffers together,
+    /// shared by every store of the query (default [`DEFAULT_STATE_MEMORY`]).
+    pub memory_bytes: u64,
+    /// How many stores share the budget: the query's shuffle partitions (default 1).
+    pub stores_sharing_memory: u64,
 }
 
 impl Default for StateStoreConf {
@@ -31,6 +80,9 @@ impl Default for StateStoreConf {
         StateStoreConf {
             snapshot_interval: 10,
             min_versions_to_retain: DEFAULT_MIN_BATCHES_TO_RETAIN,
+            kind: StateStoreKind::Memory,
+            memory_bytes: DEFAULT_STATE_MEMORY,
+            stores_sharing_memory: 1,
         }
     }
 }

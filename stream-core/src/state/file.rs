@@ -11,6 +11,10 @@
 //! The length makes a truncated file recognisable as such; the checksum catches any
 //! other damaged byte before a section is parsed.
 
+#[cfg(feature = "disk-state")]
+use std::fs::File;
+#[cfg(feature = "disk-state")]
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::checkpoint::FORMAT_VERSION;
@@ -63,6 +67,62 @@ impl Encoder {
         let crc = crc32fast::hash(&self.out);
         self.out.extend_from_slice(&crc.to_le_bytes());
         self.out
+    }
+}
+
+/// Writes a file of one section into `file` (empty, at its start) without holding the
+/// section in memory: `write` streams the section's bytes into the writer it is given;
+/// the lengths are filled in and the checksum appended afterwards. The bytes are those
+/// [`Encoder`] gives for the same section.
+#[cfg(feature = "disk-state")]
+pub(crate) fn write_one_section(
+    file: &mut File,
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let io = |e| StreamError::io(path, e);
+    let version = format!("v{FORMAT_VERSION}\n");
+    let mut body = Checksummed {
+        out: BufWriter::with_capacity(1 << 20, &mut *file),
+        crc: crc32fast::Hasher::new(),
+        len: 0,
+    };
+    body.out.write_all(version.as_bytes()).map_err(io)?;
+    body.out.write_all(&[0; 16]).map_err(io)?;
+    write(&mut body)?;
+    let Checksummed { out, crc, len } = body;
+    let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+    let mut head = version.into_bytes();
+    head.extend_from_slice(&(len + 8).to_le_bytes());
+    head.extend_from_slice(&len.to_le_bytes());
+    let mut total = crc32fast::Hasher::new();
+    total.update(&head);
+    total.combine(&crc);
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.write_all(&head).map_err(io)?;
+    file.seek(SeekFrom::End(0)).map_err(io)?;
+    file.write_all(&total.finalize().to_le_bytes()).map_err(io)
+}
+
+/// A writer that counts and checksums the bytes it passes on.
+#[cfg(feature = "disk-state")]
+struct Checksummed<W> {
+    out: W,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+#[cfg(feature = "disk-state")]
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -179,6 +239,27 @@ mod tests {
 
     fn p() -> &'static Path {
         Path::new("/ck/state/0/0/3.delta")
+    }
+
+    #[cfg(feature = "disk-state")]
+    #[test]
+    fn a_streamed_section_is_written_as_the_encoder_writes_it() {
+        let section: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("3.snapshot");
+        let mut f = std::fs::File::create(&path).unwrap();
+        write_one_section(&mut f, &path, |out| {
+            for chunk in section.chunks(70_001) {
+                out.write_all(chunk)
+                    .map_err(|e| StreamError::io(&path, e))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        drop(f);
+        let written = std::fs::read(&path).unwrap();
+        assert_eq!(written, encode(&[&section]));
+        assert_eq!(decode(&path, &written, 1).unwrap(), [&section[..]]);
     }
 
     fn error(bytes: &[u8]) -> String {

@@ -11,6 +11,9 @@ use super::store::StateStore;
 use crate::Result;
 use crate::types::TypedRow;
 
+/// The event time of a state entry, by which an operator evicts it (`None`: never).
+pub type EntryTime<K, V> = fn(&K, &V) -> Option<i64>;
+
 /// Where one operator partition's state lives: `<checkpoint>/state/<operator>/<partition>`.
 #[derive(Clone, Copy, Debug)]
 pub struct StateLocation<'a> {
@@ -73,8 +76,30 @@ pub trait KeyedState<K, V>: Send + Sized {
         conf: StateStoreConf,
     ) -> Result<Self>;
 
+    /// [`KeyedState::open`] for an operator that evicts by event time: `time` gives an
+    /// entry's time (`None`: never expires), the one [`KeyedState::remove_expired`] and
+    /// [`KeyedState::drop_expired`] are called with, so that a store can keep its
+    /// entries in time order and evict without a scan of every entry. The in-memory
+    /// store scans, as it does for any eviction.
+    fn open_indexed(
+        location: StateLocation<'_>,
+        version: Option<u64>,
+        conf: StateStoreConf,
+        time: EntryTime<K, V>,
+    ) -> Result<Self> {
+        let _ = time;
+        Self::open(location, version, conf)
+    }
+
     /// The version held: the last one opened or committed.
     fn version(&self) -> Option<u64>;
+
+    /// Called when the batch after the held version starts: that version is then
+    /// committed by the engine (`commits/N` is written), which a store that keeps its
+    /// last version's changes apart (the disk store) waits for before it applies them.
+    fn prepare(&mut self) -> Result<()> {
+        Ok(())
+    }
 
     /// What `f` makes of the value of `key`, if it has one: a read without a copy of
     /// the whole value.
@@ -98,6 +123,15 @@ pub trait KeyedState<K, V>: Send + Sized {
     /// Inserts `value` under `key` unless the key has one; whether it inserted.
     fn insert_if_absent(&mut self, key: K, value: V) -> Result<bool>;
 
+    /// [`KeyedState::insert_if_absent`] of each entry, in order; whether each inserted.
+    /// A store may look the keys up in another order (the disk store: in key order).
+    fn insert_all_if_absent(&mut self, entries: Vec<(K, V)>) -> Result<Vec<bool>> {
+        entries
+            .into_iter()
+            .map(|(k, v)| self.insert_if_absent(k, v))
+            .collect()
+    }
+
     /// Removes `key`, returning its value.
     fn remove(&mut self, key: &K) -> Result<Option<V>>;
 
@@ -109,6 +143,17 @@ pub trait KeyedState<K, V>: Send + Sized {
     /// eviction whose entries are not needed (a deduplication's expired keys), which a
     /// store can do without handing each one back.
     fn retain(&mut self, keep: impl FnMut(&K, &V) -> bool) -> Result<usize>;
+
+    /// Removes and returns every entry whose time (`time`, the function the store was
+    /// opened with by [`KeyedState::open_indexed`]) is at or below `until`.
+    fn remove_expired(&mut self, time: EntryTime<K, V>, until: i64) -> Result<Vec<(K, V)>> {
+        self.remove_where(|k, v| time(k, v).is_some_and(|t| t <= until))
+    }
+
+    /// [`KeyedState::remove_expired`] without handing the entries back; how many went.
+    fn drop_expired(&mut self, time: EntryTime<K, V>, until: i64) -> Result<usize> {
+        self.retain(|k, v| time(k, v).is_none_or(|t| t > until))
+    }
 
     /// Calls `f` with every entry, in no particular order.
     fn scan(&self, f: impl FnMut(&K, &V)) -> Result<()>;

@@ -82,13 +82,18 @@
 //! # Ok(()) }
 //! ```
 
+mod any;
+pub(crate) mod bytes;
 mod codec;
 mod conf;
+#[cfg(feature = "disk-state")]
+mod disk;
 mod file;
 mod heap_size;
 mod keyed;
 mod layout;
 mod metrics;
+mod read;
 mod retention;
 mod schema;
 mod store;
@@ -97,9 +102,15 @@ mod tests;
 mod tracked;
 mod verify;
 
-pub use conf::StateStoreConf;
+pub use any::AnyStore;
+pub(crate) use any::disk_not_built;
+pub use bytes::StateBytes;
+pub use conf::{DEFAULT_STATE_MEMORY, StateStoreConf, StateStoreKind};
+#[cfg(feature = "disk-state")]
+pub use disk::DiskStore;
 pub use heap_size::HeapSize;
-pub use keyed::{KeyedState, StateLocation};
+pub use keyed::{EntryTime, KeyedState, StateLocation};
 pub use metrics::StateOperatorMetrics;
+pub use read::{CommittedBatch, StateOperatorInfo, last_committed, operators, read};
 pub use store::StateStore;
 pub(crate) use verify::verify_resume;

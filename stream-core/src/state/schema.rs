@@ -59,6 +59,11 @@ fn read(dir: &StateDir) -> Result<Option<SchemaRecord>> {
     Ok(Some(record))
 }
 
+/// The recorded key and value schemas, `None` when there are none.
+pub(crate) fn read_schemas(dir: &StateDir) -> Result<Option<(Schema, Schema)>> {
+    Ok(read(dir)?.map(|r| (r.key, r.value)))
+}
+
 /// Whether the schema file is there, after checking that it can be read and parsed.
 pub(crate) fn recorded(dir: &StateDir) -> Result<bool> {
     Ok(read(dir)?.is_some())

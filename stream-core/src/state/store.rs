@@ -223,7 +223,7 @@ where
             )?;
             self.last_snapshot = Some(version);
         }
-        self.clean_up(version)?;
+        clean_up(&self.dir, &self.conf, version)?;
 
         self.version = Some(version);
         Ok(StateOperatorMetrics {
@@ -236,21 +236,6 @@ where
             num_state_store_instances: 1,
             ..StateOperatorMetrics::default()
         })
-    }
-
-    /// Deletes files of versions after `version` and those retention no longer needs.
-    fn clean_up(&self, version: u64) -> Result<()> {
-        let files = self.dir.list()?;
-        let later = files.all().filter(|&(v, _)| v > version);
-        let old = retention::obsolete(&files, version, self.conf.min_versions_to_retain);
-        let mut removed_any = false;
-        for (v, kind) in later.chain(old) {
-            removed_any |= remove_if_exists(&self.dir.path(v, kind))?;
-        }
-        if removed_any {
-            sync_dir(self.dir.dir())?;
-        }
-        Ok(())
     }
 
     /// The estimate behind `memoryUsedBytes`: the table's slots, each holding a key, a
@@ -600,8 +585,24 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| StreamError::io(path, e))
 }
 
+/// Deletes the files of `dir` of versions after `version` and those retention (`conf`)
+/// no longer needs, once `version` is committed.
+pub(super) fn clean_up(dir: &StateDir, conf: &StateStoreConf, version: u64) -> Result<()> {
+    let files = dir.list()?;
+    let later = files.all().filter(|&(v, _)| v > version);
+    let old = retention::obsolete(&files, version, conf.min_versions_to_retain);
+    let mut removed_any = false;
+    for (v, kind) in later.chain(old) {
+        removed_any |= remove_if_exists(&dir.path(v, kind))?;
+    }
+    if removed_any {
+        sync_dir(dir.dir())?;
+    }
+    Ok(())
+}
+
 /// Removes `path`; whether it was there.
-fn remove_if_exists(path: &Path) -> Result<bool> {
+pub(super) fn remove_if_exists(path: &Path) -> Result<bool> {
     match fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),

@@ -45,6 +45,7 @@ fn conf(snapshot_interval: u64, min_versions_to_retain: u64) -> StateStoreConf {
     StateStoreConf {
         snapshot_interval,
         min_versions_to_retain,
+        ..StateStoreConf::default()
     }
 }
 

@@ -46,7 +46,7 @@ pub(crate) fn verify_resume(checkpoint: &Path, version: Option<u64>) -> Result<(
 
 /// The names of the folders in `dir` that are not the state's own (`_metadata`) or
 /// hidden; none if `dir` is not there.
-fn subfolders(dir: &Path) -> Result<Vec<String>> {
+pub(super) fn subfolders(dir: &Path) -> Result<Vec<String>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
