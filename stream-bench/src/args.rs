@@ -27,6 +27,12 @@ usage: stream-bench [options]
   --skip-files           no file runs
   --skip-memory          no in-memory engine-versus-baseline runs
   --check                also fail unless every engine run's rows match the baseline's
+  --state-store KIND     memory (default) or disk: the store of the stateful workloads
+  --state-memory-mb N    the disk store's memory budget in MiB (default 256)
+  --large-state N        only a deduplication whose state grows to N distinct keys
+                         (rate source, manual clock), on --state-store; prints its
+                         peak resident memory and checks that every key was written
+  --rows-per-batch N     new keys a batch for --large-state (default 1000000)
 ";
 
 /// What to run.
@@ -44,6 +50,10 @@ pub(crate) struct Args {
     pub(crate) skip_files: bool,
     pub(crate) skip_memory: bool,
     pub(crate) check: bool,
+    pub(crate) state_store: stream_core::state::StateStoreKind,
+    pub(crate) state_memory_mb: u64,
+    pub(crate) large_state: Option<u64>,
+    pub(crate) rows_per_batch: u64,
 }
 
 impl Default for Args {
@@ -63,6 +73,10 @@ impl Default for Args {
             skip_files: false,
             skip_memory: false,
             check: false,
+            state_store: stream_core::state::StateStoreKind::Memory,
+            state_memory_mb: 256,
+            large_state: None,
+            rows_per_batch: 1_000_000,
         }
     }
 }
@@ -109,6 +123,22 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Arg
             "--skip-files" => parsed.skip_files = true,
             "--skip-memory" => parsed.skip_memory = true,
             "--check" => parsed.check = true,
+            "--state-store" => {
+                let name = value("--state-store")?;
+                parsed.state_store = stream_core::state::StateStoreKind::from_name(&name)
+                    .ok_or_else(|| format!("`--state-store`: unknown `{name}`\n\n{USAGE}"))?
+            }
+            "--state-memory-mb" => {
+                parsed.state_memory_mb =
+                    number("--state-memory-mb", &value("--state-memory-mb")?)? as u64
+            }
+            "--large-state" => {
+                parsed.large_state = Some(number("--large-state", &value("--large-state")?)? as u64)
+            }
+            "--rows-per-batch" => {
+                parsed.rows_per_batch =
+                    (number("--rows-per-batch", &value("--rows-per-batch")?)? as u64).max(1)
+            }
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}").into()),
         }
     }

@@ -10,6 +10,11 @@ use crate::BoxError;
 use crate::measure::BatchClock;
 use crate::workloads::{self, Digest, Input, Workload};
 
+/// The state store of the runs in this process and its budget in bytes (the file runs'
+/// children read theirs from `STREAM_STATE_STORE` and `STREAM_STATE_MEMORY`).
+pub(crate) static STATE: std::sync::OnceLock<(stream_core::state::StateStoreKind, u64)> =
+    std::sync::OnceLock::new();
+
 /// How the engine did on one run.
 pub(crate) struct EngineRun {
     /// From `start()` to termination.
@@ -50,6 +55,9 @@ pub(crate) async fn run(
     let mut builder = workloads::query(workload, input, max_files, dir, memory, &digest)?
         .checkpoint_location(&checkpoint)
         .manager(&manager);
+    if let Some(&(kind, bytes)) = STATE.get() {
+        builder = builder.state_store(kind).state_memory(bytes);
+    }
     if let Some(tasks) = parallelism {
         builder = builder.parallelism(tasks);
     }

@@ -23,6 +23,7 @@ mod baseline;
 mod child;
 mod dataset;
 mod engine_run;
+mod large_state;
 mod measure;
 mod nexmark_bench;
 mod report;
@@ -44,7 +45,15 @@ fn main() {
         child::main(argv.skip(1).collect())
     } else {
         match args::parse(argv) {
-            Ok(Some(args)) => report::main(args),
+            Ok(Some(args)) => match args.large_state {
+                Some(keys) => large_state::main(large_state::LargeState {
+                    keys,
+                    rows_per_batch: args.rows_per_batch,
+                    store: args.state_store,
+                    memory_mb: args.state_memory_mb,
+                }),
+                None => report::main(args),
+            },
             Ok(None) => {
                 print!("{}", args::USAGE);
                 Ok(())

@@ -80,6 +80,15 @@ pub(crate) fn peak_rss_kib() -> Option<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The process's resident memory now, in KiB (Linux).
+pub(crate) fn current_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// The `p`-th percentile (0..=100) of `values` by the nearest-rank rule.
 pub(crate) fn percentile(values: &[Duration], p: f64) -> Duration {
     if values.is_empty() {

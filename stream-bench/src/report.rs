@@ -37,6 +37,16 @@ pub(crate) fn main(args: Args) -> Result<(), BoxError> {
         std::env::args().skip(1).collect::<Vec<_>>().join(" ")
     );
     println!("dataset: {}", root.display());
+    let _ = engine_run::STATE.set((args.state_store, args.state_memory_mb << 20));
+    println!(
+        "state store: {}{}",
+        args.state_store.as_str(),
+        if args.state_store == stream_core::state::StateStoreKind::Disk {
+            format!(" ({} MiB budget)", args.state_memory_mb)
+        } else {
+            String::new()
+        }
+    );
     let mut mismatches = Vec::new();
     let mut baselines = Vec::new();
     let batches = if args.skip_memory && !args.check {
@@ -172,6 +182,18 @@ fn run_child(
         .arg(input.name())
         .arg(max_files.map_or("-".to_string(), |n| n.to_string()))
         .arg(dir)
+        .envs(
+            engine_run::STATE
+                .get()
+                .map(|(kind, bytes)| {
+                    [
+                        ("STREAM_STATE_STORE", kind.as_str().to_string()),
+                        ("STREAM_STATE_MEMORY", (bytes >> 20).to_string()),
+                    ]
+                })
+                .into_iter()
+                .flatten(),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;

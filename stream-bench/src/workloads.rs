@@ -118,7 +118,7 @@ impl Digest {
     }
 
     /// The sink closure of a `write(foreach_batch, f = ..)`.
-    fn sink(
+    pub(crate) fn sink(
         self: &Arc<Self>,
         column: &'static str,
     ) -> impl FnMut(u64, &[RecordBatch]) -> Result<(), BoxError> + Send + 'static {
