@@ -187,16 +187,32 @@ fn decode<T: StateBytes>(mut bytes: &[u8]) -> Result<T> {
     Ok(value)
 }
 
-/// The checksum at the end of the delta file `path`, if it is there.
+/// The checksum that identifies version `version` in `dir`: its delta file's, or, when
+/// retention removed the delta, its snapshot's.
+fn version_crc(dir: &StateDir, version: u64) -> Result<Option<u32>> {
+    match file_crc(&dir.path(version, FileKind::Delta))? {
+        Some(crc) => Ok(Some(crc)),
+        None => file_crc(&dir.path(version, FileKind::Snapshot)),
+    }
+}
+
+/// The checksum at the end of the state file `path` (its last four bytes), if it is
+/// there.
 fn file_crc(path: &Path) -> Result<Option<u32>> {
-    match fs::read(path) {
-        Ok(bytes) if bytes.len() >= 4 => {
-            let tail: [u8; 4] = bytes[bytes.len() - 4..].try_into().unwrap_or_default();
-            Ok(Some(u32::from_le_bytes(tail)))
-        }
-        Ok(_) => Ok(None),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StreamError::io(path, e)),
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StreamError::io(path, e)),
+    };
+    let mut tail = [0u8; 4];
+    let read = file
+        .seek(SeekFrom::End(-4))
+        .and_then(|_| file.read_exact(&mut tail));
+    match read {
+        Ok(()) => Ok(Some(u32::from_le_bytes(tail))),
+        // shorter than a checksum: no version of ours
+        Err(_) => Ok(None),
     }
 }
 
@@ -330,6 +346,29 @@ where
         Ok((count, gone))
     }
 
+    /// The keys (with their times) the time index has at or below `until`, of entries
+    /// the changes in memory do not override.
+    fn expired_keys_in_db(&self, until: i64) -> Result<Vec<(i64, K)>> {
+        let start = time_key(i64::MIN, &[]);
+        let end = match until.checked_add(1) {
+            Some(next) => time_key(next, &[]),
+            None => vec![TIME + 1],
+        };
+        let mut found = Vec::new();
+        for item in self.space().range(start..end) {
+            let k = item.key().map_err(|e| self.shared.error(e))?;
+            let raw: [u8; 8] = k[1..9]
+                .try_into()
+                .map_err(|_| super::bytes::malformed("time index key"))?;
+            let time = (u64::from_be_bytes(raw) ^ (1 << 63)) as i64;
+            let key: K = decode(&k[9..])?;
+            if !self.changed(&key) {
+                found.push((time, key));
+            }
+        }
+        Ok(found)
+    }
+
     /// The database entries whose indexed time is at or below `until`, not overridden.
     fn expired_in_db(&self, until: i64, f: &mut dyn FnMut(K, V) -> Result<()>) -> Result<()> {
         let start = time_key(i64::MIN, &[]);
@@ -361,22 +400,29 @@ where
         let db = &self.shared.db;
         let space = &self.shared.space;
         // the writes in key order: each goes into the write buffer's skip list next to
-        // the one before (stable: an index entry removed and written again stays written)
+        // the one before; every key is written once (an index entry whose time stays is
+        // neither removed nor written again)
         let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(overlay.changes.len());
         let index = self.time.filter(|_| self.indexed);
         for (key, change) in &overlay.changes {
             let mut k = Vec::new();
             data_key(key, &mut k);
-            if let (Some(_), Some(t)) = (index, change.before.time) {
-                writes.push((time_key(t, &k[1..]), None));
+            let time_after = match (index, &change.value) {
+                (Some(f), Some(value)) => f(key, value),
+                _ => None,
+            };
+            if index.is_some() && change.before.time != time_after {
+                if let Some(t) = change.before.time {
+                    writes.push((time_key(t, &k[1..]), None));
+                }
+                if let Some(t) = time_after {
+                    writes.push((time_key(t, &k[1..]), Some(Vec::new())));
+                }
             }
             match &change.value {
                 Some(value) => {
                     let mut v = Vec::new();
                     value.write_bytes(&mut v);
-                    if let Some(t) = index.and_then(|f| f(key, value)) {
-                        writes.push((time_key(t, &k[1..]), Some(Vec::new())));
-                    }
                     writes.push((k, Some(v)));
                 }
                 None if change.before.existed => writes.push((k, None)),
@@ -384,7 +430,7 @@ where
             }
         }
         drop(overlay.changes);
-        writes.sort_by(|a, b| a.0.cmp(&b.0));
+        writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut batch = db.batch();
         for (k, v) in writes {
             match v {
@@ -531,7 +577,7 @@ where
             batch.commit().map_err(|e| self.shared.error(e))?;
         }
         self.db_len = rows.len() as u64;
-        let crc = file_crc(&self.dir.path(s, FileKind::Delta))?.unwrap_or_default();
+        let crc = version_crc(&self.dir, s)?.unwrap_or_default();
         let mut batch = self.shared.db.batch();
         batch.insert(self.space(), META_VERSION, s.to_le_bytes());
         batch.insert(self.space(), META_LEN, self.db_len.to_le_bytes());
@@ -582,7 +628,7 @@ where
                     .map_err(|e| self.shared.error(e))?;
                 let stored =
                     stored.and_then(|c| c.as_ref().try_into().ok().map(u32::from_le_bytes));
-                let on_file = file_crc(&self.dir.path(d, FileKind::Delta))?;
+                let on_file = version_crc(&self.dir, d)?;
                 let replayable = (d + 1..=v).all(|n| self.dir.path(n, FileKind::Delta).exists());
                 stored.is_some() && stored == on_file && replayable
             }
@@ -883,15 +929,24 @@ where
         }
     }
 
+    /// With the time index, the database's expired keys are taken from the index alone:
+    /// their values are not read (the index entry holds the time a removal needs).
     fn drop_expired(&mut self, time: EntryTime<K, V>, until: i64) -> Result<usize> {
         let expired = move |k: &K, v: &V| time(k, v).is_some_and(|t| t <= until);
-        if self.time.is_some() && self.indexed {
-            let candidates =
-                |s: &Self, f: &mut dyn FnMut(K, V) -> Result<()>| s.expired_in_db(until, f);
-            Ok(self.evict_entries(expired, candidates, false)?.0)
-        } else {
-            self.retain(|k, v| !expired(k, v))
+        if !(self.time.is_some() && self.indexed) {
+            return self.retain(|k, v| !expired(k, v));
         }
+        // the changes in memory first, then the index
+        let (mut count, _) = self.evict_entries(expired, |_, _| Ok(()), false)?;
+        for (t, key) in self.expired_keys_in_db(until)? {
+            let before = Before {
+                existed: true,
+                time: Some(t),
+            };
+            self.record(key, before, None);
+            count += 1;
+        }
+        Ok(count)
     }
 
     fn scan(&self, mut f: impl FnMut(&K, &V)) -> Result<()> {
