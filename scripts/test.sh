@@ -7,9 +7,14 @@
 #   - the Kafka-protocol broker the Kafka tests start (scripts/install-tansu.sh: a long
 #     first build, then reused), found through STREAM_TANSU.
 #
+# Then the end-to-end suites (the `tests` package: every stateful, crash, SIGKILL,
+# restart and golden test) run a second time on the disk state store
+# (STREAM_STATE_STORE=disk), so that both stores pass them.
+#
 # A STREAM_PYTHON or STREAM_TANSU already set is used as it is. Arguments go to
-# `cargo test --workspace` (`./scripts/test.sh -p stream-core` adds a package filter).
-# A bare `cargo test --workspace` still works: it skips those comparisons, saying so.
+# `cargo test --workspace` (`./scripts/test.sh -p stream-core` adds a package filter);
+# with arguments the second run is left out. A bare `cargo test --workspace` still
+# works: it skips those comparisons, saying so.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,4 +34,11 @@ fi
 echo "STREAM_TANSU=$STREAM_TANSU" >&2
 
 echo "==> cargo test --workspace $*" >&2
-exec cargo test --workspace "$@"
+cargo test --workspace "$@"
+
+if [[ $# -eq 0 ]]; then
+    # the UI cases and the quickstart's dependency tree do not depend on the store
+    echo "==> STREAM_STATE_STORE=disk cargo test -p tests (the end-to-end suites on the disk store)" >&2
+    STREAM_STATE_STORE=disk cargo test -p tests -- --exact --skip ui \
+        --skip the_quickstart_builds_without_delta_kafka_or_an_http_client
+fi
