@@ -51,6 +51,8 @@ fn the_quickstart_builds_without_delta_kafka_or_an_http_client() {
         "rdkafka-sys",
         "reqwest",
         "hyper",
+        // the disk state store: a feature the quickstart does not ask for
+        "fjall",
     ] {
         assert!(
             !crates.contains(&heavy),

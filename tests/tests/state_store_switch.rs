@@ -36,6 +36,13 @@ fn dedup(landing: &Path, table: &str) -> QueryBuilder {
     .untyped()
 }
 
+/// The stores of the runs, the fault each run but the last dies at, the table's name.
+type Case = (
+    &'static [StateStoreKind],
+    &'static [(FaultPoint, u64)],
+    &'static str,
+);
+
 /// Runs the query over the six golden files on each store of `stores` in turn: every
 /// run but the last dies at its fault (`faults`, one per run but the last), and the
 /// next run, on the next store, resumes from the checkpoint.
@@ -72,7 +79,7 @@ fn run_switching(
 fn a_windowed_count_moves_between_the_stores_and_gives_sparks_rows() {
     use FaultPoint::{AfterOffsetsWrite, BeforeCommit, DuringSinkWrite};
     use StateStoreKind::{Disk, Memory};
-    let cases: [(&[StateStoreKind], &[(FaultPoint, u64)], &str); 3] = [
+    let cases: [Case; 3] = [
         (
             &[Memory, Disk, Memory],
             &[(BeforeCommit, 1), (BeforeCommit, 4)],
@@ -103,7 +110,7 @@ fn a_windowed_count_moves_between_the_stores_and_gives_sparks_rows() {
 fn a_deduplication_moves_between_the_stores_and_gives_sparks_rows() {
     use FaultPoint::{BeforeCommit, DuringSinkWrite};
     use StateStoreKind::{Disk, Memory};
-    let cases: [(&[StateStoreKind], &[(FaultPoint, u64)], &str); 2] = [
+    let cases: [Case; 2] = [
         (
             &[Disk, Memory, Disk],
             &[(BeforeCommit, 2), (DuringSinkWrite, 4)],

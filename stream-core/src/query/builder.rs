@@ -449,9 +449,11 @@ impl<R: OutputRow> QueryBuilder<R> {
     /// files for both, so a query may change stores between runs.
     ///
     /// ```
-    /// use stream_core::QueryBuilder;
+    /// use stream_core::StreamingQuery;
     /// use stream_core::state::StateStoreKind;
-    /// let builder = QueryBuilder::new().state_store(StateStoreKind::Disk).state_memory(64 << 20);
+    /// let builder = StreamingQuery::builder()
+    ///     .state_store(StateStoreKind::Disk)
+    ///     .state_memory(64 << 20);
     /// # let _ = builder;
     /// ```
     pub fn state_store(mut self, kind: StateStoreKind) -> Self {

@@ -124,25 +124,28 @@ fn folder_bytes(dir: &Path) -> Result<u64> {
 /// keeps (retention), a damaged file, an operator without state.
 ///
 /// ```
-/// use stream_core::{MemoryStream, stream};
-/// use stream_core::types::TimestampMs;
+/// use stream_core::{MemoryStream, Schema, stream};
 ///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// #[derive(Schema, Clone)]
+/// struct Click { user: String }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let checkpoint = tempfile::tempdir()?;
-/// let input = MemoryStream::new();
+/// let input = MemoryStream::of::<Click>();
 /// let query = stream! {
-///     schema Click { user: string }
-///     read(memory, stream = {input}, schema = Click)
+///     schema Click = Click;
+///     read(memory, stream = {input.clone()}, schema = Click)
 ///         .group_by(user)
 ///         .agg(count() as clicks)
 ///         .write(memory, name = "doc_state_read")
 ///         .output_mode(complete)
 /// }
-/// .checkpoint(checkpoint.path())
+/// .checkpoint_location(checkpoint.path())
 /// .start()?;
 /// input.add_rows(&[Click { user: "ann".into() }, Click { user: "ann".into() }, Click { user: "bob".into() }])?;
-/// query.process_all_available()?;
-/// query.stop()?;
+/// query.process_all_available().await?;
+/// query.stop().await;
 ///
 /// let state = stream_core::state::read(checkpoint.path(), "0", 0)?;
 /// assert_eq!(state.num_rows(), 2);

@@ -182,16 +182,7 @@ where
     /// ```
     pub fn commit(&mut self, version: u64) -> Result<StateOperatorMetrics> {
         let start = Instant::now();
-        let next = self.version.map_or(0, |v| v + 1);
-        if version != next {
-            return Err(StreamError::InvalidQuery(format!(
-                "state of operator `{}` partition {} holds version {} and can commit version {next}, not {version}",
-                self.dir.operator,
-                self.dir.partition,
-                self.version
-                    .map_or_else(|| "none".to_string(), |v| v.to_string()),
-            )));
-        }
+        check_next(&self.dir, self.version, version)?;
         let Changes {
             upsert_keys,
             upsert_values,
@@ -583,6 +574,20 @@ pub(super) fn resume_chain(
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| StreamError::io(path, e))
+}
+
+/// Refuses to commit `version` unless it follows `held`, the version the store holds.
+pub(super) fn check_next(dir: &StateDir, held: Option<u64>, version: u64) -> Result<()> {
+    let next = held.map_or(0, |v| v + 1);
+    if version == next {
+        return Ok(());
+    }
+    Err(StreamError::InvalidQuery(format!(
+        "state of operator `{}` partition {} holds version {} and can commit version {next}, not {version}",
+        dir.operator,
+        dir.partition,
+        held.map_or_else(|| "none".to_string(), |v| v.to_string()),
+    )))
 }
 
 /// Deletes the files of `dir` of versions after `version` and those retention (`conf`)

@@ -51,7 +51,7 @@ use super::keyed::{EntryTime, KeyedState, StateLocation};
 use super::layout::{FileKind, StateDir};
 use super::metrics::StateOperatorMetrics;
 use super::schema;
-use super::store::{clean_up, remove_if_exists, resume_chain};
+use super::store::{check_next, clean_up, remove_if_exists, resume_chain};
 use crate::checkpoint::atomic::{create_dir_synced, sync_dir, write_atomic, write_atomic_with};
 use crate::hash::FastHashMap;
 use crate::types::TypedRow;
@@ -977,16 +977,7 @@ where
 
     fn commit(&mut self, version: u64) -> Result<StateOperatorMetrics> {
         let start = Instant::now();
-        let next = self.version.map_or(0, |v| v + 1);
-        if version != next {
-            return Err(StreamError::InvalidQuery(format!(
-                "state of operator `{}` partition {} holds version {} and can commit version {next}, not {version}",
-                self.dir.operator,
-                self.dir.partition,
-                self.version
-                    .map_or_else(|| "none".to_string(), |v| v.to_string()),
-            )));
-        }
+        check_next(&self.dir, self.version, version)?;
         // the version before this one is committed by the engine: the batch ran after it
         self.apply_committed()?;
         let mut overlay = std::mem::take(&mut self.pending);
