@@ -238,3 +238,51 @@ fn fault_during_sink_write_file_sink() {
 fn fault_before_commit_file_sink() {
     crash_and_restart(FaultPoint::BeforeCommit, "file_sink::fault_before_commit");
 }
+
+/// A damaged manifest entry of the output folder is refused when the query starts,
+/// naming the file, and neither the checkpoint nor the folder is written to (it was
+/// found only at the next compaction before).
+#[test]
+fn a_damaged_manifest_entry_is_found_when_the_query_starts() {
+    let landing = tempfile::tempdir().unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    land_golden(landing.path(), 0..2);
+    let rt = runtime();
+    let q = query(
+        landing.path(),
+        checkpoint.path(),
+        out.path(),
+        FileSinkFormat::Parquet,
+    )
+    .start()
+    .unwrap();
+    rt.block_on(q.await_termination()).unwrap();
+    land_golden(landing.path(), 2..3);
+    let entry = out.path().join("_stream_metadata/1");
+    std::fs::write(&entry, "v1\nnot a manifest entry\n").unwrap();
+    let before = (
+        tests::files_under(checkpoint.path()),
+        tests::files_under(out.path()),
+    );
+    let error = query(
+        landing.path(),
+        checkpoint.path(),
+        out.path(),
+        FileSinkFormat::Parquet,
+    )
+    .start()
+    .err()
+    .expect("a query started on a damaged manifest")
+    .to_string();
+    assert!(error.contains(&entry.display().to_string()), "{error}");
+    assert!(error.contains("line 2 is not a file entry"), "{error}");
+    let after = (
+        tests::files_under(checkpoint.path()),
+        tests::files_under(out.path()),
+    );
+    assert!(
+        before == after,
+        "the checkpoint or the folder was written to"
+    );
+}

@@ -381,6 +381,10 @@ impl FileSink {
             partition_by: self.partition_by.clone(),
             schema: (*schema).clone(),
         })?;
+        // every entry a later compaction or a reader of the folder reads, checked now,
+        // before the query writes anything: a damaged or foreign manifest file is an
+        // error naming it and its line
+        manifest.live_entries()?;
         let latest = manifest.latest_batch_id()?;
         let removed = remove_orphans(&self.path, latest)?;
         if removed > 0 {

@@ -381,6 +381,46 @@ fn an_empty_batch_is_recorded() {
     assert!(read_file_sink(dir.path()).unwrap().is_empty());
 }
 
+/// The folder after two committed batches, with `damage` done to its manifest file of
+/// batch 1; the error of opening a sink on it, and whether the folder was left as it was.
+fn open_after_damage(damage: impl FnOnce(&Path)) -> (String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = open(FileSink::new(dir.path()));
+    add(&mut first, 0, vec![rows(0, 1)]).unwrap();
+    add(&mut first, 1, vec![rows(1, 2)]).unwrap();
+    drop(first);
+    damage(&dir.path().join("_stream_metadata/1"));
+    let before = files_on_disk(dir.path());
+    let error = FileSink::new(dir.path())
+        .open(&context(Arc::new(ManualClock::new(0))))
+        .unwrap_err()
+        .to_string();
+    (error, files_on_disk(dir.path()) == before)
+}
+
+#[test]
+fn a_garbage_manifest_entry_is_refused_at_open_naming_the_file_and_line() {
+    let (error, untouched) = open_after_damage(|path| {
+        let mut text = std::fs::read_to_string(path).unwrap();
+        text.push_str("{\"not\": \"an entry\"}\n");
+        std::fs::write(path, text).unwrap();
+    });
+    assert!(error.contains("_stream_metadata/1"), "{error}");
+    assert!(error.contains("line 3 is not a file entry"), "{error}");
+    assert!(untouched, "the folder was written to");
+}
+
+#[test]
+fn a_manifest_file_of_another_version_is_refused_at_open_naming_it() {
+    let (error, untouched) = open_after_damage(|path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        std::fs::write(path, text.replacen("v1", "v2", 1)).unwrap();
+    });
+    assert!(error.contains("_stream_metadata/1"), "{error}");
+    assert!(error.contains("v2"), "{error}");
+    assert!(untouched, "the folder was written to");
+}
+
 #[test]
 fn a_folder_of_another_layout_is_refused_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
