@@ -272,8 +272,7 @@ fn a_damaged_manifest_entry_is_found_when_the_query_starts() {
         FileSinkFormat::Parquet,
     )
     .start()
-    .err()
-    .expect("a query started on a damaged manifest")
+    .expect_err("a query started on a damaged manifest")
     .to_string();
     assert!(error.contains(&entry.display().to_string()), "{error}");
     assert!(error.contains("line 2 is not a file entry"), "{error}");

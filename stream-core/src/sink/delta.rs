@@ -238,8 +238,43 @@ async fn load(path: &Path) -> Result<Option<DeltaTable>> {
     match table.load().await {
         Ok(()) => Ok(Some(table)),
         Err(DeltaTableError::NotATable(_)) => Ok(None),
-        Err(e) => Err(table_error(path, None, e)),
+        Err(e) => Err(match unreadable_log_line(path) {
+            Some((file, line, why)) => StreamError::SinkFile {
+                path: file,
+                message: format!(
+                    "line {line} of the Delta table's log is not JSON ({why}); the table cannot be read"
+                ),
+            },
+            None => table_error(path, None, e),
+        }),
     }
+}
+
+/// The first line of a `_delta_log/<version>.json` commit file of the table at `path`
+/// that is not JSON, with its 1-based number and the parser's reason: which file a
+/// table that does not load holds damaged (deltalake's error does not say).
+fn unreadable_log_line(path: &Path) -> Option<(PathBuf, usize, String)> {
+    let log = path.join("_delta_log");
+    let mut commits: Vec<PathBuf> = std::fs::read_dir(&log)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    commits.sort();
+    for file in commits.into_iter().rev() {
+        let text = std::fs::read_to_string(&file).ok()?;
+        for (i, line) in text.lines().enumerate() {
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(line) {
+                return Some((file, i + 1, e.to_string()));
+            }
+        }
+    }
+    None
 }
 
 /// The latest `txn` version of `app_id` in `table`, as a batch id.

@@ -260,3 +260,56 @@ fn fault_during_sink_write_delta_sink_complete_mode() {
         "delta_sink::fault_during_sink_write_complete",
     );
 }
+
+/// A damaged last entry of the table's log is refused when the query starts, naming the
+/// file and its line, and neither the checkpoint nor the table is written to.
+#[test]
+fn a_damaged_log_entry_is_found_when_the_query_starts() {
+    let landing = tempfile::tempdir().unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let table = tempfile::tempdir().unwrap();
+    land_golden(landing.path(), 0..2);
+    let rt = runtime();
+    let q = query(
+        landing.path(),
+        checkpoint.path(),
+        table.path(),
+        OutputMode::Append,
+    )
+    .start()
+    .unwrap();
+    rt.block_on(q.await_termination()).unwrap();
+    land_golden(landing.path(), 2..3);
+    let last = table
+        .path()
+        .join(format!("_delta_log/{:020}.json", commits(table.path()) - 1));
+    std::fs::write(&last, "{\"add\": not json\n").unwrap();
+    let before = (
+        tests::files_under(checkpoint.path()),
+        tests::files_under(table.path()),
+    );
+    let error = query(
+        landing.path(),
+        checkpoint.path(),
+        table.path(),
+        OutputMode::Append,
+    )
+    .start()
+    .expect_err("a query started on a damaged Delta log")
+    .to_string();
+    assert_eq!(
+        error,
+        format!(
+            "sink file `{}`: line 1 of the Delta table's log is not JSON (expected ident at line 1 column 10); the table cannot be read",
+            last.display()
+        )
+    );
+    let after = (
+        tests::files_under(checkpoint.path()),
+        tests::files_under(table.path()),
+    );
+    assert!(
+        before == after,
+        "the checkpoint or the table was written to"
+    );
+}
