@@ -37,8 +37,15 @@ echo "==> cargo test --workspace $*" >&2
 cargo test --workspace "$@"
 
 if [[ $# -eq 0 ]]; then
-    # the UI cases and the quickstart's dependency tree do not depend on the store
-    echo "==> STREAM_STATE_STORE=disk cargo test -p tests (the end-to-end suites on the disk store)" >&2
-    STREAM_STATE_STORE=disk cargo test -p tests -- --exact --skip ui \
-        --skip the_quickstart_builds_without_delta_kafka_or_an_http_client
+    # every end-to-end suite of tests/ but the UI cases and the quickstart's dependency
+    # tree (which do not depend on the store), named one by one so that cargo reuses the
+    # workspace's build instead of building the tests package with its own features
+    suites=()
+    for file in tests/tests/*.rs; do
+        name="$(basename "$file" .rs)"
+        [[ "$name" == ui || "$name" == quickstart_build ]] && continue
+        suites+=(--test "$name")
+    done
+    echo "==> STREAM_STATE_STORE=disk: the ${#suites[@]} end-to-end suites of tests/ on the disk store" >&2
+    STREAM_STATE_STORE=disk cargo test --workspace "${suites[@]}"
 fi
