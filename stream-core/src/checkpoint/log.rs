@@ -38,6 +38,12 @@ impl MetadataLog {
         Ok(MetadataLog { dir })
     }
 
+    /// The log in `dir` as it is, creating nothing: for a reader of a checkpoint that
+    /// must not write to it (its calls fail on a missing folder).
+    pub(crate) fn existing(dir: impl Into<PathBuf>) -> Self {
+        MetadataLog { dir: dir.into() }
+    }
+
     /// The folder of the log.
     pub fn dir(&self) -> &Path {
         &self.dir

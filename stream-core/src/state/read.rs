@@ -16,6 +16,7 @@ use super::codec;
 use super::layout::{FileKind, StateDir};
 use super::schema;
 use super::store::resume_chain;
+use crate::checkpoint::MetadataLog;
 use crate::{Result, StreamError};
 
 /// One stateful operator of a checkpoint, as [`operators`] lists it.
@@ -73,31 +74,20 @@ pub struct CommittedBatch {
 /// # Ok::<(), stream_core::StreamError>(())
 /// ```
 pub fn last_committed(checkpoint: &Path) -> Result<Option<CommittedBatch>> {
-    let commits = checkpoint.join("commits");
-    let entries = match fs::read_dir(&commits) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StreamError::io(&commits, e)),
-    };
-    let mut last = None;
-    for entry in entries {
-        let entry = entry.map_err(|e| StreamError::io(&commits, e))?;
-        if let Some(id) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            last = last.max(Some(id));
-        }
+    let commits = MetadataLog::existing(checkpoint.join("commits"));
+    if !commits.dir().is_dir() {
+        return Ok(None);
     }
-    Ok(last.map(|id| {
-        let offsets = fs::read_to_string(checkpoint.join("offsets").join(id.to_string()));
-        let timestamp_ms = offsets.ok().and_then(|text| {
-            let line = text.lines().nth(1)?;
-            serde_json::from_str::<serde_json::Value>(line).ok()?["batchTimestampMs"].as_i64()
-        });
-        CommittedBatch { id, timestamp_ms }
-    }))
+    let Some(id) = commits.latest_id()? else {
+        return Ok(None);
+    };
+    // the offsets entry's first line is the batch's metadata
+    let offsets = MetadataLog::existing(checkpoint.join("offsets"));
+    let timestamp_ms = offsets.get(id).ok().flatten().and_then(|lines| {
+        let metadata = serde_json::from_str::<serde_json::Value>(lines.first()?).ok()?;
+        metadata["batchTimestampMs"].as_i64()
+    });
+    Ok(Some(CommittedBatch { id, timestamp_ms }))
 }
 
 fn folder_bytes(dir: &Path) -> Result<u64> {

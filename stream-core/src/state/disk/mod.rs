@@ -371,22 +371,7 @@ where
 
     /// The database entries whose indexed time is at or below `until`, not overridden.
     fn expired_in_db(&self, until: i64, f: &mut dyn FnMut(K, V) -> Result<()>) -> Result<()> {
-        let start = time_key(i64::MIN, &[]);
-        // every key of a time up to `until`: below the next time's prefix
-        let end = match until.checked_add(1) {
-            Some(next) => time_key(next, &[]),
-            None => vec![TIME + 1],
-        };
-        let mut found = Vec::new();
-        for item in self.space().range(start..end) {
-            let k = item.key().map_err(|e| self.shared.error(e))?;
-            found.push(k);
-        }
-        for k in found {
-            let key: K = decode(&k[9..])?;
-            if self.changed(&key) {
-                continue;
-            }
+        for (_, key) in self.expired_keys_in_db(until)? {
             if let Some(v) = self.db_get(&key)? {
                 f(key, v)?;
             }
