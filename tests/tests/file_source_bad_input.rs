@@ -197,7 +197,10 @@ fn csv_fail_fast_names_the_line_of_the_bad_record() {
         } => {
             assert_eq!(p, path);
             assert_eq!(line, 3);
-            assert!(message.contains("'x'"), "{message}");
+            assert_eq!(
+                message,
+                "column `id` (field 1) is declared i64 but the record holds `x`"
+            );
         }
         other => panic!("expected a malformed record, got {other}"),
     }

@@ -1,6 +1,6 @@
 //! The file formats and landing-zone options through `stream!`: CSV with a header and a
-//! malformed row dropped, text lines, and Parquet read only in the columns the pipeline
-//! uses.
+//! malformed row dropped, a cut-short file skipped, text lines, and Parquet read only in
+//! the columns the pipeline uses.
 
 use std::sync::Arc;
 
@@ -40,6 +40,32 @@ fn a_csv_landing_zone_through_the_macro_drops_the_malformed_row_and_counts_it() 
         .map(|v| v.parse::<u64>().unwrap())
         .sum();
     assert_eq!(dropped, 1);
+}
+
+#[test]
+fn ignore_corrupt_files_through_the_macro_skips_a_cut_short_file_and_counts_it() {
+    let landing = tempfile::tempdir().unwrap();
+    let whole = tests::files::gzip("{\"id\": 2}\n");
+    tests::files::land(landing.path(), "a.json", "{\"id\": 1}\n", 0);
+    tests::files::land(landing.path(), "b.json.gz", &whole[..whole.len() / 2], 1);
+    let query = run_to_end(stream! {
+        schema Row { id: i64 }
+        read(json, path = {landing.path()}, schema = Row, ignore_corrupt_files = true,
+             ignore_missing_files = true)
+            .write(memory, name = "macro_skip_corrupt")
+            .trigger(available_now)
+    });
+    let ids: Vec<i64> = query.rows().unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, [1]);
+    let metrics = &query.recent_progress()[0].sources[0].metrics;
+    assert_eq!(
+        metrics.get("numCorruptFilesSkipped").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        metrics.get("numMissingFilesSkipped").map(String::as_str),
+        Some("0")
+    );
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub(crate) const LANDING: &[&str] = &[
     "clean_source",
     "source_archive_dir",
     "file_name_only",
+    "ignore_missing_files",
+    "ignore_corrupt_files",
 ];
 
 /// The options of one format, beyond [`LANDING`].
@@ -111,7 +113,11 @@ pub(crate) fn check_options(
                     continue;
                 }
             },
-            "latest_first" | "file_name_only" | "header" => match boolean(cx, o) {
+            "latest_first"
+            | "file_name_only"
+            | "ignore_missing_files"
+            | "ignore_corrupt_files"
+            | "header" => match boolean(cx, o) {
                 Some(b) => quote_spanned!(span=> .#method(#b)),
                 None => {
                     ok = false;

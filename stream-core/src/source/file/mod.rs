@@ -129,7 +129,10 @@ pub enum ParseMode {
     /// record.
     DropMalformed,
     /// A record that does not parse stops the query with
-    /// [`StreamError::MalformedRecord`], naming the file and the line.
+    /// [`StreamError::MalformedRecord`], naming the file, the line, and the column
+    /// with its declared type and the value found. To go on, fix the file in place, or
+    /// remove it (or move it elsewhere) with [`FileSource::ignore_missing_files`] on:
+    /// the batch then runs again without it.
     #[default]
     FailFast,
 }
@@ -237,6 +240,8 @@ struct FileOptions {
     max_file_age: Option<Duration>,
     clean_source: CleanSource,
     file_name_only: bool,
+    ignore_missing_files: bool,
+    ignore_corrupt_files: bool,
     settle_time: Duration,
     mode: Option<ParseMode>,
     corrupt_column: Option<String>,
@@ -302,6 +307,12 @@ impl FileSource {
     /// The name of the source metric with the number of records kept as corrupt rows by
     /// [`ParseMode::Permissive`] in a batch.
     pub const METRIC_CORRUPT_RECORDS: &'static str = "numCorruptRecords";
+    /// The name of the source metric with the number of files of a batch skipped
+    /// because they were gone ([`FileSource::ignore_missing_files`]).
+    pub const METRIC_MISSING_FILES_SKIPPED: &'static str = "numMissingFilesSkipped";
+    /// The name of the source metric with the number of files of a batch skipped
+    /// because they could not be read ([`FileSource::ignore_corrupt_files`]).
+    pub const METRIC_CORRUPT_FILES_SKIPPED: &'static str = "numCorruptFilesSkipped";
 
     /// A source over the files at `path` (a folder or a glob) in `format`, decoded with
     /// `schema`. A relative `path` is made absolute against the current folder now.
@@ -522,6 +533,40 @@ impl FileSource {
     /// ```
     pub fn file_name_only(mut self, yes: bool) -> Self {
         self.options.file_name_only = yes;
+        self
+    }
+
+    /// Skips a file of a batch that is gone when the batch reads it (Spark's
+    /// `ignoreMissingFiles`), instead of stopping the query. The way forward when a bad
+    /// file stopped a query (see [`ParseMode::FailFast`]): remove the file, or move it
+    /// elsewhere, and restart; the batch runs again without it. Each skip is logged as a
+    /// warning and counted in the progress record's source metric
+    /// [`FileSource::METRIC_MISSING_FILES_SKIPPED`]. Off by default: a file must stay
+    /// until the batch that reads it is committed.
+    ///
+    /// ```
+    /// let source = stream_core::FileSource::text("in").ignore_missing_files(true);
+    /// # let _ = source;
+    /// ```
+    pub fn ignore_missing_files(mut self, yes: bool) -> Self {
+        self.options.ignore_missing_files = yes;
+        self
+    }
+
+    /// Skips a file of a batch that cannot be read as its format (Spark's
+    /// `ignoreCorruptFiles`): a damaged or cut-short Parquet or compressed file, a CSV
+    /// header that lacks a declared column, a file that cannot be opened for another
+    /// reason than being gone. The whole file is skipped (Spark keeps the rows it read
+    /// before the damage), logged as a warning with the reason and counted in the
+    /// source metric [`FileSource::METRIC_CORRUPT_FILES_SKIPPED`]. A record that does
+    /// not parse is not a corrupt file: [`FileSource::mode`] decides about it.
+    ///
+    /// ```
+    /// let source = stream_core::FileSource::text("in").ignore_corrupt_files(true);
+    /// # let _ = source;
+    /// ```
+    pub fn ignore_corrupt_files(mut self, yes: bool) -> Self {
+        self.options.ignore_corrupt_files = yes;
         self
     }
 
@@ -936,8 +981,10 @@ impl FileSource {
             };
             let partitions = state.pattern.partition_segments(file);
             let mut counts = ReadCounts::default();
-            let batches = state.decoder.read(file, &partitions, &mut counts, &gone)?;
-            Ok((batches, counts))
+            match state.decoder.read(file, &partitions, &mut counts, &gone) {
+                Ok(batches) => Ok((batches, counts)),
+                Err(e) => self.skip_or_fail(*id, file, e),
+            }
         };
         let decoded: Vec<Result<(Vec<RecordBatch>, ReadCounts)>> = if files.len() > 1 {
             files.par_iter().map(decode).collect()
@@ -950,10 +997,38 @@ impl FileSource {
         for file in decoded {
             let (file_batches, file_counts) = file?;
             batches.extend(file_batches);
-            counts.dropped += file_counts.dropped;
-            counts.corrupt += file_counts.corrupt;
+            counts.add(file_counts);
         }
         Ok((batches, counts))
+    }
+
+    /// The outcome of a file of batch `id` whose read failed with `error`: skipped (no
+    /// rows, counted) if it is gone and [`FileSource::ignore_missing_files`] is on, or
+    /// cannot be read and [`FileSource::ignore_corrupt_files`] is on; else the error.
+    fn skip_or_fail(
+        &self,
+        id: u64,
+        file: &Path,
+        error: StreamError,
+    ) -> Result<(Vec<RecordBatch>, ReadCounts)> {
+        let gone = matches!(fs::symlink_metadata(file), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        let mut counts = ReadCounts::default();
+        if gone && self.options.ignore_missing_files {
+            tracing::warn!(source = %self.description(), file = %file.display(), batch = id, "skipped a file that is gone (ignore_missing_files)");
+            counts.missing_files = 1;
+            return Ok((Vec::new(), counts));
+        }
+        let unreadable = !gone
+            && matches!(
+                error,
+                StreamError::BadInputFile { .. } | StreamError::Source { .. }
+            );
+        if unreadable && self.options.ignore_corrupt_files {
+            tracing::warn!(source = %self.description(), file = %file.display(), batch = id, "skipped a file that cannot be read (ignore_corrupt_files): {error}");
+            counts.corrupt_files = 1;
+            return Ok((Vec::new(), counts));
+        }
+        Err(error)
     }
 
     /// Notes, on the first call after opening, which log entries may hold files still
@@ -1193,6 +1268,18 @@ impl Source for FileSource {
                 );
             }
             ParseMode::FailFast => {}
+        }
+        if self.options.ignore_missing_files {
+            metrics.insert(
+                Self::METRIC_MISSING_FILES_SKIPPED.to_string(),
+                state.last_counts.missing_files.to_string(),
+            );
+        }
+        if self.options.ignore_corrupt_files {
+            metrics.insert(
+                Self::METRIC_CORRUPT_FILES_SKIPPED.to_string(),
+                state.last_counts.corrupt_files.to_string(),
+            );
         }
         metrics
     }

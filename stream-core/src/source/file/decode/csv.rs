@@ -8,7 +8,7 @@ use arrow_csv::ReaderBuilder;
 use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 use regex::Regex;
 
-use super::{DecodeContext, Piece, flush_good};
+use super::{DecodeContext, Piece, describe, flush_good};
 use crate::{Result, StreamError};
 
 /// The CSV options of a file source, checked and in the decoders' terms.
@@ -128,6 +128,7 @@ pub(super) fn decode(
             Ok(None) => {}
             Err(message) => {
                 flush_good(cx.data_schema, &mut good, &mut pieces)?;
+                let message = describe::csv_record(raw, &layout.file_schema, &message);
                 cx.on_malformed(&mut pieces, line, raw, message)?;
             }
         }

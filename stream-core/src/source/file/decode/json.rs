@@ -7,7 +7,7 @@ use arrow_json::ReaderBuilder;
 use arrow_json::reader::Decoder;
 use arrow_schema::{ArrowError, SchemaRef};
 
-use super::{DecodeContext, Piece, flush_good, lines};
+use super::{DecodeContext, Piece, describe, flush_good, lines};
 use crate::source::file::ParseMode;
 use crate::{Result, StreamError};
 
@@ -131,7 +131,15 @@ pub(super) fn decode(bytes: &[u8], cx: &mut DecodeContext<'_>) -> Result<Vec<Pie
     };
     if cx.mode == ParseMode::FailFast {
         return Err(match find_bad_record(cx.data_schema, bytes) {
-            Some(bad) => cx.malformed(bad.line, bad.message),
+            Some(bad) => {
+                let line = lines(bytes)
+                    .find(|(number, _)| *number == bad.line)
+                    .map_or(&[][..], |(_, line)| line);
+                cx.malformed(
+                    bad.line,
+                    describe::json_record(line, cx.data_schema, &bad.message),
+                )
+            }
             None => cx.bad_file(format!("it cannot be decoded as JSON lines: {error}")),
         });
     }
@@ -152,6 +160,7 @@ pub(super) fn decode(bytes: &[u8], cx: &mut DecodeContext<'_>) -> Result<Vec<Pie
             Err(message) => {
                 flush_good(cx.data_schema, &mut good, &mut pieces)?;
                 decoder = new_decoder()?;
+                let message = describe::json_record(line, cx.data_schema, &message);
                 cx.on_malformed(&mut pieces, number, line, message)?;
             }
         }

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "csv")]
 pub(crate) mod csv;
+pub(crate) mod describe;
 #[cfg(feature = "json")]
 pub(crate) mod json;
 #[cfg(feature = "parquet")]
@@ -48,6 +49,20 @@ pub(crate) struct ReadCounts {
     pub(crate) dropped: u64,
     /// Records kept as corrupt rows in [`ParseMode::Permissive`].
     pub(crate) corrupt: u64,
+    /// Files skipped because they were gone (`ignore_missing_files`).
+    pub(crate) missing_files: u64,
+    /// Files skipped because they could not be read (`ignore_corrupt_files`).
+    pub(crate) corrupt_files: u64,
+}
+
+impl ReadCounts {
+    /// Adds the counts of another read to these.
+    pub(crate) fn add(&mut self, other: ReadCounts) {
+        self.dropped += other.dropped;
+        self.corrupt += other.corrupt;
+        self.missing_files += other.missing_files;
+        self.corrupt_files += other.corrupt_files;
+    }
 }
 
 /// What a decoder needs to know besides the bytes.
@@ -336,11 +351,25 @@ impl Compression {
     }
 }
 
-/// The bytes of the file at `path`, decompressed if its name says it is compressed.
+/// The UTF-8 byte-order mark some editors put at the start of a text file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The bytes of the text file at `path`, decompressed if its name says it is
+/// compressed, without a UTF-8 byte-order mark at its start (as Hadoop's line reader
+/// skips it for Spark), so that its first record or header reads like the others.
 pub(crate) fn read_bytes(
     path: &Path,
     gone: &dyn Fn(std::io::Error) -> StreamError,
 ) -> Result<Vec<u8>> {
+    let mut bytes = decompressed(path, gone)?;
+    if bytes.starts_with(UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
+    }
+    Ok(bytes)
+}
+
+/// The bytes of the file at `path`, decompressed if its name says it is compressed.
+fn decompressed(path: &Path, gone: &dyn Fn(std::io::Error) -> StreamError) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).map_err(gone)?;
     let bad = |message: String| StreamError::BadInputFile {
         path: path.to_path_buf(),

@@ -7,6 +7,7 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use super::describe::type_name;
 use super::{DecodeContext, Piece};
 use crate::{Result, StreamError};
 
@@ -21,8 +22,8 @@ pub(super) fn decode(
     cx: &DecodeContext<'_>,
 ) -> Result<Vec<Piece>> {
     let file = File::open(path).map_err(gone)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| cx.bad_file(format!("it is not a readable Parquet file: {e}")))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| cx.bad_file(unreadable(&e)))?;
     let file_schema = builder.schema().clone();
     let mut roots = Vec::new();
     // for each data column, the file's root column, if the file has it
@@ -33,9 +34,10 @@ pub(super) fn decode(
                 let found = file_schema.field(index).data_type();
                 if found != field.data_type() {
                     return Err(cx.bad_file(format!(
-                        "column `{}` is {found} in the file but the schema declares {}",
+                        "column `{}` is {} in the file but the schema declares {}",
                         field.name(),
-                        field.data_type()
+                        type_name(found),
+                        type_name(field.data_type())
                     )));
                 }
                 sources.push(Some(index));
@@ -85,4 +87,17 @@ pub(super) fn decode(
         pieces.push(Piece::Rows(batch));
     }
     Ok(pieces)
+}
+
+/// Why a file could not be opened as Parquet, without the reader's byte arithmetic
+/// when the footer (where a Parquet file describes itself) is missing or cut short.
+fn unreadable(e: &parquet::errors::ParquetError) -> String {
+    let text = e.to_string();
+    if text.contains("too small") || text.contains("Corrupt footer") {
+        "it is not a Parquet file, or it was cut short: it does not end with a Parquet \
+         footer"
+            .into()
+    } else {
+        format!("it is not a readable Parquet file: {text}")
+    }
 }

@@ -33,11 +33,16 @@ pub(super) fn decode(bytes: &[u8], cx: &mut DecodeContext<'_>) -> Result<Vec<Pie
     for (number, line) in lines(bytes) {
         match std::str::from_utf8(line) {
             Ok(text) => values.push(text.to_string()),
-            Err(e) => match cx.mode {
+            Err(_) => match cx.mode {
                 ParseMode::Permissive => values.push(String::from_utf8_lossy(line).into_owned()),
                 ParseMode::DropMalformed | ParseMode::FailFast => {
                     let mut ignored = Vec::new();
-                    cx.on_malformed(&mut ignored, number, line, format!("not UTF-8: {e}"))?;
+                    cx.on_malformed(
+                        &mut ignored,
+                        number,
+                        line,
+                        super::describe::not_utf8(line).unwrap_or_default(),
+                    )?;
                 }
             },
         }
