@@ -17,8 +17,11 @@ use crate::output_mode::OutputMode;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {
-    /// A checkpoint file could not be parsed or is inconsistent with its neighbours.
-    #[error("corrupt checkpoint file `{path}`: {message}; the checkpoint was left as it is")]
+    /// A checkpoint file could not be parsed or is inconsistent with its neighbours. The
+    /// message ends with what was written: nothing, when it was found as the query
+    /// started; or the batch that was running, which is not committed and runs again
+    /// when the query restarts.
+    #[error("corrupt checkpoint file `{path}`: {message}")]
     CorruptCheckpoint {
         /// The file that is wrong.
         path: PathBuf,
@@ -256,6 +259,33 @@ impl StreamError {
         StreamError::CorruptCheckpoint {
             path: path.into(),
             message: message.into(),
+        }
+    }
+
+    /// This error, found as a query started and before it wrote anything: a corrupt
+    /// checkpoint file's message then says that the checkpoint was left as it is.
+    pub(crate) fn found_at_start(self) -> Self {
+        self.with_checkpoint_note(
+            "found at start, before anything was written: the checkpoint was left as it is",
+        )
+    }
+
+    /// This error, found while batch `batch_id` ran: a corrupt checkpoint file's
+    /// message then says what that means for the checkpoint.
+    pub(crate) fn found_in_batch(self, batch_id: u64) -> Self {
+        self.with_checkpoint_note(&format!(
+            "found while batch {batch_id} ran: the batch is not committed (what it wrote \
+             stays uncommitted) and runs again when the query restarts"
+        ))
+    }
+
+    fn with_checkpoint_note(self, note: &str) -> Self {
+        match self {
+            StreamError::CorruptCheckpoint { path, message } => StreamError::CorruptCheckpoint {
+                path,
+                message: format!("{message}; {note}"),
+            },
+            other => other,
         }
     }
 }

@@ -167,6 +167,17 @@ pub trait Pipeline: Send + Sync + 'static {
 
     /// Runs one task of one stage.
     fn run_task(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<TaskOutput>;
+
+    /// Checks the state the checkpoint folder `checkpoint` holds for the pipeline's
+    /// stateful operators against their key and value types, as each state store does
+    /// when it opens: the engine calls it when the query starts, before it writes
+    /// anything, so that state written with other columns stops the query there
+    /// ([`crate::StreamError::StateSchemaMismatch`]). Generated pipelines check each of
+    /// their operators; the default, for a pipeline without state, checks nothing.
+    fn check_state(&self, checkpoint: &std::path::Path) -> Result<()> {
+        let _ = checkpoint;
+        Ok(())
+    }
 }
 
 /// Signature of the per-batch function of a [`MapPipeline`].

@@ -165,3 +165,30 @@ fn unknown_format_version_is_refused() {
         );
     }
 }
+
+/// What the batch wrote (`offsets/3`) when a file it needs turns out to be damaged: the
+/// message says the batch is not committed and runs again, not that the checkpoint was
+/// left as it is.
+#[test]
+fn a_damaged_file_found_while_a_batch_runs_says_what_that_means() {
+    let (landing, checkpoint) = three_batches();
+    // the source's log entry of batch 3 is gone once the batch has logged its offsets
+    let entry = checkpoint.path().join("sources/0/3");
+    let q = query(landing.path(), checkpoint.path())
+        .inject_fault(stream_core::FaultPoint::AfterOffsetsWrite, 3)
+        .start()
+        .unwrap();
+    assert!(runtime().block_on(q.await_termination()).is_err());
+    std::fs::remove_file(&entry).unwrap();
+    let q = query(landing.path(), checkpoint.path()).start().unwrap();
+    let error = runtime().block_on(q.await_termination()).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("sources/0/3"), "{message}");
+    assert!(
+        message.contains("found while batch 3 ran: the batch is not committed"),
+        "{message}"
+    );
+    assert!(!message.contains("left as it is"), "{message}");
+    assert!(checkpoint.path().join("offsets/3").exists());
+    assert!(!checkpoint.path().join("commits/3").exists());
+}

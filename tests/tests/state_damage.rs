@@ -119,6 +119,25 @@ fn a_deleted_schema_file_is_found_at_start_naming_it() {
 }
 
 #[test]
+fn state_written_with_other_columns_is_refused_at_start() {
+    // the recorded value columns renamed: the state no longer fits the aggregation's
+    // accumulator, which the query finds before it writes anything
+    let (error, path) = start_fails(|ck| {
+        let path = ck.join("state/0/_metadata/schema");
+        let text = fs::read_to_string(&path).unwrap();
+        let (version, json) = text.split_once('\n').unwrap();
+        let mut record: serde_json::Value = serde_json::from_str(json).unwrap();
+        let name = &mut record["value"]["fields"][0]["name"];
+        *name = format!("{}_renamed", name.as_str().unwrap()).into();
+        fs::write(&path, format!("{version}\n{record}")).unwrap();
+        path
+    });
+    assert!(error.contains(&path.display().to_string()), "{error}");
+    assert!(error.contains("was written with other columns"), "{error}");
+    assert!(error.contains("_renamed"), "{error}");
+}
+
+#[test]
 fn the_undamaged_checkpoint_resumes() {
     let (landing, checkpoint) = three_batches();
     let before = fs::read_dir(checkpoint.path().join("offsets"))

@@ -275,6 +275,12 @@ where
         buckets.into_exchange()
     }
 
+    /// Checks that the state this aggregation keeps in `checkpoint`, if any, was
+    /// written with its key and accumulator columns (when the query starts).
+    pub fn check_state(&self, checkpoint: &std::path::Path) -> Result<()> {
+        crate::state::check_operator::<A::Key, A::Acc>(checkpoint, &self.conf.id.to_string())
+    }
+
     /// The reduce side: this partition's exchanged partial aggregates (`input`) merged
     /// into its state, and the rows the output mode emits.
     pub fn reduce(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<Vec<RecordBatch>> {

@@ -236,6 +236,12 @@ where
         Ok(buckets.into_exchange())
     }
 
+    /// Checks that the state this deduplication keeps in `checkpoint`, if any, was
+    /// written with its key columns (when the query starts).
+    pub fn check_state(&self, checkpoint: &std::path::Path) -> Result<()> {
+        crate::state::check_operator::<K, DedupSeen>(checkpoint, &self.conf.id.to_string())
+    }
+
     /// The reduce side: the rows of keys not seen before, in order; then the keys the
     /// watermark passed evicted.
     pub fn reduce(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<Vec<RecordBatch>> {

@@ -362,6 +362,14 @@ impl<J: StreamJoin> StreamJoinExec<J> {
         Ok(buckets.into_exchange())
     }
 
+    /// Checks that the state this join keeps in `checkpoint` for each side, if any, was
+    /// written with that side's columns (when the query starts).
+    pub fn check_state(&self, checkpoint: &std::path::Path) -> Result<()> {
+        let id = self.conf.id;
+        crate::state::check_operator::<JoinRowId, J::Left>(checkpoint, &format!("{id}-left"))?;
+        crate::state::check_operator::<JoinRowId, J::Right>(checkpoint, &format!("{id}-right"))
+    }
+
     fn take(&self, ctx: &TaskContext) -> Result<Sides<J>> {
         let id = self.conf.id;
         Ok((

@@ -100,7 +100,9 @@ impl MicroBatchExecution {
         let mut last_trigger_ms: Option<i64> = None;
         while !self.query.stop_requested() {
             let trigger_ms = self.clock.now_ms();
-            let ran = self.run_trigger(trigger_ms, last_trigger_ms)?;
+            let ran = self
+                .run_trigger(trigger_ms, last_trigger_ms)
+                .map_err(|e| e.found_in_batch(self.resume.next_batch_id))?;
             if ran {
                 last_trigger_ms = Some(trigger_ms);
             }

@@ -553,17 +553,24 @@ impl<R: OutputRow> QueryBuilder<R> {
                 dir
             }
         };
-        let checkpoint = Checkpoint::open(&dir, &PlanRecord::of(&info))?;
-        let resume = recover(&checkpoint, sources.len(), shuffle_partitions)?;
-        // the state the first batch will load, checked before anything is written
-        crate::state::verify_resume(checkpoint.dir(), resume.next_batch_id.checked_sub(1))?;
+        let checkpoint =
+            Checkpoint::open(&dir, &PlanRecord::of(&info)).map_err(StreamError::found_at_start)?;
+        let resume = recover(&checkpoint, sources.len(), shuffle_partitions)
+            .map_err(StreamError::found_at_start)?;
+        // the state the first batch will load, checked before anything is written: its
+        // files, and the columns it was written with against the operators' types
+        crate::state::verify_resume(checkpoint.dir(), resume.next_batch_id.checked_sub(1))
+            .and_then(|()| pipeline.check_state(checkpoint.dir()))
+            .map_err(StreamError::found_at_start)?;
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
         for (index, source) in sources.iter_mut().enumerate() {
-            source.open(&SourceContext {
-                metadata_dir: checkpoint.source_dir(index),
-                clock: clock.clone(),
-                index,
-            })?;
+            source
+                .open(&SourceContext {
+                    metadata_dir: checkpoint.source_dir(index),
+                    clock: clock.clone(),
+                    index,
+                })
+                .map_err(StreamError::found_at_start)?;
         }
         sink.open(&SinkContext {
             query_id: checkpoint.query_id().to_string(),
@@ -572,7 +579,8 @@ impl<R: OutputRow> QueryBuilder<R> {
             output_mode,
             schema: info.output_schema.clone(),
             clock: clock.clone(),
-        })?;
+        })
+        .map_err(StreamError::found_at_start)?;
         let late_rows = match late_rows {
             Some((mut late, schema)) => {
                 late.open(&SinkContext {
@@ -582,7 +590,8 @@ impl<R: OutputRow> QueryBuilder<R> {
                     output_mode: OutputMode::Append,
                     schema: schema.clone(),
                     clock: clock.clone(),
-                })?;
+                })
+                .map_err(StreamError::found_at_start)?;
                 Some(LateRowsSink { sink: late, schema })
             }
             None => None,

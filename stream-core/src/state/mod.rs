@@ -112,5 +112,6 @@ pub use heap_size::HeapSize;
 pub use keyed::{EntryTime, KeyedState, StateLocation};
 pub use metrics::StateOperatorMetrics;
 pub use read::{CommittedBatch, StateOperatorInfo, last_committed, operators, read};
+pub(crate) use schema::check_operator;
 pub use store::StateStore;
 pub(crate) use verify::verify_resume;

@@ -7,6 +7,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use arrow_schema::{Field, Schema};
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::layout::StateDir;
 use crate::checkpoint::atomic::{create_dir_synced, write_atomic};
 use crate::checkpoint::{FORMAT_VERSION, parse_versioned};
+use crate::types::TypedRow;
 use crate::{Result, StreamError};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,6 +42,17 @@ pub(crate) fn check(dir: &StateDir, key: &Schema, value: &Schema) -> Result<bool
         path,
         message: found.join("; "),
     })
+}
+
+/// Checks, when a query starts, that the state `operator` keeps in `checkpoint` (if
+/// any) was written with `K`'s and `V`'s columns: the check every store of the
+/// operator makes when it opens, made before anything is written.
+pub(crate) fn check_operator<K: TypedRow, V: TypedRow>(
+    checkpoint: &Path,
+    operator: &str,
+) -> Result<()> {
+    let dir = StateDir::new(checkpoint, operator, 0)?;
+    check(&dir, &K::arrow_schema(), &V::arrow_schema()).map(|_| ())
 }
 
 /// The recorded schemas, `None` when there are none; a file that cannot be read or

@@ -115,6 +115,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     let mut stateful_fields = Vec::new();
     let mut stateful_inits = Vec::new();
     let mut stateful_items = Vec::new();
+    let mut stateful_checks = Vec::new();
     for (i, j) in plan.joins.iter().enumerate() {
         let key = plan
             .rows
@@ -179,6 +180,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
             stateful_fields.push(code.field);
             stateful_inits.push(code.init);
             stateful_items.push(code.items);
+            stateful_checks.push(code.check);
             let (map_call, reduce_call) = (code.map, code.reduce);
             branch_fns.push(quote! {
                 fn #map(
@@ -339,6 +341,19 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         }
     });
 
+    // a stateless pipeline keeps the trait's check, which has nothing to check
+    let check_state = (!stateful_checks.is_empty()).then(|| {
+        quote! {
+            fn check_state(
+                &self,
+                __checkpoint: &::std::path::Path,
+            ) -> ::stream_core::Result<()> {
+                #(#stateful_checks?;)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    });
+
     quote! {
         {
             #(#warnings)*
@@ -381,6 +396,8 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 ) -> ::stream_core::Result<::stream_core::TaskOutput> {
                     #run_task
                 }
+
+                #check_state
             }
 
             #(#cap_lets)*

@@ -114,6 +114,7 @@ impl Stateful<'_> {
                 items: TokenStream::new(),
                 map: quote!(::core::unreachable!()),
                 reduce: quote!(::core::unreachable!()),
+                check: quote!(::core::result::Result::Ok(())),
                 field: quote!(__state: ()),
                 init: quote!(__state: ()),
             },
@@ -123,12 +124,14 @@ impl Stateful<'_> {
 
 /// The code of one stateful operator: the items that give its executor the user's types
 /// and per-row functions, the pipeline struct's field that holds the executor (and its
-/// initialiser), and the calls of its map side (`__batches` to an exchange) and reduce
-/// side (`input` to rows).
+/// initialiser), and the calls of its map side (`__batches` to an exchange), its reduce
+/// side (`input` to rows) and its check of the state in the checkpoint folder
+/// `__checkpoint` when the query starts.
 pub(crate) struct StatefulCode {
     pub(crate) items: TokenStream,
     pub(crate) map: TokenStream,
     pub(crate) reduce: TokenStream,
+    pub(crate) check: TokenStream,
     pub(crate) field: TokenStream,
     pub(crate) init: TokenStream,
 }

@@ -930,6 +930,7 @@ pub(crate) mod emit {
             items,
             map: quote!(self.#field.map(__ctx, __batches, #project)),
             reduce: quote!(self.#field.reduce(__ctx, input)),
+            check: quote!(self.#field.check_state(__checkpoint)),
             field: quote!(#field: #p::AggregateExec<#spec>),
             init: quote! {
                 #field: #p::AggregateExec::new(#p::AggregateConf {

@@ -185,6 +185,7 @@ pub(crate) mod emit {
             items: TokenStream::new(),
             map: quote!(self.#field.map(__ctx, __batches)),
             reduce: quote!(self.#field.reduce(__ctx, input)),
+            check: quote!(self.#field.check_state(__checkpoint)),
             field: quote!(#field: #p::DedupExec<#key>),
             init: quote! {
                 #field: #p::DedupExec::new(#p::DedupConf {

@@ -373,6 +373,7 @@ pub(crate) mod emit {
             items,
             map: quote!(self.#field.map(__ctx, __batches)),
             reduce: quote!(self.#field.reduce(__ctx, input)),
+            check: quote!(self.#field.check_state(__checkpoint)),
             field: quote!(#field: #p::StreamJoinExec<#spec>),
             init: quote! {
                 #field: #p::StreamJoinExec::new(#p::StreamJoinConf {
