@@ -158,7 +158,11 @@ impl ValueJson {
                             topic,
                             partition,
                             offset,
-                            message,
+                            message: crate::source::json_record(
+                                values.value(i),
+                                &self.data,
+                                &message,
+                            ),
                         });
                     }
                     ParseMode::DropMalformed => {
@@ -281,6 +285,19 @@ mod tests {
             .to_string();
         assert!(
             e.contains("topic `events` partition 0 at offset 101"),
+            "{e}"
+        );
+        // in the schema's terms, not the JSON decoder's
+        assert!(
+            e.contains("it is not JSON: key must be a string at column 2"),
+            "{e}"
+        );
+        let e = json
+            .decode(&values(&[Some(r#"{"n":"one"}"#)]), at)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column `n` is declared i64 but the record holds `\"one\"`"),
             "{e}"
         );
     }

@@ -20,6 +20,8 @@ mod json_files;
 mod memory;
 mod rate;
 
+#[cfg(feature = "kafka")]
+pub(crate) use file::decode::describe::json_record;
 pub use file::{CleanSource, FileFormat, FileSource, ParseMode};
 #[cfg(feature = "json")]
 pub use json_files::JsonFileSource;
