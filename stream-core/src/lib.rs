@@ -98,6 +98,12 @@ pub use trigger::Trigger;
 #[doc(hidden)]
 pub mod __private;
 
+// Entry points for the fuzz targets of `fuzz/`: not an API (the `fuzz` feature, which
+// nothing but `fuzz/Cargo.toml` enables).
+#[cfg(feature = "fuzz")]
+#[doc(hidden)]
+pub mod __fuzz;
+
 /// Compiles a pipeline block into typed operator code and returns its query builder.
 /// See the book's "Your first pipeline" chapter.
 pub use stream_macros::stream;

@@ -74,9 +74,7 @@ impl MetadataLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StreamError::io(&path, e)),
         };
-        let text = String::from_utf8(bytes)
-            .map_err(|_| StreamError::corrupt(&path, "is not valid UTF-8"))?;
-        parse_versioned(&path, &text).map(Some)
+        parse_log_file(&path, &bytes).map(Some)
     }
 
     /// The ids of all entries, ascending. Temp files and other names are ignored.
@@ -110,6 +108,14 @@ impl MetadataLog {
         }
         Ok(())
     }
+}
+
+/// The lines of the log entry `path` whose bytes are `bytes`, after checking that it is
+/// UTF-8 and its version line.
+pub(crate) fn parse_log_file(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| StreamError::corrupt(path, "is not valid UTF-8"))?;
+    parse_versioned(path, text)
 }
 
 /// Splits a versioned file into its lines after checking the version line.

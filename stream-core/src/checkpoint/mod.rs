@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 pub(crate) mod atomic;
 mod log;
 
+#[cfg(feature = "fuzz")]
+pub(crate) use log::parse_log_file;
 pub(crate) use log::parse_versioned;
 pub use log::{FORMAT_VERSION, MetadataLog};
 
@@ -124,7 +126,7 @@ impl PlanRecord {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct MetadataRecord {
+pub(crate) struct MetadataRecord {
     id: String,
     plan: PlanRecord,
 }
@@ -178,13 +180,7 @@ impl Checkpoint {
         let commits_dir = dir.join("commits");
         let query_id = match std::fs::read(&meta_path) {
             Ok(bytes) => {
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| StreamError::corrupt(&meta_path, "is not valid UTF-8"))?;
-                let lines = log::parse_versioned(&meta_path, &text)?;
-                let record: MetadataRecord = serde_json::from_str(lines.first().map_or("", |l| l))
-                    .map_err(|e| {
-                        StreamError::corrupt(&meta_path, format!("cannot be parsed: {e}"))
-                    })?;
+                let record = parse_metadata(&meta_path, &bytes)?;
                 if let Some(reason) = record.plan.difference(plan) {
                     return Err(StreamError::CheckpointMismatch {
                         path: dir.to_path_buf(),
@@ -281,35 +277,7 @@ impl Checkpoint {
             .offsets
             .get(batch_id)?
             .ok_or_else(|| StreamError::corrupt(&path, "is missing"))?;
-        let (meta, rest) = lines
-            .split_first()
-            .ok_or_else(|| StreamError::corrupt(&path, "has no batch metadata line"))?;
-        let metadata: BatchMetadata = serde_json::from_str(meta).map_err(|e| {
-            StreamError::corrupt(&path, format!("batch metadata line cannot be parsed: {e}"))
-        })?;
-        if rest.len() != sources {
-            return Err(StreamError::corrupt(
-                &path,
-                format!(
-                    "holds {} source offset(s) but the query has {sources} source(s)",
-                    rest.len()
-                ),
-            ));
-        }
-        let offsets = rest
-            .iter()
-            .enumerate()
-            .map(|(i, line)| match line.as_str() {
-                "-" => Ok(None),
-                text => Offset::parse_json(text).map(Some).map_err(|e| {
-                    StreamError::corrupt(
-                        &path,
-                        format!("offset of source {i} cannot be parsed: {e}"),
-                    )
-                }),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(OffsetSeq { metadata, offsets })
+        parse_offsets(&path, &lines, sources)
     }
 
     pub(crate) fn write_commit(&self, batch_id: u64, record: &CommitRecord) -> Result<()> {
@@ -324,8 +292,7 @@ impl Checkpoint {
             .commits
             .get(batch_id)?
             .ok_or_else(|| StreamError::corrupt(&path, "is missing"))?;
-        serde_json::from_str(lines.first().map_or("", |l| l))
-            .map_err(|e| StreamError::corrupt(&path, format!("cannot be parsed: {e}")))
+        parse_commit(&path, &lines)
     }
 
     /// Removes offsets and commits older than `keep_from`.
@@ -333,4 +300,48 @@ impl Checkpoint {
         self.offsets.purge_before(keep_from)?;
         self.commits.purge_before(keep_from)
     }
+}
+
+/// The record of the checkpoint's `metadata` file `path`, whose bytes are `bytes`.
+pub(crate) fn parse_metadata(path: &Path, bytes: &[u8]) -> Result<MetadataRecord> {
+    let lines = log::parse_log_file(path, bytes)?;
+    serde_json::from_str(lines.first().map_or("", |l| l))
+        .map_err(|e| StreamError::corrupt(path, format!("cannot be parsed: {e}")))
+}
+
+/// The content of `offsets/N` (the file `path`) from its `lines` after the version line,
+/// checking it has one offset per source.
+pub(crate) fn parse_offsets(path: &Path, lines: &[String], sources: usize) -> Result<OffsetSeq> {
+    let (meta, rest) = lines
+        .split_first()
+        .ok_or_else(|| StreamError::corrupt(path, "has no batch metadata line"))?;
+    let metadata: BatchMetadata = serde_json::from_str(meta).map_err(|e| {
+        StreamError::corrupt(path, format!("batch metadata line cannot be parsed: {e}"))
+    })?;
+    if rest.len() != sources {
+        return Err(StreamError::corrupt(
+            path,
+            format!(
+                "holds {} source offset(s) but the query has {sources} source(s)",
+                rest.len()
+            ),
+        ));
+    }
+    let offsets = rest
+        .iter()
+        .enumerate()
+        .map(|(i, line)| match line.as_str() {
+            "-" => Ok(None),
+            text => Offset::parse_json(text).map(Some).map_err(|e| {
+                StreamError::corrupt(path, format!("offset of source {i} cannot be parsed: {e}"))
+            }),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(OffsetSeq { metadata, offsets })
+}
+
+/// The content of `commits/N` (the file `path`) from its `lines` after the version line.
+pub(crate) fn parse_commit(path: &Path, lines: &[String]) -> Result<CommitRecord> {
+    serde_json::from_str(lines.first().map_or("", |l| l))
+        .map_err(|e| StreamError::corrupt(path, format!("cannot be parsed: {e}")))
 }

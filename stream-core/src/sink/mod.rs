@@ -21,6 +21,8 @@ pub use console::{ConsoleOutput, ConsoleSink};
 #[cfg(feature = "delta")]
 pub use delta::DeltaSink;
 pub use file::{FileSink, FileSinkFormat, ParquetCompression, read_file_sink};
+#[cfg(feature = "fuzz")]
+pub(crate) use file::{parse_manifest, parse_manifest_layout};
 pub use foreach_batch::ForeachBatchSink;
 pub use memory::{MemorySink, MemoryTable};
 

@@ -22,6 +22,8 @@ mod rate;
 
 #[cfg(feature = "kafka")]
 pub(crate) use file::decode::describe::json_record;
+#[cfg(feature = "fuzz")]
+pub(crate) use file::decode::{FileDecoder, ReadCounts, csv::CsvSettings};
 pub use file::{CleanSource, FileFormat, FileSource, ParseMode};
 #[cfg(feature = "json")]
 pub use json_files::JsonFileSource;

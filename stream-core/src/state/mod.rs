@@ -115,3 +115,8 @@ pub use read::{CommittedBatch, StateOperatorInfo, last_committed, operators, rea
 pub(crate) use schema::check_operator;
 pub use store::StateStore;
 pub(crate) use verify::verify_resume;
+#[cfg(feature = "fuzz")]
+pub(crate) use {
+    codec::{read_delta, read_snapshot, read_untyped, untyped_pair_schema},
+    file::Encoder,
+};

@@ -162,10 +162,7 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StreamError::io(&path, e)),
         };
-        let body = strip_version(&path, &text)?;
-        serde_json::from_str(body)
-            .map(Some)
-            .map_err(|e| sink_file(&path, format!("is not a layout record: {e}")))
+        parse_layout(&path, &text).map(Some)
     }
 
     /// Writes the layout if the folder has none, or checks that it has this one.
@@ -255,16 +252,7 @@ impl Manifest {
 
     fn read_entries(&self, path: &Path) -> Result<Vec<ManifestEntry>> {
         let text = fs::read_to_string(path).map_err(|e| StreamError::io(path, e))?;
-        let body = strip_version(path, &text)?;
-        body.lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(i, line)| {
-                serde_json::from_str(line).map_err(|e| {
-                    sink_file(path, format!("line {} is not a file entry: {e}", i + 2))
-                })
-            })
-            .collect()
+        parse_entries(path, &text)
     }
 
     /// Records `entries` as batch `batch_id`'s files: a plain manifest file, or on a
@@ -318,6 +306,25 @@ impl Manifest {
     fn file_names(&self) -> Vec<String> {
         self.list().unwrap().values().map(LogFile::name).collect()
     }
+}
+
+/// The layout record of the file `path`, whose text is `text`.
+pub(crate) fn parse_layout(path: &Path, text: &str) -> Result<Layout> {
+    let body = strip_version(path, text)?;
+    serde_json::from_str(body).map_err(|e| sink_file(path, format!("is not a layout record: {e}")))
+}
+
+/// The entries of the manifest file `path`, whose text is `text`.
+pub(crate) fn parse_entries(path: &Path, text: &str) -> Result<Vec<ManifestEntry>> {
+    let body = strip_version(path, text)?;
+    body.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map_err(|e| sink_file(path, format!("line {} is not a file entry: {e}", i + 2)))
+        })
+        .collect()
 }
 
 fn encode(path: &Path, entries: &[ManifestEntry]) -> Result<Vec<u8>> {

@@ -30,6 +30,8 @@ mod reader;
 mod writer;
 
 use manifest::{CompactionPolicy, Layout, METADATA_DIR, Manifest, ManifestEntry};
+#[cfg(feature = "fuzz")]
+pub(crate) use manifest::{parse_entries as parse_manifest, parse_layout as parse_manifest_layout};
 use partition::PartitionSpec;
 use writer::{FolderWriter, WriteOptions, batch_of_data_file, is_temp_data_file};
 
