@@ -202,27 +202,93 @@ fn read_pairs<K: TypedRow, V: TypedRow>(path: &Path, section: &[u8]) -> Result<V
 }
 
 /// The batches of the IPC stream `section`, whose schema must be `expected`.
+///
+/// Arrow's IPC reader panics on some malformed streams where it should return an error
+/// (a field whose type is the flatbuffer's `NONE`, found by the `state_file` fuzz
+/// target); such a panic is an error naming the file, as any other damage. It also
+/// allocates whatever length a message announces, so the lengths are checked against
+/// the section first ([`check_ipc_lengths`]).
 fn read_ipc(
     path: &Path,
     section: &[u8],
     expected: &Schema,
     what: &str,
 ) -> Result<Vec<RecordBatch>> {
-    let unreadable = |e: arrow_schema::ArrowError| {
-        StreamError::corrupt(path, format!("{what} cannot be read: {e}"))
-    };
-    let reader = StreamReader::try_new(section, None).map_err(unreadable)?;
-    if reader.schema().fields() != expected.fields() {
-        return Err(StreamError::corrupt(
-            path,
-            format!(
-                "{what} have columns {} but the state's are {}",
-                reader.schema(),
-                expected
-            ),
-        ));
+    let unreadable =
+        |message: String| StreamError::corrupt(path, format!("{what} cannot be read: {message}"));
+    check_ipc_lengths(section).map_err(unreadable)?;
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let reader = StreamReader::try_new(section, None).map_err(|e| unreadable(e.to_string()))?;
+        if reader.schema().fields() != expected.fields() {
+            return Err(StreamError::corrupt(
+                path,
+                format!(
+                    "{what} have columns {} but the state's are {}",
+                    reader.schema(),
+                    expected
+                ),
+            ));
+        }
+        reader
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| unreadable(e.to_string()))
+    }));
+    read.unwrap_or_else(|payload| {
+        Err(unreadable(format!(
+            "the Arrow IPC reader failed on it: {}",
+            crate::engine::panic_message(&*payload)
+        )))
+    })
+}
+
+/// What precedes a message's metadata length in an IPC stream.
+const IPC_CONTINUATION: [u8; 4] = [0xff; 4];
+
+/// Checks that each message of the IPC stream `section` (its metadata and its body) fits
+/// in what is left of the section, reading the lengths as arrow's `StreamReader` does:
+/// it allocates the announced lengths before reading, and a damaged length made it ask
+/// for terabytes and abort the process (found by the `state_file` fuzz target).
+fn check_ipc_lengths(section: &[u8]) -> std::result::Result<(), String> {
+    let mut rest = section;
+    loop {
+        // fewer than 4 bytes left: the reader takes it for the end of the stream
+        let Some((mut word, after)) = rest.split_first_chunk::<4>() else {
+            return Ok(());
+        };
+        rest = after;
+        if *word == IPC_CONTINUATION {
+            (word, rest) = rest
+                .split_first_chunk::<4>()
+                .ok_or("the stream ends inside a message's length")?;
+        }
+        let len = i32::from_le_bytes(*word);
+        if len == 0 {
+            return Ok(()); // the end-of-stream marker
+        }
+        let meta = usize::try_from(len)
+            .ok()
+            .and_then(|len| rest.get(..len))
+            .ok_or_else(|| {
+                format!(
+                    "a message announces {len} bytes of metadata where {} are left",
+                    rest.len()
+                )
+            })?;
+        let message = arrow_ipc::root_as_message(meta)
+            .map_err(|e| format!("a message's metadata does not parse: {e}"))?;
+        rest = &rest[meta.len()..];
+        let body = message.bodyLength();
+        let body = usize::try_from(body)
+            .ok()
+            .filter(|&b| b <= rest.len())
+            .ok_or_else(|| {
+                format!(
+                    "a message announces a body of {body} bytes where {} are left",
+                    rest.len()
+                )
+            })?;
+        rest = &rest[body..];
     }
-    reader.collect::<Result<Vec<_>, _>>().map_err(unreadable)
 }
 
 /// The rows of struct column `index` of `batch`.
@@ -244,4 +310,109 @@ fn rows_of<T: TypedRow>(path: &Path, batch: &RecordBatch, index: usize) -> Resul
     )?;
     T::from_batch(&rows)
         .map_err(|e| StreamError::corrupt(path, format!("rows cannot be decoded: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Schema;
+    use crate::types::TimestampMs;
+
+    #[derive(Schema, Clone, Debug, PartialEq)]
+    struct Key {
+        start: TimestampMs,
+        country: String,
+    }
+
+    #[derive(Schema, Clone, Debug, PartialEq)]
+    struct Count {
+        n: i64,
+    }
+
+    /// The sections of a file written by [`file::Encoder`].
+    fn sections(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let path = Path::new("x");
+        file::decode(path, bytes, 2)
+            .unwrap()
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    #[test]
+    fn a_damaged_ipc_section_with_a_valid_checksum_is_an_error_naming_the_file() {
+        let key = Key {
+            start: TimestampMs(1_000),
+            country: "DE".into(),
+        };
+        let good = delta_bytes(&[&key], &[&Count { n: 3 }], std::slice::from_ref(&key)).unwrap();
+        let path = Path::new("state/0/0/1.delta");
+        assert_eq!(
+            read_delta::<Key, Count>(path, &good).unwrap().upserts.len(),
+            1
+        );
+        let [upserts, removed] = <[Vec<u8>; 2]>::try_from(sections(&good)).unwrap();
+        // every byte of the upserts' IPC stream zeroed in turn, in a file whose length
+        // and checksum are right: the zeroed type tag of a field (the flatbuffer's
+        // `NONE`) made arrow-ipc panic
+        let mut refused = 0;
+        for i in 0..upserts.len() {
+            let mut damaged = upserts.clone();
+            if damaged[i] == 0 {
+                continue;
+            }
+            damaged[i] = 0;
+            let bytes = file::encode(&[&damaged, &removed]);
+            if let Err(e) = read_delta::<Key, Count>(path, &bytes) {
+                assert!(
+                    matches!(&e, StreamError::CorruptCheckpoint { path: p, .. } if p == path),
+                    "byte {i}: {e}"
+                );
+                refused += 1;
+            }
+        }
+        assert!(refused > 0);
+    }
+
+    #[test]
+    fn an_ipc_message_announcing_more_bytes_than_the_file_has_is_an_error_not_an_allocation() {
+        let key = Key {
+            start: TimestampMs(1_000),
+            country: "DE".into(),
+        };
+        let good = delta_bytes(&[&key], &[&Count { n: 3 }], &[]).unwrap();
+        let [upserts, removed] = <[Vec<u8>; 2]>::try_from(sections(&good)).unwrap();
+        assert_eq!(check_ipc_lengths(&upserts), Ok(()));
+        assert_eq!(check_ipc_lengths(&removed), Ok(()));
+        // the first message (the schema) announces 2^31 - 1 bytes of metadata
+        let mut long_meta = upserts.clone();
+        long_meta[4..8].copy_from_slice(&i32::MAX.to_le_bytes());
+        // the record batch's body length (an i64 in its flatbuffer) made enormous:
+        // found as the little-endian bytes of the body length the writer put there
+        let schema_len = 8 + i32::from_le_bytes(upserts[4..8].try_into().unwrap()) as usize;
+        let batch = &upserts[schema_len..];
+        let meta_len = i32::from_le_bytes(batch[4..8].try_into().unwrap()) as usize;
+        let message = arrow_ipc::root_as_message(&batch[8..8 + meta_len]).unwrap();
+        let body = message.bodyLength().to_le_bytes();
+        let at = batch[8..8 + meta_len]
+            .windows(8)
+            .position(|w| w == body)
+            .unwrap();
+        let mut long_body = upserts.clone();
+        long_body[schema_len + 8 + at..schema_len + 8 + at + 8]
+            .copy_from_slice(&(1i64 << 47).to_le_bytes());
+        let path = Path::new("state/0/0/1.delta");
+        for damaged in [long_meta, long_body] {
+            assert!(check_ipc_lengths(&damaged).is_err());
+            let bytes = file::encode(&[&damaged, &removed]);
+            let e = read_delta::<Key, Count>(path, &bytes).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                matches!(&e, StreamError::CorruptCheckpoint { path: p, .. } if p == path)
+                    && text.contains("where")
+                    && text.contains("are left"),
+                "{text}"
+            );
+        }
+    }
 }
