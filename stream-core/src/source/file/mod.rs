@@ -4,6 +4,7 @@
 mod clean;
 pub(crate) mod decode;
 mod listing;
+mod log;
 mod seen;
 
 use std::collections::BTreeMap;
@@ -19,10 +20,10 @@ use serde::{Deserialize, Serialize};
 pub use clean::CleanSource;
 use decode::{FileDecoder, ReadCounts};
 use listing::{Candidate, PathPattern, Settle, sort_files};
+use log::{DEFAULT_COMPACT_INTERVAL, FileEntry, FileSourceLog, Keep};
 use seen::SeenFiles;
 
 use super::{ReadLimit, Source, SourceContext};
-use crate::checkpoint::MetadataLog;
 use crate::clock::Clock;
 use crate::{Offset, Result, StreamError};
 
@@ -181,9 +182,13 @@ impl ParseMode {
 /// **Exactly once.** Each offset, `{"logOffset": n}`, is entry `n` of the source's log
 /// in the checkpoint (`sources/<i>/n`), which lists the files it took, one JSON line per
 /// file (`{"path": .., "timestamp": <mtime ms>, "batchId": n}`, Spark's `FileEntry`).
-/// A restarted query rebuilds the set of files it has seen from that log, so no file is
-/// read twice or skipped. A logged file must stay until the batch that reads it is
-/// committed; [`FileSource::clean_source`] can then archive or delete it.
+/// Every [`FileSource::compact_interval`] entries (10) the entry is written as
+/// `sources/<i>/n.compact`, holding the files of the entries before it that still
+/// matter, and the older entries are deleted, so the log stays small. A restarted query
+/// rebuilds the set of files it has seen from that log (the newest compact and the
+/// entries after it), so no file is read twice or skipped. A logged file must stay
+/// until the batch that reads it is committed; [`FileSource::clean_source`] can then
+/// archive or delete it.
 ///
 /// **Columns.** The schema is what the pipeline reads. Columns named by a `key=value`
 /// folder of a file's path (`landing/date=2024-01-01/country=DE/f.json`) take that
@@ -250,12 +255,13 @@ struct FileOptions {
     quote: Option<char>,
     escape: Option<char>,
     null_value: Option<String>,
+    compact_interval: Option<u64>,
 }
 
 /// What the source knows once opened.
 #[derive(Debug)]
 struct Opened {
-    log: MetadataLog,
+    log: FileSourceLog,
     /// The highest entry of the log.
     latest_entry: Option<u64>,
     /// The files of the log (those not purged by `max_file_age`).
@@ -278,15 +284,6 @@ struct Opened {
 pub(crate) struct LogOffset {
     #[serde(rename = "logOffset")]
     pub(crate) log_offset: u64,
-}
-
-/// One file of a log entry (Spark's `FileEntry`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FileEntry {
-    path: String,
-    timestamp: i64,
-    batch_id: u64,
 }
 
 /// The schema of the text format: one non-null `value: Utf8` column.
@@ -536,6 +533,27 @@ impl FileSource {
         self
     }
 
+    /// Every how many entries the source's log in the checkpoint is compacted (Spark's
+    /// `spark.sql.streaming.fileSource.log.compactInterval`, default 10, at least 1).
+    /// The log keeps the files each batch took, one entry a batch (`sources/<i>/<n>`);
+    /// every `n`-th entry is written as `<n>.compact`, which holds the files of every
+    /// entry before it that still matters (those of batches not committed or not yet
+    /// cleaned by [`FileSource::clean_source`], and those not older than
+    /// [`FileSource::max_file_age`] before the newest file), and the older entries are
+    /// then deleted. So the folder holds about `n` files however long the query runs,
+    /// and a restart reads one compact and the entries after it. The interval may
+    /// change between runs.
+    ///
+    /// ```
+    /// let source = stream_core::FileSource::text("in").compact_interval(100);
+    /// assert!(source.validate().is_ok());
+    /// assert!(stream_core::FileSource::text("in").compact_interval(0).validate().is_err());
+    /// ```
+    pub fn compact_interval(mut self, entries: u64) -> Self {
+        self.options.compact_interval = Some(entries);
+        self
+    }
+
     /// Skips a file of a batch that is gone when the batch reads it (Spark's
     /// `ignoreMissingFiles`), instead of stopping the query. The way forward when a bad
     /// file stopped a query (see [`ParseMode::FailFast`]): remove the file, or move it
@@ -743,6 +761,12 @@ impl FileSource {
             name: name.into(),
             message,
         };
+        if o.compact_interval == Some(0) {
+            return Err(invalid(
+                "compact_interval",
+                "must be at least 1, got 0".into(),
+            ));
+        }
         if o.max_files_per_trigger == Some(0) {
             return Err(invalid(
                 "max_files_per_trigger",
@@ -920,21 +944,28 @@ impl FileSource {
         i64::try_from(age.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// Writes the next log entry with `files`; returns its id.
-    fn log_new_entry(&mut self, files: Vec<Candidate>) -> Result<u64> {
+    /// Writes the next log entry with `files`; returns its id. `committed` is the entry
+    /// of the last committed batch: a compaction keeps every file of the entries after
+    /// it (and of those not cleaned yet).
+    fn log_new_entry(&mut self, files: Vec<Candidate>, committed: Option<u64>) -> Result<u64> {
         let description = self.description();
+        let cleaning = self.options.clean_source != CleanSource::Off;
         let state = self.opened_mut()?;
         let id = state.latest_entry.map_or(0, |l| l + 1);
         let entries = files
             .iter()
             .map(|c| file_entry(c, id, &description))
             .collect::<Result<Vec<_>>>()?;
-        let lines = entries
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StreamError::InvalidQuery(format!("file entry cannot be written: {e}")))?;
-        state.log.add(id, &lines)?;
+        let count = entries.len();
+        let mut needed_from = committed.map_or(0, |c| c.saturating_add(1));
+        if cleaning {
+            needed_from = needed_from.min(state.clean_from.unwrap_or(0));
+        }
+        let keep = Keep {
+            needed_from,
+            forget_before: state.seen.threshold(),
+        };
+        state.log.add(id, entries, keep)?;
         state.latest_entry = Some(id);
         for c in &files {
             state.seen.add(&c.path, c.mtime_ms);
@@ -942,24 +973,22 @@ impl FileSource {
         let purged = state.seen.purge();
         tracing::debug!(
             entry = id,
-            files = lines.len(),
+            files = count,
             purged,
             "file source logged new files"
         );
         Ok(id)
     }
 
-    /// Decodes every file of log entry `id`.
-    /// The files of log entry `id`.
+    /// The files of log entry `id` (from its own file or the compact it is folded into).
     fn entry_files(&self, state: &Opened, id: u64) -> Result<Vec<String>> {
-        let path = state.log.path(id);
-        let lines = state.log.get(id)?.ok_or_else(|| {
-            StreamError::corrupt(&path, "is missing but the offset log refers to it")
+        let files = state.log.get(id)?.ok_or_else(|| {
+            StreamError::corrupt(
+                state.log.path(id),
+                "is missing but the offset log refers to it (and no compact holds it)",
+            )
         })?;
-        Ok(parse_entry(&path, &lines)?
-            .into_iter()
-            .map(|entry| entry.path)
-            .collect())
+        Ok(files.into_iter().map(|entry| entry.path).collect())
     }
 
     /// Decodes the files of a batch (each with the id of its log entry), on the cores
@@ -1098,23 +1127,6 @@ fn file_entry(candidate: &Candidate, id: u64, source: &str) -> Result<FileEntry>
     })
 }
 
-/// Parses the lines of a log entry (the file `path`).
-fn parse_entry(path: &Path, lines: &[String]) -> Result<Vec<FileEntry>> {
-    lines
-        .iter()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| {
-                StreamError::corrupt(
-                    path,
-                    format!("file entry on line {} cannot be parsed: {e}", i + 2),
-                )
-            })
-        })
-        .collect()
-}
-
 impl Source for FileSource {
     fn description(&self) -> String {
         format!("FileStreamSource[file:{}]", self.path.display())
@@ -1133,23 +1145,22 @@ impl Source for FileSource {
         if !meta.is_dir() {
             return Err(self.error(format!("`{}` is not a folder", base.display())));
         }
-        let log = MetadataLog::open(&ctx.metadata_dir)?;
+        let interval = self
+            .options
+            .compact_interval
+            .unwrap_or(DEFAULT_COMPACT_INTERVAL);
+        let (log, loaded) = FileSourceLog::open(&ctx.metadata_dir, interval)?;
         let mut seen = SeenFiles::new(self.max_file_age_ms(), self.options.file_name_only);
-        let ids = log.ids()?;
-        for &id in &ids {
-            let path = log.path(id);
-            let lines = log
-                .get(id)?
-                .ok_or_else(|| StreamError::corrupt(&path, "vanished while being read"))?;
-            for entry in parse_entry(&path, &lines)? {
-                seen.add(Path::new(&entry.path), entry.timestamp);
-            }
+        seen.forget_before(loaded.forget_before);
+        for entry in &loaded.files {
+            seen.add(Path::new(&entry.path), entry.timestamp);
         }
         seen.purge();
+        let latest_entry = log.latest_id();
         let settle_ms = i64::try_from(self.options.settle_time.as_millis()).unwrap_or(i64::MAX);
         self.state = Some(Opened {
             log,
-            latest_entry: ids.last().copied(),
+            latest_entry,
             seen,
             available_now: None,
             pattern,
@@ -1228,7 +1239,7 @@ impl Source for FileSource {
         if files.is_empty() {
             return Ok(start.cloned());
         }
-        let id = self.log_new_entry(files)?;
+        let id = self.log_new_entry(files, start_entry)?;
         Offset::from_value(&LogOffset { log_offset: id }).map(Some)
     }
 
@@ -1295,11 +1306,10 @@ impl Source for FileSource {
         let state = self.opened_mut()?;
         let from = state.clean_from.unwrap_or(end_entry);
         for id in from..=end_entry {
-            let path = state.log.path(id);
-            let Some(lines) = state.log.get(id)? else {
+            let Some(files) = state.log.get(id)? else {
                 continue;
             };
-            for entry in parse_entry(&path, &lines)? {
+            for entry in files {
                 clean::clean_file(&mode, Path::new(&entry.path), entry.timestamp);
             }
         }
@@ -1314,6 +1324,7 @@ mod tests {
 
     use super::*;
     use crate::ManualClock;
+    use crate::checkpoint::MetadataLog;
 
     fn candidate(name: &str, size: u64) -> Candidate {
         Candidate {

@@ -59,11 +59,25 @@ impl SeenFiles {
         if self.latest_ms == i64::MIN {
             return 0;
         }
-        self.last_purge_ms = self.latest_ms.saturating_sub(self.max_age_ms);
+        self.last_purge_ms = self
+            .last_purge_ms
+            .max(self.latest_ms.saturating_sub(self.max_age_ms));
         let before = self.map.len();
         let threshold = self.last_purge_ms;
         self.map.retain(|_, &mut t| t >= threshold);
         before - self.map.len()
+    }
+
+    /// The threshold of the last purge: files modified before it are not new.
+    pub(crate) fn threshold(&self) -> i64 {
+        self.last_purge_ms
+    }
+
+    /// Files modified before `ms` are not new, whatever `max_age_ms` (a threshold the
+    /// source's log has forgotten files below, kept across a restart); the threshold
+    /// never moves back.
+    pub(crate) fn forget_before(&mut self, ms: i64) {
+        self.last_purge_ms = self.last_purge_ms.max(ms);
     }
 
     /// How many files are tracked.
@@ -91,6 +105,24 @@ mod tests {
         assert!(!seen.is_new(Path::new("/d"), 799));
         // /b was forgotten, but it is too old to be new again
         assert!(!seen.is_new(Path::new("/b"), 700));
+    }
+
+    #[test]
+    fn a_threshold_from_the_log_is_never_moved_back() {
+        let mut seen = SeenFiles::new(1_000, false);
+        seen.forget_before(500);
+        seen.add(Path::new("/a"), 1_200);
+        seen.purge();
+        assert_eq!(
+            seen.threshold(),
+            500,
+            "1200 - 1000 is below the log's threshold"
+        );
+        assert!(!seen.is_new(Path::new("/b"), 499));
+        assert!(seen.is_new(Path::new("/b"), 500));
+        seen.add(Path::new("/c"), 2_000);
+        seen.purge();
+        assert_eq!(seen.threshold(), 1_000);
     }
 
     #[test]
