@@ -14,6 +14,9 @@ pub enum FaultPoint {
     /// The sink has taken part of batch N (the sink decides where, see
     /// [`crate::SinkBatch::fault_point_mid_write`]).
     DuringSinkWrite,
+    /// The Delta sink has committed batch N to the table; the table's log checkpoint due
+    /// at that commit's version, if one is, is not written.
+    AfterDeltaCommit,
     /// The sink has all of batch N; a query with a late-rows sink has not written the
     /// batch's late rows yet.
     AfterSinkWrite,
@@ -26,6 +29,7 @@ impl fmt::Display for FaultPoint {
         f.write_str(match self {
             FaultPoint::AfterOffsetsWrite => "after-offsets-write",
             FaultPoint::DuringSinkWrite => "during-sink-write",
+            FaultPoint::AfterDeltaCommit => "after-delta-commit",
             FaultPoint::AfterSinkWrite => "after-sink-write",
             FaultPoint::BeforeCommit => "before-commit",
         })

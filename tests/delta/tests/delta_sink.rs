@@ -15,11 +15,25 @@ const FAILING_BATCH: u64 = 2;
 const T0: i64 = 1_700_000_000_000;
 
 fn query(landing: &Path, checkpoint: &Path, table: &Path, mode: OutputMode) -> QueryBuilder {
+    query_into(
+        landing,
+        checkpoint,
+        DeltaSink::new(table).partition_by(["country"]),
+        mode,
+    )
+}
+
+fn query_into(
+    landing: &Path,
+    checkpoint: &Path,
+    sink: DeltaSink,
+    mode: OutputMode,
+) -> QueryBuilder {
     StreamingQuery::builder()
         .manager(&StreamingQueryManager::new())
         .source(JsonFileSource::new(landing, event_schema()).max_files_per_trigger(1))
         .pipeline(MapPipeline::identity(event_schema()))
-        .sink(DeltaSink::new(table).partition_by(["country"]))
+        .sink(sink)
         .output_mode(mode)
         .trigger(Trigger::AvailableNow)
         .clock(ManualClock::new(T0))
@@ -258,6 +272,92 @@ fn fault_during_sink_write_delta_sink_complete_mode() {
         FaultPoint::DuringSinkWrite,
         OutputMode::Complete,
         "delta_sink::fault_during_sink_write_complete",
+    );
+}
+
+/// The versions of the table's log checkpoints (`_delta_log/<v>.checkpoint.parquet`).
+fn log_checkpoints(table: &Path) -> Vec<u64> {
+    let mut versions: Vec<u64> = std::fs::read_dir(table.join("_delta_log"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".checkpoint.parquet")?.parse().ok()
+        })
+        .collect();
+    versions.sort_unstable();
+    versions
+}
+
+/// A query that fails after the commit at which a log checkpoint is due and before the
+/// checkpoint leaves the table without it; the restarted query writes it, and the
+/// table goes on with every row once.
+#[test]
+fn a_log_checkpoint_missed_by_a_crash_is_written_at_the_restart() {
+    let landing = tempfile::tempdir().unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let table = tempfile::tempdir().unwrap();
+    land_golden(landing.path(), 0..6);
+    let rt = runtime();
+    // the create is version 0 and batch n version n + 1: with an interval of 3, batch 2's
+    // commit is version 3, where a checkpoint is due
+    let sink = || {
+        DeltaSink::new(table.path())
+            .partition_by(["country"])
+            .checkpoint_interval(3)
+    };
+    let due_batch = 2;
+    let crashed = query_into(
+        landing.path(),
+        checkpoint.path(),
+        sink(),
+        OutputMode::Append,
+    )
+    .inject_fault(FaultPoint::AfterDeltaCommit, due_batch)
+    .start()
+    .unwrap();
+    let error = rt.block_on(crashed.await_termination()).unwrap_err();
+    assert!(
+        matches!(*error, StreamError::InjectedFault { point: FaultPoint::AfterDeltaCommit, batch_id } if batch_id == due_batch),
+        "{error}"
+    );
+    assert_eq!(
+        DeltaSink::committed_batch(table.path(), crashed.id()).unwrap(),
+        Some(due_batch),
+        "the batch is committed"
+    );
+    assert_eq!(
+        log_checkpoints(table.path()),
+        Vec::<u64>::new(),
+        "its checkpoint is not written"
+    );
+
+    let resumed = query_into(
+        landing.path(),
+        checkpoint.path(),
+        sink(),
+        OutputMode::Append,
+    )
+    .start()
+    .unwrap();
+    rt.block_on(resumed.await_termination()).unwrap();
+    let after: Vec<u64> = resumed
+        .recent_progress()
+        .iter()
+        .map(|p| p.batch_id)
+        .collect();
+    assert_eq!(after, vec![2, 3, 4, 5], "batch 2 re-runs (and is skipped)");
+    assert_eq!(commits(table.path()), 7, "the replay added no commit");
+    assert_eq!(
+        log_checkpoints(table.path()),
+        vec![3, 6],
+        "the missed checkpoint at 3, then the one due at 6"
+    );
+    assert_table(
+        table.path(),
+        resumed.id(),
+        golden_rows(0..6),
+        5,
+        "delta_sink::a_log_checkpoint_missed_by_a_crash",
     );
 }
 

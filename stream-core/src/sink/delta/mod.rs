@@ -1,20 +1,32 @@
 //! The Delta Lake sink (cargo feature `delta`): one Delta commit per micro-batch, made
 //! idempotent by a `txn` action, as the Delta Lake connector for Spark does it.
 
-use std::future::Future;
+mod checkpoint;
+mod log;
+mod runtime;
+mod schema;
+#[cfg(test)]
+mod tests;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
 use deltalake_core::kernel::engine::arrow_conversion::{TryIntoArrow as _, TryIntoKernel as _};
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake_core::kernel::{Action, StructType, Transaction};
+use deltalake_core::kernel::{Action, Add, StructType, Transaction};
 use deltalake_core::protocol::{DeltaOperation, OutputMode as DeltaOutputMode, SaveMode};
+use deltalake_core::table::config::TableProperty;
 use deltalake_core::writer::{DeltaWriter as _, RecordBatchWriter};
 use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 
+use self::checkpoint::LogCheckpoints;
+use self::log::{load, table_error, table_url, txn_version};
+use self::runtime::OwnedRuntime;
+use self::schema::{conform, delta_schema, describe};
 use super::{Sink, SinkBatch, SinkContext};
+use crate::fault::FaultPoint;
 use crate::{OutputMode, Result, StreamError};
 
 /// Writes each micro-batch to a Delta Lake table as one Delta commit, exactly once.
@@ -32,6 +44,11 @@ use crate::{OutputMode, Result, StreamError};
 ///   replaces the whole table, in one commit).
 /// - **Partitioning**: [`DeltaSink::partition_by`] sets the table's partition columns
 ///   when the sink creates it.
+/// - **Log checkpoints**: one is due at every multiple of the table's
+///   `delta.checkpointInterval` (default 100; [`DeltaSink::checkpoint_interval`] sets it
+///   when the sink creates the table). The sink writes it after the commit, and when it
+///   opens the table or after a later commit if a crash came between the two, so that
+///   reading the table never replays more than one interval of commits.
 ///
 /// The sink owns a small tokio runtime for deltalake's async API; it may be created,
 /// opened and dropped inside or outside an async context.
@@ -51,6 +68,7 @@ pub struct DeltaSink {
     partition_by: Vec<String>,
     app_id: Option<String>,
     target_file_size: Option<u64>,
+    checkpoint_interval: Option<u64>,
     opened: Option<Opened>,
 }
 
@@ -62,6 +80,7 @@ struct Opened {
     /// The table's schema as arrow sees it (timestamps in microseconds, UTC).
     table_schema: SchemaRef,
     input_schema: SchemaRef,
+    checkpoints: LogCheckpoints,
 }
 
 impl std::fmt::Debug for Opened {
@@ -70,56 +89,6 @@ impl std::fmt::Debug for Opened {
             .field("app_id", &self.app_id)
             .field("version", &self.table.version())
             .finish_non_exhaustive()
-    }
-}
-
-/// A tokio runtime that is shut down without blocking when dropped, so that dropping
-/// the sink inside an async context does not panic.
-struct OwnedRuntime(Option<tokio::runtime::Runtime>);
-
-impl Drop for OwnedRuntime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
-impl OwnedRuntime {
-    fn new() -> Result<Self> {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("delta-sink")
-            .enable_all()
-            .build()
-            .map(|rt| OwnedRuntime(Some(rt)))
-            .map_err(|e| {
-                StreamError::InvalidQuery(format!(
-                    "cannot start the Delta sink's tokio runtime: {e}"
-                ))
-            })
-    }
-
-    /// Runs `future` to completion. Inside an async context (a query started from
-    /// `#[tokio::main]`) it runs on a scoped thread, since a runtime cannot block there.
-    fn block_on<F>(&self, future: F) -> F::Output
-    where
-        F: Future + Send,
-        F::Output: Send,
-    {
-        let Some(runtime) = self.0.as_ref() else {
-            unreachable!("the runtime is only taken on drop");
-        };
-        if tokio::runtime::Handle::try_current().is_ok() {
-            std::thread::scope(|scope| {
-                scope
-                    .spawn(|| runtime.block_on(future))
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-        } else {
-            runtime.block_on(future)
-        }
     }
 }
 
@@ -137,6 +106,7 @@ impl DeltaSink {
             partition_by: Vec::new(),
             app_id: None,
             target_file_size: None,
+            checkpoint_interval: None,
             opened: None,
         }
     }
@@ -182,6 +152,21 @@ impl DeltaSink {
         self
     }
 
+    /// The table's log checkpoint interval, `delta.checkpointInterval`, set when the sink
+    /// creates the table (default: Delta's, 100 versions). A reader of the table loads
+    /// its newest log checkpoint and replays the commits after it, so a smaller interval
+    /// makes reads cheaper and writes a checkpoint more often. An existing table keeps
+    /// its own setting.
+    ///
+    /// ```
+    /// let sink = stream_core::DeltaSink::new("tables/events").checkpoint_interval(10);
+    /// # drop(sink);
+    /// ```
+    pub fn checkpoint_interval(mut self, versions: u64) -> Self {
+        self.checkpoint_interval = Some(versions.max(1));
+        self
+    }
+
     /// The table's folder.
     ///
     /// ```
@@ -215,140 +200,6 @@ impl DeltaSink {
     }
 }
 
-fn table_error(path: &Path, batch: Option<u64>, e: DeltaTableError) -> StreamError {
-    let message = match batch {
-        Some(id) => format!("Delta table: batch {id}: {e}"),
-        None => format!("Delta table: {e}"),
-    };
-    StreamError::SinkFile {
-        path: path.to_path_buf(),
-        message,
-    }
-}
-
-/// The table at `path`, or `None` if the folder holds none.
-async fn load(path: &Path) -> Result<Option<DeltaTable>> {
-    if !path.join("_delta_log").is_dir() {
-        return Ok(None);
-    }
-    let url = table_url(path)?;
-    let mut table = DeltaTableBuilder::from_url(url)
-        .and_then(|b| b.build())
-        .map_err(|e| table_error(path, None, e))?;
-    match table.load().await {
-        Ok(()) => Ok(Some(table)),
-        Err(DeltaTableError::NotATable(_)) => Ok(None),
-        Err(e) => Err(match unreadable_log_line(path) {
-            Some((file, line, why)) => StreamError::SinkFile {
-                path: file,
-                message: format!(
-                    "line {line} of the Delta table's log is not JSON ({why}); the table cannot be read"
-                ),
-            },
-            None => table_error(path, None, e),
-        }),
-    }
-}
-
-/// The first line of a `_delta_log/<version>.json` commit file of the table at `path`
-/// that is not JSON, with its 1-based number and the parser's reason: which file a
-/// table that does not load holds damaged (deltalake's error does not say).
-fn unreadable_log_line(path: &Path) -> Option<(PathBuf, usize, String)> {
-    let log = path.join("_delta_log");
-    let mut commits: Vec<PathBuf> = std::fs::read_dir(&log)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && p.file_stem()
-                    .and_then(|s| s.to_str())
-                    .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .collect();
-    commits.sort();
-    for file in commits.into_iter().rev() {
-        let text = std::fs::read_to_string(&file).ok()?;
-        for (i, line) in text.lines().enumerate() {
-            if let Err(e) = serde_json::from_str::<serde_json::Value>(line) {
-                return Some((file, i + 1, e.to_string()));
-            }
-        }
-    }
-    None
-}
-
-/// The latest `txn` version of `app_id` in `table`, as a batch id.
-async fn txn_version(path: &Path, table: &DeltaTable, app_id: &str) -> Result<Option<u64>> {
-    let snapshot = table.snapshot().map_err(|e| table_error(path, None, e))?;
-    let version = snapshot
-        .transaction_version(table.log_store().as_ref(), app_id)
-        .await
-        .map_err(|e| table_error(path, None, e))?;
-    Ok(version.and_then(|v| u64::try_from(v).ok()))
-}
-
-fn table_url(path: &Path) -> Result<url::Url> {
-    std::fs::create_dir_all(path).map_err(|e| StreamError::io(path, e))?;
-    let absolute = path.canonicalize().map_err(|e| StreamError::io(path, e))?;
-    url::Url::from_directory_path(&absolute).map_err(|()| StreamError::SinkFile {
-        path: path.to_path_buf(),
-        message: "cannot be made a file URL".into(),
-    })
-}
-
-/// The type a column has in the table: every timestamp is Delta's `timestamp`
-/// (microseconds since the epoch, UTC).
-fn delta_type(data_type: &DataType) -> DataType {
-    match data_type {
-        DataType::Timestamp(_, _) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        other => other.clone(),
-    }
-}
-
-/// The stream's schema as the table stores it.
-fn delta_schema(schema: &Schema) -> Schema {
-    Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|f| Field::new(f.name(), delta_type(f.data_type()), f.is_nullable()))
-            .collect::<Vec<_>>(),
-    )
-}
-
-/// `batch` with the table's column types, columns in the table's order.
-fn conform(batch: &RecordBatch, table_schema: &SchemaRef) -> Result<RecordBatch> {
-    let columns = table_schema
-        .fields()
-        .iter()
-        .map(|field| {
-            let column =
-                batch
-                    .column_by_name(field.name())
-                    .ok_or_else(|| StreamError::SchemaMismatch {
-                        context: "Delta sink".into(),
-                        message: format!("the batch has no column `{}`", field.name()),
-                    })?;
-            if column.data_type() == field.data_type() {
-                Ok(column.clone())
-            } else {
-                Ok(arrow_cast::cast(column, field.data_type())?)
-            }
-        })
-        .collect::<Result<Vec<ArrayRef>>>()?;
-    Ok(RecordBatch::try_new(table_schema.clone(), columns)?)
-}
-
-/// Describes columns for messages: `a Int64, b Utf8`.
-fn describe(schema: &Schema) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| format!("{} {}", f.name(), f.data_type()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Sink for DeltaSink {
     fn description(&self) -> String {
         format!("DeltaSink[{}]", self.path.display())
@@ -359,7 +210,8 @@ impl Sink for DeltaSink {
     }
 
     /// Loads the table, or creates it from the stream's schema, and checks that its
-    /// columns and partition columns are the stream's.
+    /// columns and partition columns are the stream's; writes the log checkpoint due at
+    /// the table's version if a crash left it unwritten.
     fn open(&mut self, ctx: &SinkContext) -> Result<()> {
         self.open_with(ctx.schema.clone(), ctx.query_id.clone())
     }
@@ -387,54 +239,10 @@ impl Sink for DeltaSink {
                 "batch id {batch_id} does not fit a Delta txn version"
             ))
         })?;
-        if let Some(bad) = batch
-            .batches
-            .iter()
-            .find(|b| b.schema().fields() != opened.input_schema.fields())
-        {
-            return Err(StreamError::SchemaMismatch {
-                context: format!("batch {batch_id} handed to DeltaSink[{}]", path.display()),
-                message: format!(
-                    "got {} but the sink was opened for {}",
-                    bad.schema(),
-                    opened.input_schema
-                ),
-            });
-        }
-        let rows = batch
-            .batches
-            .iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(|b| conform(b, &opened.table_schema))
-            .collect::<Result<Vec<_>>>()?;
-        let error = |e: DeltaTableError| table_error(&path, Some(batch_id), e);
-        let Opened {
-            runtime,
-            table,
-            app_id,
-            ..
-        } = opened;
+        let rows = opened.conform(&batch, &path)?;
 
-        // 1. Has the table got this batch already? Then this is a replay: skip it.
-        let adds = runtime.block_on(async {
-            table.update_state().await.map_err(error)?;
-            if txn_version(&path, table, app_id)
-                .await?
-                .is_some_and(|done| done >= batch_id)
-            {
-                return Ok(None);
-            }
-            // 2. Write the batch's data files (not yet part of the table).
-            let mut writer = RecordBatchWriter::for_table(table).map_err(error)?;
-            if let Some(bytes) = target_file_size {
-                writer = writer.with_target_file_size(bytes);
-            }
-            for rows in rows {
-                writer.write(rows).await.map_err(error)?;
-            }
-            Ok::<_, StreamError>(Some(writer.flush().await.map_err(error)?))
-        })?;
-        let Some(adds) = adds else {
+        // 1. and 2.: the batch's data files, unless the table has the batch already
+        let Some(adds) = opened.write_files(&path, batch_id, rows, target_file_size)? else {
             tracing::info!(sink = %format!("DeltaSink[{}]", path.display()), batch = batch_id, "batch already committed; skipped");
             return Ok(());
         };
@@ -443,6 +251,98 @@ impl Sink for DeltaSink {
 
         // 3. One commit: the files (replacing every file in complete mode) and the txn.
         let complete = batch.output_mode == OutputMode::Complete;
+        opened.commit(&path, batch_id, version, adds, complete)?;
+        // the crash tests fail here: the batch committed, its log checkpoint not written
+        batch.faults.check(FaultPoint::AfterDeltaCommit, batch_id)?;
+
+        // 4. The log checkpoint, if one is due.
+        opened.write_due_checkpoint(&path, Some(batch_id))
+    }
+}
+
+impl Opened {
+    /// The batch's rows with the table's column types, empty batches left out; a batch
+    /// of another schema than the sink was opened for is refused.
+    fn conform(&self, batch: &SinkBatch<'_>, path: &Path) -> Result<Vec<RecordBatch>> {
+        if let Some(bad) = batch
+            .batches
+            .iter()
+            .find(|b| b.schema().fields() != self.input_schema.fields())
+        {
+            return Err(StreamError::SchemaMismatch {
+                context: format!(
+                    "batch {} handed to DeltaSink[{}]",
+                    batch.batch_id,
+                    path.display()
+                ),
+                message: format!(
+                    "got {} but the sink was opened for {}",
+                    bad.schema(),
+                    self.input_schema
+                ),
+            });
+        }
+        batch
+            .batches
+            .iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| conform(b, &self.table_schema))
+            .collect()
+    }
+
+    /// Steps 1 and 2 of a batch: `None` if the table's log has the batch already (a
+    /// replay, skipped), else its data files, written but not yet part of the table.
+    fn write_files(
+        &mut self,
+        path: &Path,
+        batch_id: u64,
+        rows: Vec<RecordBatch>,
+        target_file_size: Option<u64>,
+    ) -> Result<Option<Vec<Add>>> {
+        let error = |e: DeltaTableError| table_error(path, Some(batch_id), e);
+        let Opened {
+            runtime,
+            table,
+            app_id,
+            ..
+        } = self;
+        runtime.block_on(async {
+            table.update_state().await.map_err(error)?;
+            if txn_version(path, table, app_id)
+                .await?
+                .is_some_and(|done| done >= batch_id)
+            {
+                return Ok(None);
+            }
+            let mut writer = RecordBatchWriter::for_table(table).map_err(error)?;
+            if let Some(bytes) = target_file_size {
+                writer = writer.with_target_file_size(bytes);
+            }
+            for rows in rows {
+                writer.write(rows).await.map_err(error)?;
+            }
+            Ok(Some(writer.flush().await.map_err(error)?))
+        })
+    }
+
+    /// Step 3: one commit of the files `adds` (replacing every file of the table if
+    /// `complete`) and the `txn` action of `version`. deltalake's post-commit hook writes
+    /// no log checkpoint: [`Opened::write_due_checkpoint`] does.
+    fn commit(
+        &mut self,
+        path: &Path,
+        batch_id: u64,
+        version: i64,
+        adds: Vec<Add>,
+        complete: bool,
+    ) -> Result<()> {
+        let error = |e: DeltaTableError| table_error(path, Some(batch_id), e);
+        let Opened {
+            runtime,
+            table,
+            app_id,
+            ..
+        } = self;
         runtime.block_on(async {
             let snapshot = table.snapshot().map_err(error)?;
             let mut actions: Vec<Action> = Vec::new();
@@ -465,7 +365,8 @@ impl Sink for DeltaSink {
                 epoch_id: version,
             };
             let properties = CommitProperties::default()
-                .with_application_transaction(Transaction::new(app_id.as_str(), version));
+                .with_application_transaction(Transaction::new(app_id.as_str(), version))
+                .with_create_checkpoint(false);
             let finalized = CommitBuilder::from(properties)
                 .with_actions(actions)
                 .build(Some(snapshot), table.log_store(), operation)
@@ -474,6 +375,35 @@ impl Sink for DeltaSink {
             table.state = Some(finalized.snapshot());
             Ok(())
         })
+    }
+
+    /// Writes the log checkpoint due at the table's version if the log has none (see
+    /// `checkpoint.rs`): after the commit of `batch`, or at open (`None`). One written
+    /// for an earlier version, or at open, was missed by a crash, and is logged at info.
+    fn write_due_checkpoint(&mut self, path: &Path, batch: Option<u64>) -> Result<()> {
+        let Opened {
+            runtime,
+            table,
+            checkpoints,
+            ..
+        } = self;
+        let written = runtime
+            .block_on(checkpoints.write_due(table, path))
+            .map_err(|e| table_error(path, batch, e))?;
+        let Some(version) = written else {
+            return Ok(());
+        };
+        let sink = format!("DeltaSink[{}]", path.display());
+        if batch.is_some() && table.version() == Some(version) {
+            tracing::debug!(sink, version, "log checkpoint written");
+        } else {
+            tracing::info!(
+                sink,
+                version,
+                "the log checkpoint due at version {version} was missing (the query stopped after that commit, before its checkpoint); written now"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -502,6 +432,7 @@ impl DeltaSink {
         let runtime = OwnedRuntime::new()?;
         let path = self.path.clone();
         let partition_by = self.partition_by.clone();
+        let checkpoint_interval = self.checkpoint_interval;
         let table = runtime.block_on(async {
             if let Some(table) = load(&path).await? {
                 return Ok(table);
@@ -514,13 +445,18 @@ impl DeltaSink {
             let table = DeltaTableBuilder::from_url(url)
                 .and_then(|b| b.build())
                 .map_err(|e| table_error(&path, None, e))?;
-            table
+            let mut create = table
                 .create()
                 .with_columns(kernel.fields().cloned())
                 .with_partition_columns(partition_by)
-                .with_save_mode(SaveMode::ErrorIfExists)
-                .await
-                .map_err(|e| table_error(&path, None, e))
+                .with_save_mode(SaveMode::ErrorIfExists);
+            if let Some(versions) = checkpoint_interval {
+                create = create.with_configuration_property(
+                    TableProperty::CheckpointInterval,
+                    Some(versions.to_string()),
+                );
+            }
+            create.await.map_err(|e| table_error(&path, None, e))
         })?;
         let snapshot = table.snapshot().map_err(|e| self.delta_error(None, e))?;
         let metadata = snapshot.metadata();
@@ -557,225 +493,16 @@ impl DeltaSink {
                 ),
             });
         }
-        self.opened = Some(Opened {
+        let mut opened = Opened {
             runtime,
             table,
             app_id: self.app_id.clone().unwrap_or(query_id),
             table_schema: Arc::new(table_schema),
             input_schema: schema,
-        });
+            checkpoints: LogCheckpoints::default(),
+        };
+        opened.write_due_checkpoint(&self.path, None)?;
+        self.opened = Some(opened);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use arrow_array::{Int64Array, StringArray, TimestampMillisecondArray};
-
-    use super::*;
-    use crate::ManualClock;
-    use crate::fault::Faults;
-
-    fn schema() -> SchemaRef {
-        Arc::new(Schema::new(vec![
-            Field::new(
-                "ts",
-                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-                true,
-            ),
-            Field::new(
-                "local",
-                DataType::Timestamp(TimeUnit::Millisecond, None),
-                true,
-            ),
-            Field::new("n", DataType::Int64, false),
-            Field::new("country", DataType::Utf8, true),
-        ]))
-    }
-
-    fn rows(from: i64, to: i64) -> RecordBatch {
-        let n: Vec<i64> = (from..to).collect();
-        RecordBatch::try_new(
-            schema(),
-            vec![
-                Arc::new(TimestampMillisecondArray::from(n.clone()).with_timezone("UTC")),
-                Arc::new(TimestampMillisecondArray::from(n.clone())),
-                Arc::new(Int64Array::from(n.clone())),
-                Arc::new(StringArray::from(
-                    n.iter()
-                        .map(|i| if i % 2 == 0 { "DE" } else { "US" })
-                        .collect::<Vec<_>>(),
-                )),
-            ],
-        )
-        .unwrap()
-    }
-
-    fn context(mode: OutputMode) -> SinkContext {
-        SinkContext {
-            query_id: "query-1".into(),
-            query_name: None,
-            checkpoint_dir: PathBuf::from("/nonexistent"),
-            output_mode: mode,
-            schema: schema(),
-            clock: Arc::new(ManualClock::new(0)),
-        }
-    }
-
-    fn add(sink: &mut DeltaSink, id: u64, mode: OutputMode, batches: Vec<RecordBatch>) {
-        sink.add_batch(SinkBatch {
-            batch_id: id,
-            output_mode: mode,
-            schema: schema(),
-            batches,
-            faults: &Faults::default(),
-        })
-        .unwrap();
-    }
-
-    fn log_entries(table: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(table.join("_delta_log"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".json"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|n| std::fs::read_to_string(table.join("_delta_log").join(n)).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn the_table_is_created_with_utc_timestamps_and_a_replay_is_skipped() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut sink = DeltaSink::new(dir.path()).partition_by(["country"]);
-        sink.open(&context(OutputMode::Append)).unwrap();
-        add(&mut sink, 0, OutputMode::Append, vec![rows(0, 4)]);
-        add(&mut sink, 0, OutputMode::Append, vec![rows(0, 4)]);
-        // a restarted sink reads the txn from the log
-        let mut restarted = DeltaSink::new(dir.path()).partition_by(["country"]);
-        restarted.open(&context(OutputMode::Append)).unwrap();
-        add(&mut restarted, 0, OutputMode::Append, vec![rows(0, 4)]);
-        add(&mut restarted, 1, OutputMode::Append, vec![]);
-        let log = log_entries(dir.path());
-        assert_eq!(log.len(), 3, "create, batch 0, batch 1: {log:?}");
-        assert!(
-            log[0].contains(r#"\"name\":\"local\",\"type\":\"timestamp\""#),
-            "{}",
-            log[0]
-        );
-        assert!(
-            log[0].contains(r#"\"name\":\"ts\",\"type\":\"timestamp\""#),
-            "{}",
-            log[0]
-        );
-        assert!(
-            log[0].contains(r#""partitionColumns":["country"]"#),
-            "{}",
-            log[0]
-        );
-        assert!(
-            log[1].contains(r#""txn":{"appId":"query-1","version":0"#),
-            "{}",
-            log[1]
-        );
-        assert_eq!(
-            log[1].matches(r#""add":"#).count(),
-            2,
-            "one file per partition"
-        );
-        assert!(
-            log[2].contains(r#""txn":{"appId":"query-1","version":1"#),
-            "{}",
-            log[2]
-        );
-        assert_eq!(
-            DeltaSink::committed_batch(dir.path(), "query-1").unwrap(),
-            Some(1)
-        );
-        assert_eq!(
-            DeltaSink::committed_batch(dir.path(), "other").unwrap(),
-            None
-        );
-    }
-
-    #[test]
-    fn complete_mode_removes_every_earlier_file_in_the_same_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut sink = DeltaSink::new(dir.path());
-        sink.open(&context(OutputMode::Complete)).unwrap();
-        add(&mut sink, 0, OutputMode::Complete, vec![rows(0, 2)]);
-        add(&mut sink, 1, OutputMode::Complete, vec![rows(0, 3)]);
-        let log = log_entries(dir.path());
-        assert_eq!(log[2].matches(r#""remove":"#).count(), 1, "{}", log[2]);
-        assert_eq!(log[2].matches(r#""add":"#).count(), 1, "{}", log[2]);
-        assert!(log[2].contains(r#""outputMode":"Complete""#), "{}", log[2]);
-    }
-
-    #[test]
-    fn a_sink_opened_and_dropped_inside_an_async_context_does_not_panic() {
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let mut sink = DeltaSink::new(dir.path());
-            sink.open(&context(OutputMode::Append)).unwrap();
-            add(&mut sink, 0, OutputMode::Append, vec![rows(0, 1)]);
-            drop(sink);
-        });
-        assert_eq!(
-            DeltaSink::committed_batch(dir.path(), "query-1").unwrap(),
-            Some(0)
-        );
-    }
-
-    #[test]
-    fn bad_partition_columns_and_other_tables_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let e = DeltaSink::new(dir.path())
-            .partition_by(["nope"])
-            .open(&context(OutputMode::Append))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("no column `nope`"), "{e}");
-        DeltaSink::new(dir.path())
-            .open(&context(OutputMode::Append))
-            .unwrap();
-        let e = DeltaSink::new(dir.path())
-            .partition_by(["country"])
-            .open(&context(OutputMode::Append))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("partitioned by [] but the sink by [country]"),
-            "{e}"
-        );
-        assert!(e.contains(&*dir.path().to_string_lossy()), "{e}");
-    }
-
-    #[test]
-    fn without_a_query_an_app_id_is_needed() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut sink = DeltaSink::new(dir.path());
-        let e = sink
-            .add_batch(SinkBatch {
-                batch_id: 0,
-                output_mode: OutputMode::Append,
-                schema: schema(),
-                batches: vec![],
-                faults: &Faults::default(),
-            })
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("app_id"), "{e}");
-        let mut sink = DeltaSink::new(dir.path()).app_id("by-hand");
-        add(&mut sink, 7, OutputMode::Append, vec![rows(0, 1)]);
-        assert_eq!(
-            DeltaSink::committed_batch(dir.path(), "by-hand").unwrap(),
-            Some(7)
-        );
     }
 }
