@@ -5,6 +5,7 @@
 //! cargo run --release -p stream-bench                       # everything, default sizes
 //! cargo run --release -p stream-bench -- --input DIR        # on an existing dataset
 //! cargo run --release -p stream-bench -- --help
+//! cargo run --release -p stream-bench -- file-source-log    # the file source's log after 10,000 batches
 //! ```
 //!
 //! Three parts:
@@ -23,6 +24,7 @@ mod baseline;
 mod child;
 mod dataset;
 mod engine_run;
+mod file_source_log;
 mod large_state;
 mod measure;
 mod nexmark_bench;
@@ -43,6 +45,8 @@ fn main() {
     let mut argv = std::env::args().skip(1).peekable();
     let result = if argv.peek().map(String::as_str) == Some(child::COMMAND) {
         child::main(argv.skip(1).collect())
+    } else if argv.peek().map(String::as_str) == Some(file_source_log::COMMAND) {
+        file_source_log::main(argv.skip(1).collect())
     } else {
         match args::parse(argv) {
             Ok(Some(args)) => match args.large_state {
