@@ -98,11 +98,13 @@ fn json_and_csv_sinks_write_what_the_pipeline_selects() {
         rows
     };
     let json_out = tempfile::tempdir().unwrap();
+    let checkpoint = tempfile::tempdir().unwrap();
     run_to_end(stream! {
         schema Event = file("schemas/event.schema.json");
         read(json, path = {landing.path()}, schema = Event)
             .select(user, amount * 2.0 as doubled)
             .write(json, path = {json_out.path()}, max_rows_per_file = 25)
+            .checkpoint({checkpoint.path().join("json")})
             .trigger(available_now)
     });
     assert_eq!(rows_of(&read_file_sink(json_out.path()).unwrap()), expected);
@@ -115,6 +117,7 @@ fn json_and_csv_sinks_write_what_the_pipeline_selects() {
         read(json, path = {landing.path()}, schema = Event)
             .select(user, amount * 2.0 as doubled)
             .write(csv, path = {csv_out.path()})
+            .checkpoint({checkpoint.path().join("csv")})
             .trigger(available_now)
     });
     assert_eq!(rows_of(&read_file_sink(csv_out.path()).unwrap()), expected);

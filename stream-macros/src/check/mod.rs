@@ -530,6 +530,9 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
     }
     if let Some((plan, kind)) = &sink {
         ops::sink::check_mode(&mut checker, plan, *kind, settings.output_mode);
+        if settings.checkpoint.is_none() {
+            ops::sink::check_checkpoint(&mut checker, plan, *kind);
+        }
     }
     let mut warnings = Vec::new();
     if let (Some(out), Some(_)) = (&output, &sink) {

@@ -175,6 +175,31 @@ fn kind_name(sink: &SinkPlan) -> &'static str {
     }
 }
 
+/// A file, Delta or Kafka sink in a query without `.checkpoint(..)`: an error on the
+/// sink. Such a query would run on a new temporary checkpoint each time, start again at
+/// batch 0, find that batch already in the sink's own record and skip it, losing the new
+/// rows; Spark refuses it when it starts. `console` and `memory` keep nothing between
+/// runs, and `foreach_batch` hands batch ids to the user's code, which decides.
+pub(crate) fn check_checkpoint(cx: &mut Checker, sink: &SinkPlan, kind: Span) {
+    if !matches!(
+        sink,
+        SinkPlan::Files { .. } | SinkPlan::Delta { .. } | SinkPlan::Kafka { .. }
+    ) {
+        return;
+    }
+    cx.cx.error(
+        kind,
+        format!(
+            "a `{}` sink needs a checkpoint location: without one, every run starts again \
+             at batch 0 on a temporary checkpoint, finds that batch already written and \
+             skips it, and its rows are lost",
+            kind_name(sink)
+        ),
+        "add `.checkpoint(\"checkpoints/my_query\")` after `.write(..)` (a folder kept \
+         between runs); only `console` and `memory` run without one",
+    );
+}
+
 /// A sink that cannot take the query's output mode: an error on the mode (or on the sink
 /// when the mode is the default, append).
 pub(crate) fn check_mode(cx: &mut Checker, sink: &SinkPlan, kind: Span, mode: Option<ModeSetting>) {

@@ -498,7 +498,11 @@ mod tests {
             .settings
             .watermark_policy;
         assert_eq!(policy, Some(WatermarkPolicy::Max));
-        let files = plan(quote!(read(text, path = "logs/").write(csv, path = "out/")));
+        let files = plan(quote!(
+            read(text, path = "logs/")
+                .write(csv, path = "out/")
+                .checkpoint("ck")
+        ));
         assert!(matches!(
             files.sources[0].kind,
             SourceKind::File {

@@ -232,6 +232,7 @@ fn sink_parquet() {
         read(json, path = "landing/", schema = Order)
             .write(parquet, path = "out/orders", partition_by = [country],
                    compression = zstd, max_rows_per_file = 1000, retention = "7 days")
+            .checkpoint("checkpoints/q")
     }));
 }
 
@@ -241,11 +242,13 @@ fn sink_json_and_csv() {
         schema Order { user: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
             .write(json, path = {out_dir}, target_file_size = 1048576, compact_interval = 5)
+            .checkpoint("checkpoints/q")
     }));
     insta::assert_snapshot!(expand(quote! {
         schema Order { user: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
             .write(csv, path = "out/orders")
+            .checkpoint("checkpoints/q")
     }));
 }
 
@@ -257,6 +260,7 @@ fn sink_delta() {
             .group_by(country)
             .agg(sum(amount) as total)
             .write(delta, path = "tables/totals", partition_by = country, app_id = "totals")
+            .checkpoint("checkpoints/q")
             .output_mode(complete)
     }));
 }
@@ -270,6 +274,7 @@ fn sink_kafka() {
             .select(key, cast(value as string) as value, headers)
             .write(kafka, bootstrap_servers = {servers}, topic = "alerts", exactly_once = true,
                    transactional_id = "orders-to-alerts", kafka_options = {settings.clone()})
+            .checkpoint("checkpoints/q")
             .output_mode(update)
     }));
 }
@@ -491,6 +496,7 @@ fn captured_rate_console_and_kafka_options() {
             .select(value)
             .write(kafka, bootstrap_servers = {servers}, topic = {topic},
                    exactly_once = {exactly_once}, request_timeout = {timeout})
+            .checkpoint("checkpoints/q")
     }));
 }
 
@@ -761,6 +767,7 @@ fn list_errors_name_the_list_and_its_type() {
             .group_by(window(ts, "5 minutes"), user)
             .agg(collect_list(tag) as tags)
             .write(csv, path = "out/tags")
+            .checkpoint("checkpoints/q")
             .output_mode(append)
     });
     assert!(
@@ -891,6 +898,7 @@ fn kafka_errors_name_the_option_and_the_fix() {
             read(json, path = "landing/", schema = Order)
                 .select(#select)
                 .write(kafka, bootstrap_servers = "b:9092", #options)
+                .checkpoint("checkpoints/q")
         })
     };
     let cases: &[(proc_macro2::TokenStream, proc_macro2::TokenStream, &str)] = &[
@@ -1006,6 +1014,7 @@ fn kafka_headers_pass_through() {
             .drop(offset)
             .select(key, text as value, h as headers, topic)
             .write(kafka, bootstrap_servers = "b:9092")
+            .checkpoint("checkpoints/q")
     })
     .to_string();
     assert!(!out.contains("compile_error"), "{out}");

@@ -8,5 +8,6 @@ fn main() {
             .select(value as string as value)
             .write(kafka, bootstrap_servers = "127.0.0.1:9092", topic = "ticks",
                    kafka_options = {[("linger.ms", "5")]})
+            .checkpoint("checkpoints/q")
     };
 }

@@ -7,5 +7,6 @@ fn main() {
         read(json, path = "landing/", schema = Order)
             .select(user as key, amount as string as value)
             .write(kafka, bootstrap_servers = "127.0.0.1:9092")
+            .checkpoint("checkpoints/q")
     };
 }

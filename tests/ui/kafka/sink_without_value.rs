@@ -7,5 +7,6 @@ fn main() {
         read(json, path = "landing/", schema = Order)
             .select(user as key, amount)
             .write(kafka, bootstrap_servers = "127.0.0.1:9092", topic = "orders")
+            .checkpoint("checkpoints/q")
     };
 }

@@ -8,5 +8,6 @@ fn main() {
         read(json, path = "landing/", schema = Order)
             .write(kafka, bootstrap_servers = "127.0.0.1:9092", topic = "out",
                    value_json = {json})
+            .checkpoint("checkpoints/q")
     };
 }

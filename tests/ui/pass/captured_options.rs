@@ -25,6 +25,7 @@ fn main() {
             .write(parquet, path = "out/orders", compression = {ParquetCompression::Zstd},
                    max_rows_per_file = {100_000usize}, target_file_size = {bytes},
                    compact_interval = {10u64}, retention = {Duration::from_secs(86_400)})
+            .checkpoint("checkpoints/q")
     };
     let _json: stream_core::QueryBuilder<_> = stream! {
         schema Order { user: string, amount: f64, country: string }
@@ -38,6 +39,7 @@ fn main() {
     let _rate: stream_core::QueryBuilder<_> = stream! {
         read(rate, rows_per_second = {rows}, num_partitions = {partitions})
             .write(json, path = "out/rate", max_rows_per_file = {files})
+            .checkpoint("checkpoints/q")
             .trigger(processing_time({Duration::from_secs(1)}))
     };
 }

@@ -16,16 +16,19 @@ fn main() {
                 compact_interval = 10,
                 retention = "7 days",
             )
+            .checkpoint("checkpoints/q")
     };
     let _json: stream_core::QueryBuilder<_> = stream! {
         schema Order { user: string, amount: f64, country: string }
         read(json, path = "landing/", schema = Order)
             .write(json, path = {dir.join("json")}, partition_by = country)
+            .checkpoint("checkpoints/q")
             .output_mode(append)
     };
     let _csv: stream_core::QueryBuilder<_> = stream! {
         schema Order { user: string, amount: f64, country: string }
         read(json, path = "landing/", schema = Order)
             .write(csv, path = "out/csv")
+            .checkpoint("checkpoints/q")
     };
 }

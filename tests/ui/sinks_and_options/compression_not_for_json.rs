@@ -6,5 +6,6 @@ fn main() {
         schema Order { user: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
             .write(json, path = "out/orders", compression = zstd)
+            .checkpoint("checkpoints/q")
     };
 }

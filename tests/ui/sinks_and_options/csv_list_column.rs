@@ -9,6 +9,7 @@ fn main() {
             .group_by(window(ts, "5 minutes"), user)
             .agg(collect_list(tag) as tags)
             .write(csv, path = "out/tags")
+            .checkpoint("checkpoints/q")
             .output_mode(append)
     };
 }

@@ -8,6 +8,7 @@ fn main() {
             .group_by(country)
             .agg(sum(amount) as total)
             .write(delta, path = "tables/totals")
+            .checkpoint("checkpoints/q")
             .output_mode(update)
     };
 }

@@ -7,5 +7,6 @@ fn main() {
         schema Order { user: string, amount: f64, country: string }
         read(json, path = "landing/", schema = Order)
             .write(delta, path = "tables/orders", partition_by = [country])
+            .checkpoint("checkpoints/q")
     };
 }

@@ -5,5 +5,6 @@ fn main() {
         schema Order { user: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
             .write(parquet, partition_by = [user])
+            .checkpoint("checkpoints/q")
     };
 }

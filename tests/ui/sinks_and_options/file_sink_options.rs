@@ -13,5 +13,6 @@ fn main() {
                 retention = "a week",
                 partition_by = "country",
             )
+            .checkpoint("checkpoints/q")
     };
 }

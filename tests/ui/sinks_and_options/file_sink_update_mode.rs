@@ -9,6 +9,7 @@ fn main() {
             .group_by(window(ts, "1 minute"), country)
             .agg(sum(amount) as total)
             .write(parquet, path = "out/totals")
+            .checkpoint("checkpoints/q")
             .output_mode(update)
     };
 }

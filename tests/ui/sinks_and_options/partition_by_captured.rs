@@ -7,5 +7,6 @@ fn main() {
         schema Order { user: string, amount: f64, country: string }
         read(json, path = "landing/", schema = Order)
             .write(parquet, path = "out/", partition_by = {columns})
+            .checkpoint("checkpoints/q")
     };
 }

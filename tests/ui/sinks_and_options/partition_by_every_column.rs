@@ -5,5 +5,6 @@ fn main() {
         schema Order { user: string, country: string }
         read(json, path = "landing/", schema = Order)
             .write(json, path = "out/orders", partition_by = [country, user])
+            .checkpoint("checkpoints/q")
     };
 }

@@ -5,5 +5,6 @@ fn main() {
         schema Order { user: string, country: string, amount: f64 }
         read(json, path = "landing/", schema = Order)
             .write(delta, path = "tables/orders", partition_by = [country, country])
+            .checkpoint("checkpoints/q")
     };
 }

@@ -6,5 +6,6 @@ fn main() {
         read(json, path = "landing/", schema = Order)
             .select(user, amount)
             .write(parquet, path = "out/orders", partition_by = [contry, user])
+            .checkpoint("checkpoints/q")
     };
 }
