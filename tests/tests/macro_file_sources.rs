@@ -51,7 +51,7 @@ fn ignore_corrupt_files_through_the_macro_skips_a_cut_short_file_and_counts_it()
     let query = run_to_end(stream! {
         schema Row { id: i64 }
         read(json, path = {landing.path()}, schema = Row, ignore_corrupt_files = true,
-             ignore_missing_files = true)
+             ignore_missing_files = true, compact_interval = 5)
             .write(memory, name = "macro_skip_corrupt")
             .trigger(available_now)
     });

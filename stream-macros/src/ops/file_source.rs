@@ -22,6 +22,7 @@ pub(crate) const LANDING: &[&str] = &[
     "file_name_only",
     "ignore_missing_files",
     "ignore_corrupt_files",
+    "compact_interval",
 ];
 
 /// The options of one format, beyond [`LANDING`].
@@ -101,6 +102,13 @@ pub(crate) fn check_options(
                     let n = n as usize;
                     quote_spanned!(span=> .max_files_per_trigger(#n))
                 }
+                None => {
+                    ok = false;
+                    continue;
+                }
+            },
+            "compact_interval" => match positive(cx, o) {
+                Some(n) => quote_spanned!(span=> .compact_interval(#n)),
                 None => {
                     ok = false;
                     continue;
@@ -243,6 +251,8 @@ fn positive(cx: &mut Checker, o: &OptionArg) -> Option<u64> {
                 format!("`{}` must be at least 1", o.name),
                 if o.name == "max_files_per_trigger" {
                     "take at least one file per batch, or leave the option out"
+                } else if o.name == "compact_interval" {
+                    "compact the source's log every 10 entries (the default), or leave the option out"
                 } else {
                     "take at least one byte per batch, or leave the option out"
                 },
