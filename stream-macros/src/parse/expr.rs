@@ -244,15 +244,45 @@ fn bin_op(op: &syn::BinOp) -> Option<BinOp> {
 }
 
 fn negate_literal(lit: &syn::Lit) -> Option<syn::Lit> {
+    // a literal token may already be negative (`-1` passed through a `$l:literal` of a
+    // macro_rules macro): `--1` is no literal, and `LitInt::new` panicked on it (found by
+    // the `macro_edit` fuzz target)
+    let negated = |token: String| match token.strip_prefix('-') {
+        Some(positive) => positive.to_string(),
+        None => format!("-{token}"),
+    };
     match lit {
         syn::Lit::Int(i) => Some(syn::Lit::Int(syn::LitInt::new(
-            &format!("-{}", i.token()),
+            &negated(i.token().to_string()),
             i.span(),
         ))),
         syn::Lit::Float(f) => Some(syn::Lit::Float(syn::LitFloat::new(
-            &format!("-{}", f.token()),
+            &negated(f.token().to_string()),
             f.span(),
         ))),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use proc_macro2::Literal;
+    use quote::quote;
+
+    use super::*;
+
+    #[test]
+    fn negating_a_negative_literal_token_gives_the_positive_literal() {
+        for (text, expected) in [("-1", "1"), ("-2.5", "2.5"), ("3", "-3")] {
+            let lit = Literal::from_str(text).unwrap();
+            let expr: syn::Expr = syn::parse2(quote!(- #lit)).unwrap();
+            match Expr::from_syn(expr).unwrap() {
+                Expr::Lit(syn::Lit::Int(i)) => assert_eq!(i.token().to_string(), expected),
+                Expr::Lit(syn::Lit::Float(f)) => assert_eq!(f.token().to_string(), expected),
+                _ => panic!("`-{text}` is not a literal"),
+            }
+        }
     }
 }
