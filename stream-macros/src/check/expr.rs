@@ -273,7 +273,20 @@ impl Checker {
                     DslType::F64
                 };
                 match f.base10_parse::<f64>() {
-                    Ok(v) => (LitValue::Float(v), ty),
+                    Ok(v) if v.is_finite() => (LitValue::Float(v), ty),
+                    // `1e400`: the generated code could not hold it (and quoting an
+                    // infinite f64 panicked in the macro; found by the macro_edit target)
+                    Ok(_) => {
+                        self.cx.error(
+                            lit.span(),
+                            format!(
+                                "the float literal `{}` is too large for f64",
+                                f.base10_digits()
+                            ),
+                            "an f64 holds values up to about 1.8e308",
+                        );
+                        return None;
+                    }
                     Err(_) => {
                         self.cx.error(
                             lit.span(),

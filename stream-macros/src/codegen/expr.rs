@@ -110,10 +110,9 @@ fn literal(v: &LitValue, ty: DslType) -> TokenStream {
             _ => quote!(#some(#i)),
         },
         LitValue::Float(f) => match ty {
-            DslType::F32 => {
-                let v = *f as f32;
-                quote!(#some(#v))
-            }
+            // a finite f64 may be beyond f32 (`1e39`): the cast is rustc's, as the user's
+            // own `1e39 as f32` (quoting an infinite f32 panics)
+            DslType::F32 => quote!(#some(#f as f32)),
             _ => quote!(#some(#f)),
         },
     }

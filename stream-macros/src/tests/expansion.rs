@@ -3,6 +3,34 @@ use quote::quote;
 use crate::expand::stream_inner;
 
 /// The expansion, formatted, for a snapshot.
+#[test]
+fn a_float_literal_beyond_f64_is_an_error_not_a_panic() {
+    let block = quote::quote! {
+        schema S { x: f64, y: f32 }
+        read(memory, stream = {input}, schema = S)
+            .filter(x < 1e400)
+            .write(memory, name = "big")
+    };
+    let errors = crate::tests::compile_errors(stream_inner(block));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("`1e400` is too large for f64")),
+        "{errors:?}"
+    );
+    // an f32 literal finite in f64 but not in f32: the cast is left to rustc (quoting
+    // the infinite f32 panicked)
+    let block = quote::quote! {
+        schema S { x: f64, y: f32 }
+        read(memory, stream = {input}, schema = S)
+            .filter(y < 1e39f32)
+            .write(memory, name = "big_f32")
+    };
+    let out = stream_inner(block);
+    assert!(crate::tests::compile_errors(out.clone()).is_empty());
+    assert!(out.to_string().contains("as f32"), "{out}");
+}
+
 fn expand(input: proc_macro2::TokenStream) -> String {
     let tokens = stream_inner(input);
     let file: syn::File =
