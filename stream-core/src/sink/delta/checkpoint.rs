@@ -11,11 +11,18 @@
 //! after every commit the sink writes the checkpoint due at the table's version if the
 //! log has none. Only the newest due one matters: a reader starts from the newest
 //! checkpoint, so older ones left missing cost it nothing.
+//!
+//! After writing one, the sink deletes the log's expired files (older than the table's
+//! `delta.logRetentionDuration`, 30 days by default, and before a checkpoint) unless the
+//! table's `delta.enableExpiredLogCleanup` is `false`, as Delta's writers for Spark do
+//! it. deltalake would do it after every commit, listing the whole log each time; it
+//! only deletes files older than a checkpoint, so doing it after each new one loses
+//! nothing.
 
 use std::path::Path;
 
 use deltalake_core::checkpoints::{
-    create_checkpoint, create_checkpoint_from_table_url_and_cleanup,
+    cleanup_metadata, create_checkpoint, create_checkpoint_from_table_url_and_cleanup,
 };
 use deltalake_core::table::config::TablePropertiesExt as _;
 use deltalake_core::{DeltaTable, DeltaTableError};
@@ -64,7 +71,8 @@ pub(super) struct LogCheckpoints {
 
 impl LogCheckpoints {
     /// Writes the checkpoint due at `table`'s version (see the module) if the log in the
-    /// folder `path` has none there nor after; returns the version written, if one was.
+    /// folder `path` has none there nor after, and then deletes the expired log files;
+    /// returns the version written, if one was.
     pub(super) async fn write_due(
         &mut self,
         table: &DeltaTable,
@@ -92,6 +100,9 @@ impl LogCheckpoints {
             .await?;
         }
         self.known = Some(due);
+        if snapshot.table_config().enable_expired_log_cleanup() {
+            cleanup_metadata(table, None).await?;
+        }
         Ok(Some(due))
     }
 }

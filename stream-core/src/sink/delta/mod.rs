@@ -5,6 +5,7 @@ mod checkpoint;
 mod log;
 mod runtime;
 mod schema;
+mod state;
 #[cfg(test)]
 mod tests;
 
@@ -327,7 +328,8 @@ impl Opened {
 
     /// Step 3: one commit of the files `adds` (replacing every file of the table if
     /// `complete`) and the `txn` action of `version`. deltalake's post-commit hook writes
-    /// no log checkpoint: [`Opened::write_due_checkpoint`] does.
+    /// no log checkpoint and deletes no expired log files (it would list the whole log at
+    /// every commit): [`Opened::write_due_checkpoint`] does both.
     fn commit(
         &mut self,
         path: &Path,
@@ -366,7 +368,8 @@ impl Opened {
             };
             let properties = CommitProperties::default()
                 .with_application_transaction(Transaction::new(app_id.as_str(), version))
-                .with_create_checkpoint(false);
+                .with_create_checkpoint(false)
+                .with_cleanup_expired_logs(Some(false));
             let finalized = CommitBuilder::from(properties)
                 .with_actions(actions)
                 .build(Some(snapshot), table.log_store(), operation)
@@ -378,8 +381,9 @@ impl Opened {
     }
 
     /// Writes the log checkpoint due at the table's version if the log has none (see
-    /// `checkpoint.rs`): after the commit of `batch`, or at open (`None`). One written
-    /// for an earlier version, or at open, was missed by a crash, and is logged at info.
+    /// `checkpoint.rs`): after the commit of `batch`, or at open (`None`), then reloads
+    /// the table's state from it (see `state.rs`). One written for an earlier version, or
+    /// at open, was missed by a crash, and is logged at info.
     fn write_due_checkpoint(&mut self, path: &Path, batch: Option<u64>) -> Result<()> {
         let Opened {
             runtime,
@@ -388,7 +392,13 @@ impl Opened {
             ..
         } = self;
         let written = runtime
-            .block_on(checkpoints.write_due(table, path))
+            .block_on(async {
+                let written = checkpoints.write_due(table, path).await?;
+                if written.is_some() {
+                    state::reload(table).await?;
+                }
+                Ok(written)
+            })
             .map_err(|e| table_error(path, batch, e))?;
         let Some(version) = written else {
             return Ok(());
