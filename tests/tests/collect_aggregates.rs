@@ -433,9 +433,9 @@ macro_rules! visits_to {
                 .agg(collect_list(user) as users, collect_set(user) as distinct_users)
                 .write($($sink)*)
                 .output_mode(append)
+                .checkpoint({$checkpoint})
         }
         .manager(&StreamingQueryManager::new())
-        .checkpoint_location($checkpoint)
         .start()
         .unwrap()
     };
