@@ -46,6 +46,6 @@ if [[ $# -eq 0 ]]; then
         [[ "$name" == ui || "$name" == quickstart_build ]] && continue
         suites+=(--test "$name")
     done
-    echo "==> STREAM_STATE_STORE=disk: the ${#suites[@]} end-to-end suites of tests/ on the disk store" >&2
+    echo "==> STREAM_STATE_STORE=disk: the $(( ${#suites[@]} / 2 )) end-to-end suites of tests/ on the disk store" >&2
     STREAM_STATE_STORE=disk cargo test --workspace "${suites[@]}"
 fi
