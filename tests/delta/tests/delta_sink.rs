@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use delta_tests::kill_loop::log_checkpoints;
 use stream_core::{
     DeltaSink, FaultPoint, JsonFileSource, ManualClock, MapPipeline, OutputMode, QueryBuilder,
     StreamError, StreamingQuery, StreamingQueryManager, Trigger,
@@ -273,19 +274,6 @@ fn fault_during_sink_write_delta_sink_complete_mode() {
         OutputMode::Complete,
         "delta_sink::fault_during_sink_write_complete",
     );
-}
-
-/// The versions of the table's log checkpoints (`_delta_log/<v>.checkpoint.parquet`).
-fn log_checkpoints(table: &Path) -> Vec<u64> {
-    let mut versions: Vec<u64> = std::fs::read_dir(table.join("_delta_log"))
-        .unwrap()
-        .filter_map(|e| {
-            let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".checkpoint.parquet")?.parse().ok()
-        })
-        .collect();
-    versions.sort_unstable();
-    versions
 }
 
 /// A query that fails after the commit at which a log checkpoint is due and before the
