@@ -19,10 +19,8 @@ use serde::{Deserialize, Serialize};
 pub(crate) mod atomic;
 mod log;
 
-#[cfg(feature = "fuzz")]
-pub(crate) use log::parse_log_file;
-pub(crate) use log::parse_versioned;
 pub use log::{FORMAT_VERSION, MetadataLog};
+pub(crate) use log::{parse_log_file, parse_versioned};
 
 use crate::{Offset, PipelineInfo, Result, StreamError};
 

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::atomic::{create_dir_synced, write_atomic};
-use crate::checkpoint::{FORMAT_VERSION, parse_versioned};
+use crate::checkpoint::{FORMAT_VERSION, parse_log_file};
 use crate::{Result, StreamError};
 
 /// Spark's default `spark.sql.streaming.fileSource.log.compactInterval`.
@@ -295,24 +295,22 @@ fn entry_text(files: &[FileEntry]) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// The text of the log file `path`, checked to be UTF-8; `None` if it does not exist.
-fn read_text(path: &Path) -> Result<Option<String>> {
+/// The lines of the log file `path` after its version line (checked, as the
+/// checkpoint's other logs are), `None` if it does not exist.
+fn read_lines(path: &Path) -> Result<Option<Vec<String>>> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StreamError::io(path, e)),
     };
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|_| StreamError::corrupt(path, "is not valid UTF-8"))
+    parse_log_file(path, &bytes).map(Some)
 }
 
 /// The files of the plain entry `path`, `None` if it does not exist.
 fn read_entry(path: &Path) -> Result<Option<Vec<FileEntry>>> {
-    let Some(text) = read_text(path)? else {
+    let Some(lines) = read_lines(path)? else {
         return Ok(None);
     };
-    let lines = parse_versioned(path, &text)?;
     parse_files(path, &lines, 2).map(Some)
 }
 
@@ -341,8 +339,7 @@ fn parse_files(path: &Path, lines: &[String], first_line: usize) -> Result<Vec<F
 /// header, every file line, and as many file lines as the header says (a compact cut
 /// short is refused, naming the line where it ends).
 fn read_compact(path: &Path) -> Result<(CompactHeader, Vec<FileEntry>)> {
-    let text = read_text(path)?.ok_or_else(|| vanished(path))?;
-    let lines = parse_versioned(path, &text)?;
+    let lines = read_lines(path)?.ok_or_else(|| vanished(path))?;
     let Some((first, rest)) = lines.split_first() else {
         return Err(StreamError::corrupt(
             path,
