@@ -5,16 +5,19 @@
 #   - the Python readers the sink tests compare our Parquet and Delta output with
 #     (scripts/install-python-readers.sh: a cached venv), found through STREAM_PYTHON;
 #   - the Kafka-protocol broker the Kafka tests start (scripts/install-tansu.sh: a long
-#     first build, then reused), found through STREAM_TANSU.
+#     first build, then reused), found through STREAM_TANSU;
+#   - the headless browser the monitoring-page test loads the live query page in
+#     (scripts/install-chromium.sh: Debian's chromium package, installed with apt-get
+#     when no chromium is on PATH), found through STREAM_CHROMIUM.
 #
 # Then the end-to-end suites (the `tests` package: every stateful, crash, SIGKILL,
 # restart and golden test) run a second time on the disk state store
 # (STREAM_STATE_STORE=disk), so that both stores pass them.
 #
-# A STREAM_PYTHON or STREAM_TANSU already set is used as it is. Arguments go to
-# `cargo test --workspace` (`./scripts/test.sh -p stream-core` adds a package filter);
-# with arguments the second run is left out. A bare `cargo test --workspace` still
-# works: it skips those comparisons, saying so.
+# A STREAM_PYTHON, STREAM_TANSU or STREAM_CHROMIUM already set is used as it is.
+# Arguments go to `cargo test --workspace` (`./scripts/test.sh -p stream-core` adds a
+# package filter); with arguments the second run is left out. A bare
+# `cargo test --workspace` still works: it skips those comparisons, saying so.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,6 +35,13 @@ if [[ -z "${STREAM_TANSU:-}" ]]; then
     export STREAM_TANSU
 fi
 echo "STREAM_TANSU=$STREAM_TANSU" >&2
+
+if [[ -z "${STREAM_CHROMIUM:-}" ]]; then
+    echo "==> the headless browser for the monitoring-page test (chromium)" >&2
+    STREAM_CHROMIUM="$(./scripts/install-chromium.sh | tail -n 1)"
+    export STREAM_CHROMIUM
+fi
+echo "STREAM_CHROMIUM=$STREAM_CHROMIUM" >&2
 
 echo "==> cargo test --workspace $*" >&2
 cargo test --workspace "$@"
