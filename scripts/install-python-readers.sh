@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes a Python virtualenv with the independent readers that the sink tests compare
 # our output with: `deltalake` (the delta-rs Python package, a Delta reader that is not
-# our code) and `pyarrow` (Parquet and datasets), both from PyPI.
+# our code) and `pyarrow` (Parquet and datasets), both from PyPI; and
+# `prometheus_client`, the Prometheus project's Python client, whose parser reads our
+# `/metrics` in the monitoring test.
 #
 # Prints the venv's python path as its last line of stdout; everything else goes to
 # stderr. Idempotent and quick when the venv already imports both packages at the
@@ -13,16 +15,18 @@ set -euo pipefail
 
 DELTALAKE_VERSION="1.6.6"
 PYARROW_VERSION="26.0.1"
+PROMETHEUS_CLIENT_VERSION="0.23.1"
 
 venv="${STREAM_PYTHON_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/sparkling-streams/python-readers}"
 python="$venv/bin/python"
 
 installed() {
-    [[ -x "$python" ]] && "$python" - "$DELTALAKE_VERSION" "$PYARROW_VERSION" <<'EOF' >/dev/null 2>&1
+    [[ -x "$python" ]] && "$python" - "$DELTALAKE_VERSION" "$PYARROW_VERSION" "$PROMETHEUS_CLIENT_VERSION" <<'EOF' >/dev/null 2>&1
 import sys
-import deltalake, pyarrow, pyarrow.dataset, pyarrow.parquet
+import deltalake, pyarrow, pyarrow.dataset, pyarrow.parquet, prometheus_client.openmetrics.parser
 from importlib.metadata import version
-sys.exit(0 if (version("deltalake"), version("pyarrow")) == (sys.argv[1], sys.argv[2]) else 1)
+found = (version("deltalake"), version("pyarrow"), version("prometheus_client"))
+sys.exit(0 if found == tuple(sys.argv[1:4]) else 1)
 EOF
 }
 
@@ -48,14 +52,15 @@ if ! installed; then
         echo "install-python-readers: no python3 on PATH, and none could be installed" >&2
         exit 1
     fi
-    echo "install-python-readers: making $venv with deltalake $DELTALAKE_VERSION and pyarrow $PYARROW_VERSION" >&2
+    echo "install-python-readers: making $venv with deltalake $DELTALAKE_VERSION, pyarrow $PYARROW_VERSION and prometheus_client $PROMETHEUS_CLIENT_VERSION" >&2
     rm -rf "$venv"
     mkdir -p "$(dirname "$venv")"
     "$base" -m venv "$venv" >&2
     "$python" -m pip install --quiet --disable-pip-version-check --no-input \
-        "deltalake==$DELTALAKE_VERSION" "pyarrow==$PYARROW_VERSION" >&2
+        "deltalake==$DELTALAKE_VERSION" "pyarrow==$PYARROW_VERSION" \
+        "prometheus_client==$PROMETHEUS_CLIENT_VERSION" >&2
     if ! installed; then
-        echo "install-python-readers: $python cannot import deltalake and pyarrow after the install" >&2
+        echo "install-python-readers: $python cannot import deltalake, pyarrow and prometheus_client after the install" >&2
         exit 1
     fi
 fi

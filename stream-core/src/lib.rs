@@ -60,6 +60,8 @@ pub mod source;
 pub mod state;
 mod trigger;
 pub mod types;
+#[cfg(feature = "ui")]
+pub mod ui;
 
 pub use checkpoint::MetadataLog;
 pub use clock::{Clock, ManualClock, SystemClock};

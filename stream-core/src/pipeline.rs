@@ -178,6 +178,46 @@ pub trait Pipeline: Send + Sync + 'static {
         let _ = checkpoint;
         Ok(())
     }
+
+    /// A text of the compiled plan, for people: the live page shows it, and
+    /// [`crate::StreamingQuery::explain`] returns it. `stream!` pipelines give their
+    /// operators; the default gives what [`Pipeline::info`] knows (the name, the stages,
+    /// the input and output columns).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_schema::{DataType, Field, Schema};
+    /// use stream_core::{MapPipeline, Pipeline};
+    ///
+    /// let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+    /// let text = MapPipeline::identity(schema).explain();
+    /// assert!(text.contains("(n: Int64 not null)"), "{text}");
+    /// ```
+    fn explain(&self) -> String {
+        let info = self.info();
+        let columns = |schema: &SchemaRef| {
+            let cols: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    let null = if f.is_nullable() { "" } else { " not null" };
+                    format!("{}: {}{null}", f.name(), f.data_type())
+                })
+                .collect();
+            format!("({})", cols.join(", "))
+        };
+        let mut text = format!(
+            "== Pipeline `{}` ({} stage{}) ==\nOutput {}",
+            info.name,
+            info.stages,
+            if info.stages == 1 { "" } else { "s" },
+            columns(&info.output_schema)
+        );
+        for (i, input) in info.input_schemas.iter().enumerate() {
+            text.push_str(&format!("\n+- Source {i} {}", columns(input)));
+        }
+        text
+    }
 }
 
 /// Signature of the per-batch function of a [`MapPipeline`].

@@ -2,6 +2,7 @@
 //! landing folders with controlled modification times, and row comparison helpers.
 
 pub mod files;
+pub mod http;
 pub mod sigkill;
 
 use std::fs;

@@ -23,14 +23,7 @@ pub(crate) fn write_atomic_with(
     overwrite: bool,
     write: impl FnOnce(&mut File, &Path) -> Result<()>,
 ) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| StreamError::corrupt(path, "has no parent folder"))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = temp_path(dir, &name);
+    let (dir, tmp) = temp_for(path)?;
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
@@ -47,6 +40,20 @@ pub(crate) fn write_atomic_with(
         }
         sync_dir(dir)
     })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Replaces `path` with `bytes` through a temp file and a rename, without fsync: for
+/// the checkpoint's monitoring files (`progress/`), which a reader may find missing
+/// after a crash but never half written, and which must not cost a batch an fsync.
+pub(crate) fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let (_, tmp) = temp_for(path)?;
+    let result = fs::write(&tmp, bytes)
+        .map_err(|e| StreamError::io(&tmp, e))
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| StreamError::io(path, e)));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -70,6 +77,18 @@ fn publish_new(tmp: &Path, path: &Path) -> Result<()> {
             "already exists; is another query running on this checkpoint?",
         )),
     }
+}
+
+/// The folder of `path` and the temp file to write it through.
+fn temp_for(path: &Path) -> Result<(&Path, PathBuf)> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| StreamError::corrupt(path, "has no parent folder"))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((dir, temp_path(dir, &name)))
 }
 
 /// Where [`write_atomic`] writes file `name` of `dir` before it renames it.

@@ -5,6 +5,7 @@
 //! <checkpoint>/offsets/N     v1 + batch metadata + one offset line per source (write-ahead)
 //! <checkpoint>/commits/N     v1 + {"nextBatchWatermarkMs": ..} once the sink has batch N
 //! <checkpoint>/sources/<i>/  each source's own log
+//! <checkpoint>/progress/     monitoring records: progress per batch, the plan, a failure
 //! ```
 //!
 //! Every file is written atomically and starts with a version line. Nothing is ever
@@ -18,9 +19,13 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod atomic;
 mod log;
+mod progress_log;
 
 pub use log::{FORMAT_VERSION, MetadataLog};
 pub(crate) use log::{parse_log_file, parse_versioned};
+#[cfg(feature = "ui")]
+pub(crate) use progress_log::ProgressHistory;
+pub(crate) use progress_log::{ProgressLog, RunFailure};
 
 use crate::{Offset, PipelineInfo, Result, StreamError};
 
@@ -166,6 +171,7 @@ pub(crate) struct Checkpoint {
     query_id: String,
     offsets: MetadataLog,
     commits: MetadataLog,
+    progress: ProgressLog,
 }
 
 impl Checkpoint {
@@ -217,7 +223,13 @@ impl Checkpoint {
             query_id,
             offsets: MetadataLog::open(offsets_dir)?,
             commits: MetadataLog::open(commits_dir)?,
+            progress: ProgressLog::open(dir)?,
         })
+    }
+
+    /// The monitoring records (`progress/`).
+    pub(crate) fn progress_log(&self) -> &ProgressLog {
+        &self.progress
     }
 
     /// Removes the temporary files that writes cut short by a crash left in the
@@ -293,10 +305,11 @@ impl Checkpoint {
         parse_commit(&path, &lines)
     }
 
-    /// Removes offsets and commits older than `keep_from`.
+    /// Removes offsets, commits and progress records older than `keep_from`.
     pub(crate) fn purge_before(&self, keep_from: u64) -> Result<()> {
         self.offsets.purge_before(keep_from)?;
-        self.commits.purge_before(keep_from)
+        self.commits.purge_before(keep_from)?;
+        self.progress.purge_before(keep_from)
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
-use crate::checkpoint::{BatchMetadata, Checkpoint, CommitRecord, OffsetSeq};
+use crate::checkpoint::{BatchMetadata, Checkpoint, CommitRecord, OffsetSeq, RunFailure};
 use crate::clock::Clock;
 use crate::fault::{FaultPoint, Faults};
 use crate::metrics::{BatchMetrics, next_watermark};
@@ -298,6 +298,10 @@ impl MicroBatchExecution {
     /// that read (empty for a source with nothing to read).
     fn read_inputs(
         &mut self,
+        // a monitoring record that cannot be written does not stop the query
+        if let Err(e) = self.checkpoint.progress_log().write(&progress) {
+            tracing::warn!(query = %self.query.id, "cannot keep batch {batch_id}'s progress record: {e}");
+        }
         batch_id: u64,
         seq: &OffsetSeq,
     ) -> Result<(Vec<Vec<RecordBatch>>, Vec<SourceMetrics>)> {
@@ -449,7 +453,18 @@ impl MicroBatchExecution {
             self.shut_down();
             Ok(())
         });
-        self.query.finish(result.and(closed).err());
+        let error = result.and(closed).err();
+        if let Some(e) = &error {
+            let failure = RunFailure {
+                run_id: self.query.run_id.clone(),
+                timestamp: format_timestamp(self.clock.now_ms()),
+                message: e.to_string(),
+            };
+            if let Err(e) = self.checkpoint.progress_log().write_failure(&failure) {
+                tracing::warn!(query = %self.query.id, "cannot keep the error in the checkpoint: {e}");
+            }
+        }
+        self.query.finish(error);
     }
 
     /// Tells sources and sink that the query ends.

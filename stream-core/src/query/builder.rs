@@ -154,6 +154,9 @@ pub struct QueryBuilder<R: OutputRow = Untyped> {
     state_store: Option<StateStoreKind>,
     state_memory: Option<u64>,
     manager: Option<StreamingQueryManager>,
+    /// Where to serve the manager's page (`.ui(..)`; else `STREAM_UI`).
+    #[cfg(feature = "ui")]
+    ui: Option<String>,
     faults: Faults,
     /// What a `stream!` block fixed (`None` for a builder put together by hand).
     fixed: Option<Fixed>,
@@ -191,6 +194,8 @@ impl<R: OutputRow> Default for QueryBuilder<R> {
             state_store: None,
             state_memory: None,
             manager: None,
+            #[cfg(feature = "ui")]
+            ui: None,
             faults: Faults::default(),
             fixed: None,
             contradiction: None,
@@ -245,6 +250,8 @@ impl<R: OutputRow> QueryBuilder<R> {
             state_store: self.state_store,
             state_memory: self.state_memory,
             manager: self.manager,
+            #[cfg(feature = "ui")]
+            ui: self.ui,
             faults: self.faults,
             fixed: self.fixed,
             contradiction: self.contradiction,
@@ -404,6 +411,24 @@ impl<R: OutputRow> QueryBuilder<R> {
         self
     }
 
+    /// Serves the live page and `/metrics` of the query's manager at `addr`
+    /// (`"127.0.0.1:4040"`; port 0 picks a free port), from when the query starts until
+    /// the manager is dropped (the global manager's: until the process ends). Without
+    /// it, the `STREAM_UI` environment variable, if set, gives the address. See
+    /// [`crate::ui`] for what is served and
+    /// [`StreamingQueryManager::ui_address`] for the address.
+    ///
+    /// ```
+    /// use stream_core::StreamingQuery;
+    /// let builder = StreamingQuery::builder().ui("127.0.0.1:4040");
+    /// # let _ = builder;
+    /// ```
+    #[cfg(feature = "ui")]
+    pub fn ui(mut self, addr: impl Into<String>) -> Self {
+        self.ui = Some(addr.into());
+        self
+    }
+
     /// When batches run (default: as soon as the previous one ends).
     pub fn trigger(mut self, trigger: Trigger) -> Self {
         self.trigger = trigger;
@@ -511,11 +536,15 @@ impl<R: OutputRow> QueryBuilder<R> {
             state_store,
             state_memory,
             manager,
+            #[cfg(feature = "ui")]
+            ui,
             faults,
             fixed: _,
             contradiction,
             row: _,
         } = self;
+        #[cfg(not(feature = "ui"))]
+        let ui = ();
         if let Some(error) = contradiction {
             return Err(error);
         }
@@ -597,9 +626,12 @@ impl<R: OutputRow> QueryBuilder<R> {
             None => None,
         };
         let manager = manager.unwrap_or_else(StreamingQueryManager::global);
+        serve_page(&manager, ui)?;
+        let plan = pipeline.explain();
         let inner = Arc::new(QueryInner::new(
             checkpoint.query_id().to_string(),
             name,
+            plan,
             clock.clone(),
             manager.clone(),
         ));
@@ -612,6 +644,10 @@ impl<R: OutputRow> QueryBuilder<R> {
         if let Err(e) = checkpoint.remove_leftover_temps() {
             manager.unregister(&inner);
             return Err(e);
+        }
+        // for the page of the stopped query; a monitoring file does not stop a start
+        if let Err(e) = checkpoint.progress_log().start_run(&inner.plan) {
+            tracing::warn!(query = %inner.id, "cannot keep the plan in the checkpoint: {e}");
         }
         manager.post_started(&QueryStartedEvent {
             id: inner.id.clone(),
@@ -658,6 +694,31 @@ impl<R: OutputRow> QueryBuilder<R> {
         }
         Ok(query)
     }
+}
+
+/// Starts the manager's page at the address `.ui(..)` gave, else `STREAM_UI`'s.
+#[cfg(feature = "ui")]
+fn serve_page(manager: &StreamingQueryManager, ui: Option<String>) -> Result<()> {
+    let from_env = || {
+        std::env::var("STREAM_UI")
+            .ok()
+            .filter(|a| !a.trim().is_empty())
+    };
+    match ui.or_else(from_env) {
+        Some(addr) => manager.serve_ui(addr.trim()).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// Without the `ui` feature there is no page: `STREAM_UI` is only warned about.
+#[cfg(not(feature = "ui"))]
+fn serve_page(_: &StreamingQueryManager, _: ()) -> Result<()> {
+    if std::env::var_os("STREAM_UI").is_some() {
+        tracing::warn!(
+            "STREAM_UI is set but this program is built without stream-core's `ui` feature: no page is served"
+        );
+    }
+    Ok(())
 }
 
 fn invalid(name: &str, message: &str) -> StreamError {

@@ -33,6 +33,52 @@ struct QueryState {
     status: StreamingQueryStatus,
     recent: VecDeque<StreamingQueryProgress>,
     exception: Option<Arc<StreamError>>,
+    #[cfg(feature = "ui")]
+    totals: QueryTotals,
+}
+
+/// A query as the live page shows it, taken at one moment.
+#[cfg(feature = "ui")]
+#[derive(Clone, Debug)]
+pub(crate) struct QuerySnapshot {
+    pub(crate) id: String,
+    pub(crate) run_id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) active: bool,
+    pub(crate) status: StreamingQueryStatus,
+    pub(crate) exception: Option<String>,
+    /// The recent progress records, oldest first.
+    pub(crate) progress: Vec<StreamingQueryProgress>,
+    pub(crate) totals: QueryTotals,
+    /// The compiled plan's text.
+    pub(crate) plan: String,
+}
+
+/// What a run has done since it started, summed over all its batches (the recent
+/// progress records keep only the last 100).
+#[cfg(feature = "ui")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct QueryTotals {
+    pub(crate) batches: u64,
+    pub(crate) input_rows: u64,
+    pub(crate) output_rows: u64,
+    /// Rows the stateful operators dropped as late, summed over the operators.
+    pub(crate) late_rows_dropped: u64,
+}
+
+#[cfg(feature = "ui")]
+impl QueryTotals {
+    /// Adds one batch's progress record.
+    pub(crate) fn add(&mut self, progress: &StreamingQueryProgress) {
+        self.batches += 1;
+        self.input_rows += progress.num_input_rows;
+        self.output_rows += progress.sink.num_output_rows.max(0) as u64;
+        self.late_rows_dropped += progress
+            .state_operators
+            .iter()
+            .map(|s| s.metrics.num_rows_dropped_by_watermark)
+            .sum::<u64>();
+    }
 }
 
 /// Shared between the handle(s) and the query's thread.
@@ -41,6 +87,8 @@ pub(crate) struct QueryInner {
     pub(crate) id: String,
     pub(crate) run_id: String,
     pub(crate) name: Option<String>,
+    /// The compiled plan's text ([`crate::Pipeline::explain`]).
+    pub(crate) plan: String,
     clock: Arc<dyn Clock>,
     stop: AtomicBool,
     requests: AtomicU64,
@@ -54,6 +102,7 @@ impl QueryInner {
     pub(crate) fn new(
         id: String,
         name: Option<String>,
+        plan: String,
         clock: Arc<dyn Clock>,
         manager: StreamingQueryManager,
     ) -> Self {
@@ -61,6 +110,7 @@ impl QueryInner {
             id,
             run_id: uuid::Uuid::new_v4().to_string(),
             name,
+            plan,
             clock,
             stop: AtomicBool::new(false),
             requests: AtomicU64::new(0),
@@ -118,6 +168,8 @@ impl QueryInner {
     pub(crate) fn report_progress(&self, progress: StreamingQueryProgress) {
         {
             let mut state = lock(&self.state);
+            #[cfg(feature = "ui")]
+            state.totals.add(&progress);
             if state.recent.len() == RECENT_PROGRESS {
                 state.recent.pop_front();
             }
@@ -125,6 +177,23 @@ impl QueryInner {
         }
         tracing::debug!(query = %self.id, "{}", progress.json());
         self.manager.post_progress(&QueryProgressEvent { progress });
+    }
+
+    /// What the page shows of this run now: `error` is the one that stopped it, if any.
+    #[cfg(feature = "ui")]
+    pub(crate) fn snapshot(&self, error: Option<&StreamError>, active: bool) -> QuerySnapshot {
+        let state = lock(&self.state);
+        QuerySnapshot {
+            id: self.id.clone(),
+            run_id: self.run_id.clone(),
+            name: self.name.clone(),
+            active,
+            status: state.status.clone(),
+            exception: error.map(|e| e.to_string()),
+            progress: state.recent.iter().cloned().collect(),
+            totals: state.totals,
+            plan: self.plan.clone(),
+        }
     }
 
     /// Records the end of the query's thread.
@@ -196,6 +265,12 @@ impl StreamingQuery {
     /// The query's name, if given.
     pub fn name(&self) -> Option<&str> {
         self.inner.name.as_deref()
+    }
+
+    /// The text of the query's compiled plan: a `stream!` block's operators, as the
+    /// live page shows them ([`crate::Pipeline::explain`]).
+    pub fn explain(&self) -> &str {
+        &self.inner.plan
     }
 
     /// Whether the query's thread is still running.
