@@ -290,6 +290,10 @@ impl MicroBatchExecution {
             watermark_ms: seq.metadata.batch_watermark_ms,
             metrics: &metrics,
         });
+        // a monitoring record that cannot be written does not stop the query
+        if let Err(e) = self.checkpoint.progress_log().write(&progress) {
+            tracing::warn!(query = %self.query.id, "cannot keep batch {batch_id}'s progress record: {e}");
+        }
         self.query.report_progress(progress);
         Ok(())
     }
@@ -298,10 +302,6 @@ impl MicroBatchExecution {
     /// that read (empty for a source with nothing to read).
     fn read_inputs(
         &mut self,
-        // a monitoring record that cannot be written does not stop the query
-        if let Err(e) = self.checkpoint.progress_log().write(&progress) {
-            tracing::warn!(query = %self.query.id, "cannot keep batch {batch_id}'s progress record: {e}");
-        }
         batch_id: u64,
         seq: &OffsetSeq,
     ) -> Result<(Vec<Vec<RecordBatch>>, Vec<SourceMetrics>)> {
