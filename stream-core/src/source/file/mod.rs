@@ -277,6 +277,27 @@ struct Opened {
     clean_from: Option<u64>,
     /// Counts of the last read.
     last_counts: ReadCounts,
+    /// The files of the last read.
+    last_files_read: u64,
+    /// The new files the last [`Source::latest_offset`] saw but did not take, if it
+    /// listed.
+    backlog: Option<Backlog>,
+}
+
+/// The files a listing found that no batch has taken yet: Spark's backlog metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Backlog {
+    files: u64,
+    bytes: u64,
+}
+
+impl Backlog {
+    fn of(files: &[Candidate]) -> Self {
+        Backlog {
+            files: files.len() as u64,
+            bytes: files.iter().fold(0u64, |sum, c| sum.saturating_add(c.size)),
+        }
+    }
 }
 
 /// The offset: an entry of the source's log.
@@ -310,6 +331,30 @@ impl FileSource {
     /// The name of the source metric with the number of files of a batch skipped
     /// because they could not be read ([`FileSource::ignore_corrupt_files`]).
     pub const METRIC_CORRUPT_FILES_SKIPPED: &'static str = "numCorruptFilesSkipped";
+    /// The name of the source metric with the number of files the listing of the batch
+    /// found that no batch has taken yet: the backlog left after this batch, as under
+    /// [`FileSource::max_files_per_trigger`] (the name of Databricks' Auto Loader and
+    /// Delta sources; Spark's own `FileStreamSource` reports no metrics).
+    ///
+    /// ```
+    /// assert_eq!(stream_core::FileSource::METRIC_FILES_OUTSTANDING, "numFilesOutstanding");
+    /// ```
+    pub const METRIC_FILES_OUTSTANDING: &'static str = "numFilesOutstanding";
+    /// The name of the source metric with the bytes of the files of
+    /// [`FileSource::METRIC_FILES_OUTSTANDING`] (on disk, so compressed for `.gz`).
+    ///
+    /// ```
+    /// assert_eq!(stream_core::FileSource::METRIC_BYTES_OUTSTANDING, "numBytesOutstanding");
+    /// ```
+    pub const METRIC_BYTES_OUTSTANDING: &'static str = "numBytesOutstanding";
+    /// The name of the source metric with the number of files of the batch, skipped
+    /// ones included (our own name: Spark has no such metric). With
+    /// [`FileSource::METRIC_FILES_OUTSTANDING`] it gives how far a bounded run is.
+    ///
+    /// ```
+    /// assert_eq!(stream_core::FileSource::METRIC_FILES_READ, "numFilesRead");
+    /// ```
+    pub const METRIC_FILES_READ: &'static str = "numFilesRead";
 
     /// A source over the files at `path` (a folder or a glob) in `format`, decoded with
     /// `schema`. A relative `path` is made absolute against the current folder now.
@@ -1084,30 +1129,43 @@ fn list_new(state: &mut Opened, latest_first: bool) -> Result<Vec<Candidate>> {
     Ok(state.settle.settled(new, now))
 }
 
-/// The files of `files` one batch may take under `limit`, in order. The limit the engine
-/// passes is authoritative, as in Spark: it is [`Source::default_read_limit`] unless the
-/// trigger overrides it (`Trigger::Once` passes [`ReadLimit::All`]).
-fn take_within(files: Vec<Candidate>, limit: ReadLimit) -> Vec<Candidate> {
-    match limit {
-        ReadLimit::MaxFiles(n) => {
-            let cap = usize::try_from(n).unwrap_or(usize::MAX).max(1);
-            files.into_iter().take(cap).collect()
-        }
+/// The files no batch has taken yet: those of the `Trigger::AvailableNow` snapshot, or
+/// of a fresh listing.
+fn new_files(state: &mut Opened, latest_first: bool) -> Result<Vec<Candidate>> {
+    match &state.available_now {
+        Some(snapshot) => Ok(snapshot
+            .iter()
+            .filter(|c| state.seen.is_new(&c.path, c.mtime_ms))
+            .cloned()
+            .collect()),
+        None => list_new(state, latest_first),
+    }
+}
+
+/// Takes from the front of `files` what one batch may take under `limit`, in order;
+/// `files` keeps the rest. The limit the engine passes is authoritative, as in Spark: it
+/// is [`Source::default_read_limit`] unless the trigger overrides it (`Trigger::Once`
+/// passes [`ReadLimit::All`]).
+fn take_within(files: &mut Vec<Candidate>, limit: ReadLimit) -> Vec<Candidate> {
+    let count = match limit {
+        ReadLimit::MaxFiles(n) => usize::try_from(n).unwrap_or(usize::MAX).max(1),
         ReadLimit::MaxBytes(max) => {
             let mut total = 0u64;
-            let mut out = Vec::new();
-            for file in files {
+            let mut count = 0;
+            for file in files.iter() {
                 let sum = total.saturating_add(file.size);
-                if !out.is_empty() && sum > max {
+                if count > 0 && sum > max {
                     break;
                 }
                 total = sum;
-                out.push(file);
+                count += 1;
             }
-            out
+            count
         }
-        ReadLimit::All | ReadLimit::MaxRows(_) => files,
-    }
+        ReadLimit::All | ReadLimit::MaxRows(_) => files.len(),
+    };
+    let rest = files.split_off(count.min(files.len()));
+    std::mem::replace(files, rest)
 }
 
 /// The log entry recording that `candidate` was taken by entry `id`; `source` names the
@@ -1169,6 +1227,8 @@ impl Source for FileSource {
             decoder,
             clean_from: None,
             last_counts: ReadCounts::default(),
+            last_files_read: 0,
+            backlog: None,
         });
         Ok(())
     }
@@ -1214,6 +1274,11 @@ impl Source for FileSource {
         let next = start_entry.map_or(0, |s| s.saturating_add(1));
         match state.latest_entry {
             Some(latest) if latest >= next => {
+                // an entry logged before a restart: the new files all wait
+                let latest_first = self.options.latest_first;
+                let state = self.opened_mut()?;
+                let waiting = new_files(state, latest_first)?;
+                state.backlog = Some(Backlog::of(&waiting));
                 return Offset::from_value(&LogOffset { log_offset: next }).map(Some);
             }
             latest if start_entry > latest => {
@@ -1227,15 +1292,10 @@ impl Source for FileSource {
         }
         let latest_first = self.options.latest_first;
         let state = self.opened_mut()?;
-        let files = match &state.available_now {
-            Some(snapshot) => snapshot
-                .iter()
-                .filter(|c| state.seen.is_new(&c.path, c.mtime_ms))
-                .cloned()
-                .collect(),
-            None => list_new(state, latest_first)?,
-        };
-        let files = take_within(files, limit);
+        let mut files = new_files(state, latest_first)?;
+        let taken = take_within(&mut files, limit);
+        state.backlog = Some(Backlog::of(&files));
+        let files = taken;
         if files.is_empty() {
             return Ok(start.cloned());
         }
@@ -1254,17 +1314,39 @@ impl Source for FileSource {
             files.extend(self.entry_files(state, id)?.into_iter().map(|f| (id, f)));
         }
         let (batches, counts) = self.decode_files(state, &files)?;
-        self.opened_mut()?.last_counts = counts;
+        let state = self.opened_mut()?;
+        state.last_counts = counts;
+        state.last_files_read = files.len() as u64;
         Ok(batches)
     }
 
     /// [`FileSource::METRIC_MALFORMED_ROWS_DROPPED`] under [`ParseMode::DropMalformed`],
-    /// [`FileSource::METRIC_CORRUPT_RECORDS`] under [`ParseMode::Permissive`].
+    /// [`FileSource::METRIC_CORRUPT_RECORDS`] under [`ParseMode::Permissive`], the
+    /// skipped files under their options; after every read
+    /// [`FileSource::METRIC_FILES_READ`], and the backlog
+    /// ([`FileSource::METRIC_FILES_OUTSTANDING`], [`FileSource::METRIC_BYTES_OUTSTANDING`])
+    /// when the batch listed the folder (not for a batch re-run after a restart).
     fn metrics(&self) -> BTreeMap<String, String> {
         let mut metrics = BTreeMap::new();
         let Some(state) = &self.state else {
             return metrics;
         };
+        if state.last_files_read > 0 {
+            metrics.insert(
+                Self::METRIC_FILES_READ.to_string(),
+                state.last_files_read.to_string(),
+            );
+        }
+        if let Some(backlog) = state.backlog {
+            metrics.insert(
+                Self::METRIC_FILES_OUTSTANDING.to_string(),
+                backlog.files.to_string(),
+            );
+            metrics.insert(
+                Self::METRIC_BYTES_OUTSTANDING.to_string(),
+                backlog.bytes.to_string(),
+            );
+        }
         match state.decoder.mode {
             ParseMode::DropMalformed => {
                 metrics.insert(
@@ -1357,21 +1439,86 @@ mod tests {
             candidate("c", 30),
             candidate("d", 1),
         ];
+        let mut rest = files.clone();
         assert_eq!(
-            names(&take_within(files.clone(), ReadLimit::MaxFiles(3))),
+            names(&take_within(&mut rest, ReadLimit::MaxFiles(3))),
             ["a", "b", "c"]
         );
+        // what is not taken stays, in order: the backlog
+        assert_eq!(names(&rest), ["d"]);
+        let mut rest = files.clone();
         assert_eq!(
-            names(&take_within(files.clone(), ReadLimit::MaxBytes(25))),
+            names(&take_within(&mut rest, ReadLimit::MaxBytes(25))),
             ["a", "b"]
         );
+        assert_eq!(names(&rest), ["c", "d"]);
         // at least one file, and never a later file past one that does not fit
         assert_eq!(
-            names(&take_within(files[2..].to_vec(), ReadLimit::MaxBytes(5))),
+            names(&take_within(
+                &mut files[2..].to_vec(),
+                ReadLimit::MaxBytes(5)
+            )),
             ["c"]
         );
-        assert_eq!(take_within(files.clone(), ReadLimit::All).len(), 4);
-        assert_eq!(take_within(files, ReadLimit::MaxRows(1)).len(), 4);
+        let mut rest = files.clone();
+        assert_eq!(take_within(&mut rest, ReadLimit::All).len(), 4);
+        assert!(rest.is_empty());
+        assert_eq!(
+            take_within(&mut files.clone(), ReadLimit::MaxRows(1)).len(),
+            4
+        );
+    }
+
+    #[test]
+    fn the_backlog_is_what_the_listing_saw_and_no_batch_took() {
+        let landing = tempfile::tempdir().unwrap();
+        let checkpoint = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = ["a", "bb", "ccc"]
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = landing.path().join(format!("{i}.txt"));
+                std::fs::write(&path, format!("{text}\n")).unwrap();
+                std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_modified(UNIX_EPOCH + Duration::from_secs(100 + i as u64))
+                    .unwrap();
+                path
+            })
+            .collect();
+        let size = |p: &PathBuf| std::fs::metadata(p).unwrap().len();
+        let mut source = FileSource::text(landing.path()).max_files_per_trigger(1);
+        source
+            .open(&SourceContext {
+                metadata_dir: checkpoint.path().join("sources/0"),
+                clock: Arc::new(ManualClock::new(1_000_000)),
+                index: 0,
+            })
+            .unwrap();
+        let mut start: Option<Offset> = None;
+        let mut seen = Vec::new();
+        for batch in 0..files.len() {
+            let limit = source.default_read_limit();
+            let end = source
+                .latest_offset(start.as_ref(), limit)
+                .unwrap()
+                .unwrap();
+            source.read(start.as_ref(), &end).unwrap();
+            let metrics = source.metrics();
+            let metric = |name: &str| metrics.get(name).map(|v| v.parse::<u64>().unwrap());
+            let waiting = &files[batch + 1..];
+            assert_eq!(
+                metric(FileSource::METRIC_BYTES_OUTSTANDING),
+                Some(waiting.iter().map(size).sum::<u64>()),
+                "batch {batch}"
+            );
+            assert_eq!(metric(FileSource::METRIC_FILES_READ), Some(1));
+            seen.push(metric(FileSource::METRIC_FILES_OUTSTANDING).unwrap());
+            start = Some(end);
+        }
+        assert_eq!(seen, [2, 1, 0]);
     }
 
     #[test]
@@ -1478,7 +1625,7 @@ mod tests {
     }
 
     #[test]
-    fn no_metrics_before_a_read_and_in_fail_fast() {
+    fn no_metrics_before_a_read_and_only_the_counts_of_files_in_fail_fast() {
         assert!(FileSource::text("/in").metrics().is_empty());
         let landing = tempfile::tempdir().unwrap();
         let checkpoint = tempfile::tempdir().unwrap();
@@ -1492,7 +1639,14 @@ mod tests {
         strict.open(&ctx).unwrap();
         let end = strict.latest_offset(None, ReadLimit::All).unwrap().unwrap();
         strict.read(None, &end).unwrap();
-        assert!(strict.metrics().is_empty());
+        let files = |read: &str| {
+            BTreeMap::from([
+                (FileSource::METRIC_FILES_READ.to_string(), read.to_string()),
+                (FileSource::METRIC_FILES_OUTSTANDING.to_string(), "0".into()),
+                (FileSource::METRIC_BYTES_OUTSTANDING.to_string(), "0".into()),
+            ])
+        };
+        assert_eq!(strict.metrics(), files("1"));
 
         let checkpoint = tempfile::tempdir().unwrap();
         let ctx = SourceContext {
@@ -1506,13 +1660,12 @@ mod tests {
             .unwrap()
             .unwrap();
         dropping.read(None, &end).unwrap();
-        assert_eq!(
-            dropping.metrics(),
-            BTreeMap::from([(
-                FileSource::METRIC_MALFORMED_ROWS_DROPPED.to_string(),
-                "0".to_string()
-            )])
+        let mut expected = files("1");
+        expected.insert(
+            FileSource::METRIC_MALFORMED_ROWS_DROPPED.to_string(),
+            "0".to_string(),
         );
+        assert_eq!(dropping.metrics(), expected);
     }
 
     #[test]
