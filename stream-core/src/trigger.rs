@@ -4,6 +4,17 @@ use std::time::Duration;
 
 /// When micro-batches run, as Spark's `Trigger`.
 ///
+/// **The progress bar.** A run that stops by itself ([`Trigger::Once`],
+/// [`Trigger::AvailableNow`]) draws a progress bar on standard error when standard
+/// error is a terminal (cargo feature `progress-bar`, on by default): done against
+/// total, summed over the sources (files for a file source, from its
+/// `numFilesOutstanding` metric; offsets for Kafka, from its offsets behind the latest,
+/// and for sources with integer offsets), rows per second and the batch in progress; a
+/// spinner with the rows when a source's backlog cannot be known. Nothing is drawn on a
+/// pipe or a file. The environment variable `STREAM_PROGRESS=off` turns it off,
+/// `STREAM_PROGRESS=on` draws it even without a terminal. The book's "Monitoring"
+/// chapter shows it.
+///
 /// ```
 /// use std::time::Duration;
 /// use stream_core::Trigger;

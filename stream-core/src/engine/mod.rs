@@ -8,6 +8,7 @@
 mod executor;
 #[cfg(test)]
 mod late_rows_tests;
+mod progress_bar;
 mod recovery;
 
 use std::collections::BTreeMap;
@@ -98,13 +99,19 @@ impl MicroBatchExecution {
             }
         }
         let mut last_trigger_ms: Option<i64> = None;
+        let mut bar = progress_bar::RunProgressBar::for_run(self.trigger);
         while !self.query.stop_requested() {
             let trigger_ms = self.clock.now_ms();
+            bar.trigger_started(self.resume.next_batch_id);
             let ran = self
                 .run_trigger(trigger_ms, last_trigger_ms)
                 .map_err(|e| e.found_in_batch(self.resume.next_batch_id))?;
             if ran {
                 last_trigger_ms = Some(trigger_ms);
+                let query = crate::StreamingQuery {
+                    inner: self.query.clone(),
+                };
+                bar.batch_done(query.last_progress().as_ref());
             }
             match self.trigger {
                 Trigger::Once => break,
@@ -115,6 +122,7 @@ impl MicroBatchExecution {
                 Trigger::ProcessingTime(_) => self.wait_for_next_trigger(trigger_ms),
             }
         }
+        bar.finish();
         Ok(())
     }
 
