@@ -57,8 +57,11 @@ pub(crate) struct Backlog {
     pub(crate) value: u64,
 }
 
-/// The file source's count of files listed and not read yet (Spark's name).
+/// The file source's count of files listed and not read yet (the name Auto Loader and
+/// the Delta source report it under).
 const FILES_OUTSTANDING: &str = "numFilesOutstanding";
+/// The Kafka source's mean, over its partitions, of the offsets behind the latest.
+const AVG_OFFSETS_BEHIND: &str = "avgOffsetsBehindLatest";
 
 impl QueryView {
     /// A query of the live manager.
@@ -115,9 +118,10 @@ fn backlog(progress: &[StreamingQueryProgress]) -> Vec<Backlog> {
     last.sources.iter().filter_map(source_backlog).collect()
 }
 
-/// A file source's outstanding files; else, for offsets that are numbers (memory and
-/// rate sources) or maps of them (Kafka's topic → partition → offset), the newest
-/// offset the source reported minus where the batch stopped, summed.
+/// A file source's outstanding files; a Kafka source's offsets behind the latest,
+/// summed over the partitions of its `endOffset` (its mean times their number). The
+/// other sources tell no backlog: the engine records the offsets it capped a batch at
+/// as `latestOffset`, so their `latestOffset − endOffset` is always 0.
 pub(crate) fn source_backlog(s: &SourceProgress) -> Option<Backlog> {
     let found = |unit, value| Backlog {
         source: s.description.clone(),
@@ -127,26 +131,15 @@ pub(crate) fn source_backlog(s: &SourceProgress) -> Option<Backlog> {
     if let Some(files) = s.metrics.get(FILES_OUTSTANDING) {
         return files.parse().ok().map(|n| found("files", n));
     }
-    let behind = offsets_behind(s.latest_offset.as_ref()?, s.end_offset.as_ref()?)?;
-    Some(found("offsets", behind))
-}
-
-fn offsets_behind(latest: &Value, end: &Value) -> Option<u64> {
-    match (latest, end) {
-        (Value::Number(l), Value::Number(e)) => {
-            Some(l.as_i64()?.saturating_sub(e.as_i64()?).max(0) as u64)
-        }
-        (Value::Object(l), Value::Object(e)) => {
-            let mut sum = 0u64;
-            for (key, latest) in l {
-                // a partition the batch has not read yet is behind from its start
-                let end = e.get(key).cloned().unwrap_or(Value::from(0));
-                sum += offsets_behind(latest, &end)?;
-            }
-            Some(sum)
-        }
-        _ => None,
-    }
+    let mean: f64 = s.metrics.get(AVG_OFFSETS_BEHIND)?.parse().ok()?;
+    let partitions: usize = match s.end_offset.as_ref()? {
+        Value::Object(topics) => topics
+            .values()
+            .map(|p| p.as_object().map_or(0, |p| p.len()))
+            .sum(),
+        _ => return None,
+    };
+    Some(found("offsets", (mean * partitions as f64).round() as u64))
 }
 
 #[cfg(test)]
@@ -163,24 +156,25 @@ mod tests {
     }
 
     #[test]
-    fn backlog_of_numeric_and_kafka_offsets_and_file_counts() {
-        let b = source_backlog(&source(Value::from(10), Value::from(4))).unwrap();
-        assert_eq!((b.unit, b.value), ("offsets", 6));
-        let kafka = source_backlog(&source(
-            serde_json::json!({"t": {"0": 10, "1": 7, "2": 3}}),
-            serde_json::json!({"t": {"0": 8, "1": 7}}),
-        ))
-        .unwrap();
-        assert_eq!(kafka.value, 2 + 3);
+    fn backlog_of_kafka_offsets_and_file_counts_and_none_for_the_others() {
+        let mut kafka = source(
+            serde_json::json!({"t": {"0": 8, "1": 7, "2": 3}}),
+            serde_json::json!({"t": {"0": 8, "1": 7, "2": 3}}),
+        );
+        kafka
+            .metrics
+            .insert(AVG_OFFSETS_BEHIND.into(), "1.7".into());
+        let b = source_backlog(&kafka).unwrap();
+        assert_eq!((b.unit, b.value), ("offsets", 5));
         let mut file = source(
             serde_json::json!({"logOffset": 3}),
-            serde_json::json!({"logOffset": 1}),
+            serde_json::json!({"logOffset": 3}),
         );
         file.metrics.insert(FILES_OUTSTANDING.into(), "17".into());
         let f = source_backlog(&file).unwrap();
         assert_eq!((f.unit, f.value), ("files", 17));
         assert_eq!(
-            source_backlog(&source(Value::from("x"), Value::from(1))),
+            source_backlog(&source(Value::from(4), Value::from(4))),
             None
         );
     }
