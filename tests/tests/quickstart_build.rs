@@ -51,6 +51,10 @@ fn the_quickstart_builds_without_delta_kafka_or_an_http_client() {
         "rdkafka-sys",
         "reqwest",
         "hyper",
+        // the live page's server: the examples' `ui` feature, which the quickstart
+        // does not ask for
+        "axum",
+        "prometheus-client",
         // the disk state store: a feature the quickstart does not ask for
         "fjall",
     ] {
