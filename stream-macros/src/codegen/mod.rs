@@ -69,6 +69,7 @@ pub(crate) fn capture_inner(v: &OptionValue) -> TokenStream {
 /// The whole expansion for a checked plan.
 pub(crate) fn expand(plan: &Plan) -> TokenStream {
     let fingerprint = crate::plan::fingerprint::fingerprint(plan);
+    let explain = crate::plan::explain::explain(plan);
     let pipeline_name = match &plan.settings.query_name {
         Some(OptionValue::Lit(syn::Lit::Str(s))) => s.value(),
         _ => "stream".to_string(),
@@ -398,6 +399,10 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 }
 
                 #check_state
+
+                fn explain(&self) -> ::std::string::String {
+                    ::std::string::String::from(#explain)
+                }
             }
 
             #(#cap_lets)*

@@ -9,7 +9,9 @@
 //! - `prune.rs`, `fuse.rs`: the passes over a plan, run in that order between the check
 //!   and codegen (only the columns read later are carried; adjacent projections fused).
 //! - `fingerprint.rs`: the plan's fingerprint text, stored in the checkpoint.
+//! - `explain.rs`: the plan's text for people, which the pipeline's `explain` returns.
 
+pub(crate) mod explain;
 pub(crate) mod fingerprint;
 pub(crate) mod fuse;
 pub(crate) mod prune;
