@@ -180,9 +180,12 @@ pub trait Pipeline: Send + Sync + 'static {
     }
 
     /// A text of the compiled plan, for people: the live page shows it, and
-    /// [`crate::StreamingQuery::explain`] returns it. `stream!` pipelines give their
-    /// operators; the default gives what [`Pipeline::info`] knows (the name, the stages,
-    /// the input and output columns).
+    /// [`crate::StreamingQuery::explain`] returns it, a tree in the manner of Spark's
+    /// `explain()` under a `== Compiled plan ==` line. `stream!` pipelines give their
+    /// operators, from the sink down to the sources, with their expressions as the block
+    /// writes them (the book's "Monitoring" chapter shows one); the default gives what
+    /// [`Pipeline::info`] knows: the name, the stages, the output columns, then each
+    /// input's.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -190,8 +193,12 @@ pub trait Pipeline: Send + Sync + 'static {
     /// use stream_core::{MapPipeline, Pipeline};
     ///
     /// let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-    /// let text = MapPipeline::identity(schema).explain();
-    /// assert!(text.contains("(n: Int64 not null)"), "{text}");
+    /// assert_eq!(
+    ///     MapPipeline::identity(schema).explain(),
+    ///     "== Compiled plan ==\n\
+    ///      Pipeline `identity`, 1 stage (n: Int64 not null)\n\
+    ///      +- Source 0 (n: Int64 not null)"
+    /// );
     /// ```
     fn explain(&self) -> String {
         let info = self.info();
@@ -207,14 +214,17 @@ pub trait Pipeline: Send + Sync + 'static {
             format!("({})", cols.join(", "))
         };
         let mut text = format!(
-            "== Pipeline `{}` ({} stage{}) ==\nOutput {}",
+            "== Compiled plan ==\nPipeline `{}`, {} stage{} {}",
             info.name,
             info.stages,
             if info.stages == 1 { "" } else { "s" },
             columns(&info.output_schema)
         );
+        // Spark's marks: `:-` before an input that is not the last, `+-` before the last
+        let last = info.input_schemas.len().saturating_sub(1);
         for (i, input) in info.input_schemas.iter().enumerate() {
-            text.push_str(&format!("\n+- Source {i} {}", columns(input)));
+            let mark = if i == last { "+-" } else { ":-" };
+            text.push_str(&format!("\n{mark} Source {i} {}", columns(input)));
         }
         text
     }
@@ -304,5 +314,91 @@ impl<P: Pipeline> Pipeline for Arc<P> {
 
     fn run_task(&self, ctx: &TaskContext, input: Vec<InputChunk>) -> Result<TaskOutput> {
         (**self).run_task(ctx, input)
+    }
+
+    fn explain(&self) -> String {
+        (**self).explain()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+    use super::*;
+
+    /// A pipeline of two sources and two stages that keeps the default `explain`.
+    struct Joined(PipelineInfo);
+
+    impl Pipeline for Joined {
+        fn info(&self) -> PipelineInfo {
+            self.0.clone()
+        }
+
+        fn run_task(&self, _ctx: &TaskContext, _input: Vec<InputChunk>) -> Result<TaskOutput> {
+            Ok(TaskOutput::Rows(Vec::new()))
+        }
+    }
+
+    fn schema(fields: Vec<Field>) -> SchemaRef {
+        Arc::new(Schema::new(fields))
+    }
+
+    #[test]
+    fn the_default_explain_gives_the_name_stages_and_every_schema() {
+        let ts = DataType::Timestamp(TimeUnit::Millisecond, None);
+        let ads = schema(vec![
+            Field::new("ad", DataType::Int64, false),
+            Field::new("at", ts.clone(), false),
+        ]);
+        let clicks = schema(vec![
+            Field::new("ad", DataType::Int64, true),
+            Field::new("user", DataType::Utf8, true),
+        ]);
+        let output = schema(vec![
+            Field::new("ad", DataType::Int64, false),
+            Field::new("user", DataType::Utf8, true),
+        ]);
+        let joined = Joined(PipelineInfo {
+            name: "ad_clicks".into(),
+            input_schemas: vec![ads, clicks],
+            output_schema: output,
+            stages: 2,
+            fingerprint: "ad-clicks-v1".into(),
+            stateful: true,
+            watermark_policy: Default::default(),
+            watermark_operators: Vec::new(),
+        });
+        let text = "== Compiled plan ==\n\
+                    Pipeline `ad_clicks`, 2 stages (ad: Int64 not null, user: Utf8)\n\
+                    :- Source 0 (ad: Int64 not null, at: Timestamp(ms) not null)\n\
+                    +- Source 1 (ad: Int64, user: Utf8)";
+        assert_eq!(joined.explain(), text);
+    }
+
+    /// A pipeline with a text of its own, as `stream!` pipelines have.
+    struct Explained;
+
+    impl Pipeline for Explained {
+        fn info(&self) -> PipelineInfo {
+            MapPipeline::identity(schema(Vec::new())).info()
+        }
+
+        fn run_task(&self, _ctx: &TaskContext, _input: Vec<InputChunk>) -> Result<TaskOutput> {
+            Ok(TaskOutput::Rows(Vec::new()))
+        }
+
+        fn explain(&self) -> String {
+            "== Compiled plan ==\nWrite console\n+- Read rate".into()
+        }
+    }
+
+    #[test]
+    fn an_arc_of_a_pipeline_explains_as_the_pipeline_does() {
+        let shared = Arc::new(Explained);
+        assert_eq!(Pipeline::explain(&shared), Explained.explain());
+        assert!(Pipeline::explain(&shared).ends_with("+- Read rate"));
     }
 }

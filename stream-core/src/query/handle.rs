@@ -267,8 +267,28 @@ impl StreamingQuery {
         self.inner.name.as_deref()
     }
 
-    /// The text of the query's compiled plan: a `stream!` block's operators, as the
-    /// live page shows them ([`crate::Pipeline::explain`]).
+    /// The text of the query's compiled plan, taken from its pipeline when it started
+    /// ([`crate::Pipeline::explain`]): a `stream!` block's operators from the sink down
+    /// to the sources, as the live page shows them and Spark's `explain()` prints them.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use arrow_schema::{DataType, Field, Schema};
+    /// # use stream_core::{MapPipeline, MemorySink, MemoryStream, Pipeline, StreamingQuery};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> stream_core::Result<()> {
+    /// # let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+    /// # let checkpoint = tempfile::tempdir().unwrap();
+    /// let query = StreamingQuery::builder()
+    ///     .source(MemoryStream::new(schema.clone()))
+    ///     .pipeline(MapPipeline::identity(schema.clone()))
+    ///     .sink(MemorySink::new("explained_doc"))
+    ///     .checkpoint_location(checkpoint.path())
+    ///     .start()?;
+    /// assert_eq!(query.explain(), MapPipeline::identity(schema).explain());
+    /// assert!(query.explain().starts_with("== Compiled plan ==\n"));
+    /// query.stop().await;
+    /// # Ok(()) }
+    /// ```
     pub fn explain(&self) -> &str {
         &self.inner.plan
     }
