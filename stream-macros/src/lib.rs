@@ -31,6 +31,12 @@ mod tests;
 /// watermark delays, window sizes) must be written out, and a capture of one is a
 /// compile error that says why.
 ///
+/// The pipeline's `explain()` (a started query's `StreamingQuery::explain()`) is the
+/// compiled plan as a tree in the manner of Spark's `explain()`: the sink, then each
+/// operator over its inputs, with the block's expressions, the exchanges and the state
+/// of the stateful operators, down to the sources and the columns they read (the book's
+/// "Monitoring" chapter, "The compiled plan").
+///
 /// ```ignore
 /// // (this crate cannot depend on stream_core, which runs such blocks in its own docs)
 /// use stream_core::{MemoryStream, Schema, stream};
