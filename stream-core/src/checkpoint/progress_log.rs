@@ -232,6 +232,24 @@ mod tests {
     }
 
     #[test]
+    fn rates_read_back_to_the_same_f64s() {
+        // without serde_json's float_roundtrip some of these came back one ulp off
+        let dir = checkpoint();
+        let log = ProgressLog::open(dir.path()).unwrap();
+        let written: Vec<StreamingQueryProgress> = (0..500u64)
+            .map(|i| StreamingQueryProgress {
+                processed_rows_per_second: (i * 1_000 + 7) as f64 / 97.0,
+                input_rows_per_second: 1.0 / (i + 3) as f64,
+                ..record(i, i)
+            })
+            .collect();
+        for p in &written {
+            log.write(p).unwrap();
+        }
+        assert_eq!(ProgressHistory::read(dir.path()).unwrap().progress, written);
+    }
+
+    #[test]
     fn a_damaged_record_is_skipped_and_the_others_are_read() {
         let dir = checkpoint();
         let log = ProgressLog::open(dir.path()).unwrap();
