@@ -57,7 +57,8 @@ pub(crate) struct QuerySnapshot {
 /// What a run has done since it started, summed over all its batches (the recent
 /// progress records keep only the last 100).
 #[cfg(feature = "ui")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct QueryTotals {
     pub(crate) batches: u64,
     pub(crate) input_rows: u64,

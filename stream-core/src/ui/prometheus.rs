@@ -149,7 +149,8 @@ fn epoch_ms(text: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use crate::progress::StreamingQueryProgress;
-    use crate::ui::view::{Backlog, TotalsView};
+    use crate::query::QueryTotals;
+    use crate::ui::view::Backlog;
 
     #[test]
     fn every_family_is_labelled_by_query_and_counts_the_totals() {
@@ -167,7 +168,7 @@ mod tests {
             status: None,
             exception: None,
             plan: String::new(),
-            totals: TotalsView {
+            totals: QueryTotals {
                 batches: 3,
                 input_rows: 30,
                 output_rows: 2,

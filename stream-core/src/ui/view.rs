@@ -19,32 +19,11 @@ pub(crate) struct QueryView {
     pub(crate) status: Option<StreamingQueryStatus>,
     pub(crate) exception: Option<String>,
     pub(crate) plan: String,
-    pub(crate) totals: TotalsView,
+    pub(crate) totals: QueryTotals,
     /// Each source's backlog after the latest batch, where the source tells it.
     pub(crate) backlog: Vec<Backlog>,
     /// Oldest first.
     pub(crate) progress: Vec<StreamingQueryProgress>,
-}
-
-/// [`QueryTotals`] under the page's names.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct TotalsView {
-    pub(crate) batches: u64,
-    pub(crate) input_rows: u64,
-    pub(crate) output_rows: u64,
-    pub(crate) late_rows_dropped: u64,
-}
-
-impl From<QueryTotals> for TotalsView {
-    fn from(t: QueryTotals) -> Self {
-        TotalsView {
-            batches: t.batches,
-            input_rows: t.input_rows,
-            output_rows: t.output_rows,
-            late_rows_dropped: t.late_rows_dropped,
-        }
-    }
 }
 
 /// What one source has not read yet.
@@ -75,7 +54,7 @@ impl QueryView {
             status: Some(q.status),
             exception: q.exception,
             plan: q.plan,
-            totals: q.totals.into(),
+            totals: q.totals,
             progress: q.progress,
         }
     }
@@ -99,7 +78,7 @@ impl QueryView {
                 .failure
                 .map(|f| format!("{} (at {})", f.message, f.timestamp)),
             plan: h.plan.unwrap_or_default(),
-            totals: totals.into(),
+            totals,
             progress: h.progress,
         }
     }
