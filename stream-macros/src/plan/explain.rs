@@ -844,16 +844,9 @@ mod tests {
     use proc_macro2::TokenStream;
     use quote::quote;
 
-    use crate::diag::Ctxt;
-
     /// The text of a block that checks, after the passes, as the expansion has it.
     fn explain(input: TokenStream) -> String {
-        let block = crate::parse::parse_block(input).expect("parses");
-        let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
-        assert!(!cx.has_errors(), "{}", cx.into_compile_errors());
-        let mut plan = plan.expect("checks");
-        crate::plan::run_passes(&mut plan);
-        super::explain(&plan)
+        super::explain(&crate::plan::passed_plan(input))
     }
 
     #[test]

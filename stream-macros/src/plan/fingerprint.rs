@@ -172,17 +172,7 @@ mod tests {
     use proc_macro2::TokenStream;
     use quote::quote;
 
-    use crate::diag::Ctxt;
-
-    /// The plan of a block that checks, after the passes, as codegen gets it.
-    fn plan(input: TokenStream) -> super::Plan {
-        let block = crate::parse::parse_block(input).expect("parses");
-        let (plan, cx) = crate::check::check_block(&block, Ctxt::default());
-        assert!(!cx.has_errors(), "{}", cx.into_compile_errors());
-        let mut plan = plan.expect("checks");
-        crate::plan::run_passes(&mut plan);
-        plan
-    }
+    use crate::plan::passed_plan as plan;
 
     fn text(input: TokenStream) -> String {
         super::describe(&plan(input))

@@ -381,6 +381,17 @@ pub(crate) struct Plan {
     pub(crate) output_row: Option<usize>,
 }
 
+/// For tests: the plan of a block that checks, after the passes, as codegen gets it.
+#[cfg(test)]
+pub(crate) fn passed_plan(input: proc_macro2::TokenStream) -> Plan {
+    let block = crate::parse::parse_block(input).expect("parses");
+    let (plan, cx) = crate::check::check_block(&block, crate::diag::Ctxt::default());
+    assert!(!cx.has_errors(), "{}", cx.into_compile_errors());
+    let mut plan = plan.expect("checks");
+    run_passes(&mut plan);
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     use proc_macro2::TokenStream;
