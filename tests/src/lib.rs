@@ -28,20 +28,74 @@ pub fn event_schema() -> SchemaRef {
     ]))
 }
 
+/// A set of Spark's golden outputs: a folder with `input/` and the files Spark wrote.
+#[derive(Clone, Copy, Debug)]
+pub struct GoldenSet(&'static str);
+
+impl GoldenSet {
+    /// `../shared/spark-golden`: one late event per late group.
+    pub const FIRST: GoldenSet = GoldenSet("spark-golden");
+    /// `../shared/spark-golden-late`: heavy lateness, groups of several late events.
+    pub const LATE: GoldenSet = GoldenSet("spark-golden-late");
+
+    /// The set's folder (a copy of the shared one, small, so that the tests run
+    /// without `../shared`).
+    pub fn dir(self) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(self.0)
+    }
+
+    /// The input files, in name order.
+    pub fn input_files(self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(self.dir().join("input"))
+            .expect("the golden fixture's input folder")
+            .map(|e| e.expect("readable entry").path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Copies the input files in `range` into `dir` with increasing modification
+    /// times, as the golden README asks.
+    pub fn land(self, dir: &Path, range: std::ops::Range<usize>) {
+        let files = self.input_files();
+        for i in range {
+            let text = fs::read_to_string(&files[i]).expect("read golden file");
+            let name = files[i]
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned();
+            land_file(dir, &name, &text, i as u64);
+        }
+    }
+
+    /// The golden file `name`, as lines.
+    pub fn lines(self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.dir().join(name))
+            .unwrap_or_else(|e| panic!("read {}/{name}: {e}", self.0))
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The golden rows of `name`, canonical and sorted as [`emitted`] gives ours.
+    pub fn rows(self, name: &str) -> Vec<String> {
+        let mut rows: Vec<String> = self.lines(name).iter().map(|l| canonical_json(l)).collect();
+        rows.sort();
+        rows
+    }
+}
+
 /// The folder of Spark's golden input files (`events-0000N.json`, 40 events each).
 pub fn golden_input_dir() -> PathBuf {
-    // a copy of `../shared/spark-golden` (small), so that the tests run without it
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/spark-golden/input")
+    GoldenSet::FIRST.dir().join("input")
 }
 
 /// The golden input files, in name order.
 pub fn golden_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(golden_input_dir())
-        .expect("shared/spark-golden/input must sit beside the repository")
-        .map(|e| e.expect("readable entry").path())
-        .collect();
-    files.sort();
-    files
+    GoldenSet::FIRST.input_files()
 }
 
 /// Writes `text` to `dir/name` with modification time `base + seq` seconds, so that a
@@ -61,16 +115,7 @@ pub fn land_file(dir: &Path, name: &str, text: &str, seq: u64) -> PathBuf {
 /// Copies the first `n` golden files into `dir` with increasing modification times
 /// (starting at `first_seq`), as the golden README asks.
 pub fn land_golden(dir: &Path, range: std::ops::Range<usize>) {
-    let files = golden_files();
-    for i in range {
-        let text = fs::read_to_string(&files[i]).expect("read golden file");
-        let name = files[i]
-            .file_name()
-            .expect("file name")
-            .to_string_lossy()
-            .into_owned();
-        land_file(dir, &name, &text, i as u64);
-    }
+    GoldenSet::FIRST.land(dir, range);
 }
 
 /// All input lines of the golden files in `range`, as canonical JSON rows.
@@ -91,11 +136,17 @@ pub fn golden_rows(range: std::ops::Range<usize>) -> Vec<String> {
     rows
 }
 
-/// A JSON object re-serialised with sorted keys, timestamps (`ts`, `window_start`,
-/// `window_end`) normalised to `yyyy-MM-ddTHH:mm:ss.SSSZ`.
+/// A JSON object re-serialised with sorted keys, timestamps (`ts` and the window and
+/// session window bounds) normalised to `yyyy-MM-ddTHH:mm:ss.SSSZ`.
 pub fn canonical_json(line: &str) -> String {
     let mut value: serde_json::Value = serde_json::from_str(line).expect("valid JSON row");
-    for key in ["ts", "window_start", "window_end"] {
+    for key in [
+        "ts",
+        "window_start",
+        "window_end",
+        "session_window_start",
+        "session_window_end",
+    ] {
         if let Some(ts) = value.get_mut(key)
             && let Some(text) = ts.as_str()
         {
@@ -140,15 +191,7 @@ pub fn batch_rows(batch: &RecordBatch) -> Vec<String> {
 
 /// The golden file `name` of the golden folder, as lines.
 pub fn golden(name: &str) -> Vec<String> {
-    let dir = golden_input_dir()
-        .parent()
-        .expect("golden folder")
-        .to_path_buf();
-    std::fs::read_to_string(dir.join(name))
-        .unwrap_or_else(|e| panic!("read {name}: {e}"))
-        .lines()
-        .map(str::to_string)
-        .collect()
+    GoldenSet::FIRST.lines(name)
 }
 
 /// Every row of the memory table `table` with its batch id, as the golden files write
@@ -171,9 +214,7 @@ pub fn emitted(table: &str) -> Vec<String> {
 
 /// The golden rows, in the same canonical form.
 pub fn expected_rows(name: &str) -> Vec<String> {
-    let mut rows: Vec<String> = golden(name).iter().map(|l| canonical_json(l)).collect();
-    rows.sort();
-    rows
+    GoldenSet::FIRST.rows(name)
 }
 
 /// A tokio runtime for tests that drive queries from sync code.

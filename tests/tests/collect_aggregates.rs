@@ -574,8 +574,8 @@ fn session_windows_collect_the_values_of_the_sessions_they_merge() {
         .into_iter()
         .map(|r| {
             (
-                r.session_start.0 / 1_000,
-                r.session_end.0 / 1_000,
+                r.session_window_start.0 / 1_000,
+                r.session_window_end.0 / 1_000,
                 r.users,
                 r.distinct_users,
             )

@@ -135,7 +135,11 @@ macro_rules! sessions_of {
     ($rows:expr) => {{
         let mut sessions = Sessions::new();
         for r in $rows {
-            let key = (r.user.clone(), r.session_start.0, r.session_end.0);
+            let key = (
+                r.user.clone(),
+                r.session_window_start.0,
+                r.session_window_end.0,
+            );
             let agg = Agg {
                 n: r.n,
                 priced: r.priced,
@@ -329,7 +333,7 @@ fn microsecond_timestamps_take_the_gap_in_their_unit() {
         .rows()
         .unwrap()
         .into_iter()
-        .map(|r| (r.session_start.0, r.session_end.0, r.n))
+        .map(|r| (r.session_window_start.0, r.session_window_end.0, r.n))
         .collect();
     rows.sort();
     let expected: Vec<(i64, i64, i64)> = sessionize(

@@ -1,15 +1,20 @@
-//! Conformance with Apache Spark: the pipelines of `../shared/spark-golden/` (Spark
-//! 4.3's own outputs for 240 events in 6 files, one file per batch) give the same rows in
-//! the same batches, with the same watermark, state size and late-row counts per batch.
+//! Conformance with Apache Spark: the pipelines of `../shared/spark-golden/` and
+//! `../shared/spark-golden-late/` (Spark 4.3's own outputs for 240 events in 6 files,
+//! one file per batch; the second with groups of several late events) give the same
+//! rows in the same batches, with the same watermark (none when the query has none),
+//! state size and late-row counts per batch.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use stream_core::{StreamingQueryProgress, stream};
-use tests::{emitted, expected_rows, golden, land_golden};
+use tests::{GoldenSet, emitted};
 
-/// Per batch, what the golden progress file records, from our progress records.
-fn progress_facts(progress: &[StreamingQueryProgress]) -> Vec<BTreeMap<&'static str, String>> {
+type Facts = BTreeMap<&'static str, String>;
+
+/// Per batch, what the golden progress file records, from our progress records. The
+/// late rows are summed over the stateful operators, as the golden files sum Spark's.
+fn progress_facts(progress: &[StreamingQueryProgress]) -> Vec<Facts> {
     progress
         .iter()
         .map(|p| {
@@ -20,7 +25,10 @@ fn progress_facts(progress: &[StreamingQueryProgress]) -> Vec<BTreeMap<&'static 
                 ("rowsEmitted", p.sink.num_output_rows.to_string()),
                 (
                     "watermark",
-                    p.event_time.get("watermark").cloned().unwrap_or_default(),
+                    p.event_time
+                        .get("watermark")
+                        .cloned()
+                        .unwrap_or_else(|| "null".into()),
                 ),
                 (
                     "stateRowsTotal",
@@ -28,8 +36,10 @@ fn progress_facts(progress: &[StreamingQueryProgress]) -> Vec<BTreeMap<&'static 
                 ),
                 (
                     "stateRowsDroppedByWatermark",
-                    state
-                        .map_or(0, |s| s.metrics.num_rows_dropped_by_watermark)
+                    p.state_operators
+                        .iter()
+                        .map(|s| s.metrics.num_rows_dropped_by_watermark)
+                        .sum::<u64>()
                         .to_string(),
                 ),
             ])
@@ -37,8 +47,8 @@ fn progress_facts(progress: &[StreamingQueryProgress]) -> Vec<BTreeMap<&'static 
         .collect()
 }
 
-fn expected_progress(name: &str) -> Vec<BTreeMap<&'static str, String>> {
-    golden(name)
+fn expected_progress(set: GoldenSet, name: &str) -> Vec<Facts> {
+    set.lines(name)
         .iter()
         .map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -61,9 +71,9 @@ fn expected_progress(name: &str) -> Vec<BTreeMap<&'static str, String>> {
         .collect()
 }
 
-fn landing() -> tempfile::TempDir {
+fn landing(set: GoldenSet) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    land_golden(dir.path(), 0..6);
+    set.land(dir.path(), 0..6);
     dir
 }
 
@@ -82,9 +92,49 @@ fn run(
     query.as_ref().recent_progress()
 }
 
+/// Asserts that the memory table `table` holds the rows of `{pipeline}.batches.jsonl`
+/// and `progress` the facts of `{pipeline}.progress.jsonl`, batch by batch.
+fn assert_matches_spark(
+    set: GoldenSet,
+    pipeline: &str,
+    table: &str,
+    progress: &[StreamingQueryProgress],
+) {
+    assert_rows_match(set, pipeline, emitted(table));
+    assert_progress_matches(set, pipeline, progress);
+}
+
+/// Asserts that `rows` (canonical, with `_batch`, sorted) are Spark's; on a difference
+/// it names the rows only one side has.
+fn assert_rows_match(set: GoldenSet, pipeline: &str, rows: Vec<String>) {
+    let spark = set.rows(&format!("{pipeline}.batches.jsonl"));
+    if rows != spark {
+        let ours_only: Vec<&String> = rows.iter().filter(|r| !spark.contains(r)).collect();
+        let spark_only: Vec<&String> = spark.iter().filter(|r| !rows.contains(r)).collect();
+        panic!(
+            "{pipeline}: {} rows, Spark {}\nonly ours: {ours_only:#?}\nonly Spark's: {spark_only:#?}",
+            rows.len(),
+            spark.len()
+        );
+    }
+}
+
+fn assert_progress_matches(set: GoldenSet, pipeline: &str, progress: &[StreamingQueryProgress]) {
+    let ours = progress_facts(progress);
+    let spark = expected_progress(set, &format!("{pipeline}.progress.jsonl"));
+    assert_eq!(ours.len(), spark.len(), "{pipeline}: number of batches");
+    for (ours, spark) in ours.iter().zip(&spark) {
+        assert_eq!(
+            ours, spark,
+            "{pipeline}: progress of batch {}",
+            spark["batch"]
+        );
+    }
+}
+
 #[test]
 fn tumbling_count_in_append_mode_matches_spark() {
-    let landing = landing();
+    let landing = landing(GoldenSet::FIRST);
     let checkpoint = tempfile::tempdir().unwrap();
     let progress = run(
         stream! {
@@ -99,19 +149,17 @@ fn tumbling_count_in_append_mode_matches_spark() {
         },
         checkpoint.path(),
     );
-    assert_eq!(
-        emitted("golden_tumbling_append"),
-        expected_rows("tumbling_count.append.mft1.batches.jsonl")
-    );
-    assert_eq!(
-        progress_facts(&progress),
-        expected_progress("tumbling_count.append.mft1.progress.jsonl")
+    assert_matches_spark(
+        GoldenSet::FIRST,
+        "tumbling_count.append.mft1",
+        "golden_tumbling_append",
+        &progress,
     );
 }
 
 #[test]
 fn tumbling_count_in_update_mode_matches_spark() {
-    let landing = landing();
+    let landing = landing(GoldenSet::FIRST);
     let checkpoint = tempfile::tempdir().unwrap();
     let progress = run(
         stream! {
@@ -126,19 +174,17 @@ fn tumbling_count_in_update_mode_matches_spark() {
         },
         checkpoint.path(),
     );
-    assert_eq!(
-        emitted("golden_tumbling_update"),
-        expected_rows("tumbling_count.update.mft1.batches.jsonl")
-    );
-    assert_eq!(
-        progress_facts(&progress),
-        expected_progress("tumbling_count.update.mft1.progress.jsonl")
+    assert_matches_spark(
+        GoldenSet::FIRST,
+        "tumbling_count.update.mft1",
+        "golden_tumbling_update",
+        &progress,
     );
 }
 
 #[test]
 fn dedup_in_append_mode_matches_spark() {
-    let landing = landing();
+    let landing = landing(GoldenSet::FIRST);
     let checkpoint = tempfile::tempdir().unwrap();
     let progress = run(
         stream! {
@@ -151,12 +197,171 @@ fn dedup_in_append_mode_matches_spark() {
         },
         checkpoint.path(),
     );
-    assert_eq!(
-        emitted("golden_dedup_append"),
-        expected_rows("dedup.append.mft1.batches.jsonl")
+    assert_matches_spark(
+        GoldenSet::FIRST,
+        "dedup.append.mft1",
+        "golden_dedup_append",
+        &progress,
     );
-    assert_eq!(
-        progress_facts(&progress),
-        expected_progress("dedup.append.mft1.progress.jsonl")
+}
+
+#[test]
+fn late_tumbling_count_in_append_mode_matches_spark() {
+    let landing = landing(GoldenSet::LATE);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let progress = run(
+        stream! {
+            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
+                .with_watermark(ts, "2 minutes")
+                .group_by(window(ts, "1 minute"), country)
+                .agg(count() as count, sum(amount) as sum_amount)
+                .write(memory, name = "late_tumbling_append")
+                .output_mode(append)
+                .trigger(available_now)
+        },
+        checkpoint.path(),
+    );
+    assert_matches_spark(
+        GoldenSet::LATE,
+        "tumbling_count.append.mft1",
+        "late_tumbling_append",
+        &progress,
+    );
+}
+
+#[test]
+fn late_tumbling_count_in_update_mode_matches_spark() {
+    let landing = landing(GoldenSet::LATE);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let progress = run(
+        stream! {
+            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
+                .with_watermark(ts, "2 minutes")
+                .group_by(window(ts, "1 minute"), country)
+                .agg(count() as count, sum(amount) as sum_amount)
+                .write(memory, name = "late_tumbling_update")
+                .output_mode(update)
+                .trigger(available_now)
+        },
+        checkpoint.path(),
+    );
+    assert_matches_spark(
+        GoldenSet::LATE,
+        "tumbling_count.update.mft1",
+        "late_tumbling_update",
+        &progress,
+    );
+}
+
+/// Without a watermark: every group is kept and written each batch, and the progress
+/// has no watermark at all. The memory sink keeps only the last batch in complete mode,
+/// so the batches are collected by a `foreach_batch` sink.
+#[test]
+fn late_tumbling_count_in_complete_mode_matches_spark() {
+    let landing = landing(GoldenSet::LATE);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = written.clone();
+    let collect = move |batch_id: u64, batches: &[arrow_array::RecordBatch]| {
+        let mut rows = sink.lock().unwrap();
+        for row in batches.iter().flat_map(tests::batch_rows) {
+            let mut v: serde_json::Value = serde_json::from_str(&row).unwrap();
+            v["_batch"] = serde_json::json!(batch_id);
+            rows.push(v.to_string());
+        }
+        Ok::<(), std::convert::Infallible>(())
+    };
+    let progress = run(
+        stream! {
+            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
+                .group_by(window(ts, "1 minute"), country)
+                .agg(count() as count, sum(amount) as sum_amount)
+                .write(foreach_batch, f = {collect})
+                .output_mode(complete)
+                .trigger(available_now)
+        },
+        checkpoint.path(),
+    );
+    let mut rows = written.lock().unwrap().clone();
+    rows.sort();
+    assert_rows_match(GoldenSet::LATE, "tumbling_count.complete.mft1", rows);
+    assert_progress_matches(GoldenSet::LATE, "tumbling_count.complete.mft1", &progress);
+}
+
+/// Sliding windows: a late event falls into two windows, and several late events of
+/// one group count once, as Spark counts the groups it drops.
+#[test]
+fn late_sliding_average_in_append_mode_matches_spark() {
+    let landing = landing(GoldenSet::LATE);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let progress = run(
+        stream! {
+            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
+                .with_watermark(ts, "5 minutes")
+                .group_by(window(ts, "10 minutes", "5 minutes"), page)
+                .agg(avg(amount) as avg_amount, count() as count)
+                .write(memory, name = "late_sliding_append")
+                .output_mode(append)
+                .trigger(available_now)
+        },
+        checkpoint.path(),
+    );
+    assert_matches_spark(
+        GoldenSet::LATE,
+        "sliding_avg.append.mft1",
+        "late_sliding_append",
+        &progress,
+    );
+}
+
+#[test]
+fn late_session_window_in_append_mode_matches_spark() {
+    let landing = landing(GoldenSet::LATE);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let progress = run(
+        stream! {
+            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
+                .with_watermark(ts, "2 minutes")
+                .group_by(session_window(ts, "5 minutes"), user)
+                .agg(count() as count)
+                .write(memory, name = "late_session_append")
+                .output_mode(append)
+                .trigger(available_now)
+        },
+        checkpoint.path(),
+    );
+    assert_matches_spark(
+        GoldenSet::LATE,
+        "session_window.append.mft1",
+        "late_session_append",
+        &progress,
+    );
+}
+
+#[test]
+fn late_dedup_in_append_mode_matches_spark() {
+    let landing = landing(GoldenSet::LATE);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let progress = run(
+        stream! {
+            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
+                .with_watermark(ts, "2 minutes")
+                .drop_duplicates(user, ts)
+                .write(memory, name = "late_dedup_append")
+                .trigger(available_now)
+        },
+        checkpoint.path(),
+    );
+    assert_matches_spark(
+        GoldenSet::LATE,
+        "dedup.append.mft1",
+        "late_dedup_append",
+        &progress,
     );
 }

@@ -223,7 +223,7 @@ where
             late: from_ms(ctx.late_watermark_ms, self.conf.unit_per_ms),
             drops_late: self.drops_late(),
             late_rows: self.conf.late_rows.then(LateRows::default),
-            dropped: 0,
+            late_groups: FastHashSet::default(),
             partial: FastHashMap::default(),
             key: A::Key::default(),
         };
@@ -241,12 +241,12 @@ where
             }
         }
         let Fold {
-            dropped,
+            late_groups,
             late_rows,
             partial,
             ..
         } = fold;
-        report_dropped(ctx, self.conf.id, NAME, dropped);
+        report_dropped(ctx, self.conf.id, NAME, late_groups.len() as u64);
         if let Some(l) = late_rows {
             l.report(ctx, self.conf.id);
         }
@@ -419,7 +419,10 @@ struct Fold<A: Aggregation> {
     late: i64,
     drops_late: bool,
     late_rows: Option<LateRows>,
-    dropped: u64,
+    /// The groups (key and window) of this task's late rows. Spark aggregates each
+    /// task's rows per group before its stateful operator drops the late ones, so it
+    /// counts late groups, not rows: two late events of one group count once.
+    late_groups: FastHashSet<A::Key>,
     partial: FastHashMap<A::Key, A::Acc>,
     /// One key whose strings keep their buffers, cloned only for a group the map does
     /// not hold yet: no allocation per row.
@@ -440,25 +443,25 @@ impl<A: Aggregation> Fold<A> {
                     let Some(t) = A::time(row) else { continue };
                     let mut read = false;
                     for (ws, we) in windows(t, size, slide, start) {
-                        if self.is_late(we, offset + i) {
-                            continue;
-                        }
                         if !read {
                             A::read_key(&keys, i, &mut self.key)?;
                             read = true;
                         }
                         A::set_window(&mut self.key, ws, we);
+                        if self.is_late(we, offset + i) {
+                            continue;
+                        }
                         fold::<A>(&mut self.partial, &self.key, row);
                     }
                 }
                 Grouping::Session { gap } => {
                     let Some(t) = A::time(row) else { continue };
                     let (start, end) = session_of(t, gap);
+                    A::read_key(&keys, i, &mut self.key)?;
+                    A::set_window(&mut self.key, start, end);
                     if self.is_late(end, offset + i) {
                         continue;
                     }
-                    A::read_key(&keys, i, &mut self.key)?;
-                    A::set_window(&mut self.key, start, end);
                     fold::<A>(&mut self.partial, &self.key, row);
                 }
             }
@@ -466,14 +469,17 @@ impl<A: Aggregation> Fold<A> {
         Ok(())
     }
 
-    /// Whether a window ending at `end` of row `row` was closed by the previous
-    /// batch's watermark; a late one is counted and, with a late-rows sink, kept.
+    /// Whether the window ending at `end` of row `row` (whose group is `self.key`) was
+    /// closed by the previous batch's watermark; a late one's group is counted and,
+    /// with a late-rows sink, the row kept.
     #[inline]
     fn is_late(&mut self, end: i64, row: usize) -> bool {
         if !(self.drops_late && end <= self.late) {
             return false;
         }
-        self.dropped += 1;
+        if !self.late_groups.contains(&self.key) {
+            self.late_groups.insert(self.key.clone());
+        }
         if let Some(l) = &mut self.late_rows {
             l.push(row);
         }

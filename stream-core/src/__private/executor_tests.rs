@@ -269,6 +269,29 @@ fn append_mode_emits_each_window_once_when_the_watermark_passes_its_end() {
     assert_eq!(state.metrics.num_rows_total, 0);
 }
 
+/// Spark aggregates each task's rows per group before its stateful operator drops the
+/// late ones: late rows of one group in one task count once, in two tasks twice.
+#[test]
+fn late_rows_count_once_per_late_group_of_each_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec = window_exec(OutputMode::Append);
+    let map = |ctx: &TaskContext, b: Vec<RecordBatch>| exec.map(ctx, b, None);
+    let reduce = |ctx: &TaskContext, i: Vec<InputChunk>| exec.reduce(ctx, i);
+    let metrics = Arc::new(BatchMetrics::default());
+    let ctx = context(dir.path(), 0, 10, 10, &metrics);
+    let tasks = vec![
+        // ann's two late rows of [0, 10) are one group; bob's is another
+        vec![inputs(&[(2, "ann"), (4, "ann"), (3, "bob"), (15, "ann")])],
+        // ann's group again, in another task
+        vec![inputs(&[(7, "ann")])],
+    ];
+    let out = run_batch(&ctx, tasks, map, reduce);
+    assert!(counts(&out).is_empty());
+    let state = &metrics.state_operators()[0];
+    assert_eq!(state.metrics.num_rows_dropped_by_watermark, 3);
+    assert_eq!(state.metrics.num_rows_total, 1);
+}
+
 #[test]
 fn a_new_executor_resumes_from_the_committed_state() {
     let dir = tempfile::tempdir().unwrap();

@@ -76,6 +76,32 @@ impl FieldRecord {
     }
 }
 
+/// When `was` and `is` differ only in the session window's columns, which builds before
+/// December 2026 named `session_start` and `session_end`: what happened and what to do.
+fn session_columns_renamed(was: &[FieldRecord], is: &[FieldRecord]) -> &'static str {
+    let renamed = |name: &str| {
+        match name {
+            "session_start" => "session_window_start",
+            "session_end" => "session_window_end",
+            other => other,
+        }
+        .to_string()
+    };
+    let same_but_renamed = was.len() == is.len()
+        && was.iter().any(|f| f.name == "session_start")
+        && was.iter().zip(is).all(|(w, i)| {
+            renamed(&w.name) == i.name && w.data_type == i.data_type && w.nullable == i.nullable
+        });
+    if same_but_renamed {
+        ": a session window's columns are now named `session_window_start` and \
+         `session_window_end`, as Spark names them, and its sink would get rows with other \
+         columns in the middle of the stream; run this query on a new checkpoint and a new \
+         output location, or finish this checkpoint with the build that wrote it"
+    } else {
+        ""
+    }
+}
+
 impl PlanRecord {
     pub(crate) fn of(info: &PipelineInfo) -> Self {
         PlanRecord {
@@ -111,9 +137,10 @@ impl PlanRecord {
         }
         if self.output != now.output {
             return Some(format!(
-                "its output schema was {}, this query's is {}",
+                "its output schema was {}, this query's is {}{}",
                 FieldRecord::describe(&self.output),
-                FieldRecord::describe(&now.output)
+                FieldRecord::describe(&now.output),
+                session_columns_renamed(&self.output, &now.output)
             ));
         }
         // the name (a `stream!` block's `query_name`) is recorded but may change: it

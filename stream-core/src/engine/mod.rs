@@ -417,11 +417,15 @@ impl MicroBatchExecution {
     }
 
     /// Spark's `eventTime` map: the batch's watermark, and the min, max and average event
-    /// time when the batch had some; empty for a query without a watermark.
+    /// time when the batch had some; empty for a query without a watermark, stateful or
+    /// not, as in Spark (whose progress then has no `watermark`, not the epoch).
     fn event_time_progress(&self, f: &ProgressFacts<'_>) -> BTreeMap<String, String> {
         let seen = f.metrics.event_times();
         let mut out = BTreeMap::new();
-        if seen.is_empty() && self.operator_watermarks.is_empty() && !self.info.stateful {
+        if seen.is_empty()
+            && self.operator_watermarks.is_empty()
+            && self.info.watermark_operators.is_empty()
+        {
             return out;
         }
         let mut all: Option<crate::metrics::EventTimeStats> = None;

@@ -4,8 +4,9 @@
 //! Keys are columns or named expressions, and at most one window: `window(ts, size[,
 //! slide[, start]])`, which becomes the `window_start` and `window_end` columns (Spark's
 //! `window` struct, flattened), or `session_window(ts, gap)` (see `session_window.rs`),
-//! which becomes `session_start` and `session_end`. Aggregates: `count()`, `count(e)`,
-//! `sum(e)`, `avg(e)`, `min(e)`, `max(e)`, `first(e)`, `last(e)` (of the non-null values)
+//! which becomes `session_window_start` and `session_window_end` (Spark's flattened
+//! names; the state key keeps `session_start` and `session_end`). Aggregates:
+//! `count()`, `count(e)`, `sum(e)`, `avg(e)`, `min(e)`, `max(e)`, `first(e)`, `last(e)` (of the non-null values)
 //! `max_by(x, ord)` and `min_by(x, ord)` (the value of `x` at the row whose `ord` is the
 //! largest / smallest; rows with a null `ord` are left out; of tied rows one is kept, which
 //! one is not defined, as in Spark), `approx_count_distinct(e)` (HyperLogLog, 512
@@ -57,7 +58,8 @@ pub(crate) struct AggPlan {
 pub(crate) enum KeyItem {
     /// `window_start`, `window_end`.
     Window,
-    /// `session_start`, `session_end`.
+    /// `session_window_start`, `session_window_end` (in the state key `session_start`,
+    /// `session_end`).
     Session,
     /// Input column `input`, output as `name`.
     Column { input: usize, name: String },
@@ -201,9 +203,15 @@ pub(crate) fn check(
                 ty: unit,
                 nullable: false,
             };
-            let columns = match item {
-                KeyItem::Session => ["session_start", "session_end"],
-                _ => ["window_start", "window_end"],
+            // the state key's names, then the output's: a session's key keeps the names
+            // its checkpoints were written with, its columns are named as Spark flattens
+            // `session_window`
+            let (keys, columns) = match item {
+                KeyItem::Session => (
+                    ["session_start", "session_end"],
+                    ["session_window_start", "session_window_end"],
+                ),
+                _ => (["window_start", "window_end"], ["window_start", "window_end"]),
             };
             if let Some(col) = columns
                 .iter()
@@ -217,9 +225,9 @@ pub(crate) fn check(
                 ok = false;
                 continue;
             }
-            for col in columns {
+            for (key, col) in keys.into_iter().zip(columns) {
                 key_schema.push(Column {
-                    name: col.into(),
+                    name: key.into(),
                     ty,
                 });
                 output.push(Column {
@@ -1211,8 +1219,8 @@ pub(crate) mod emit {
                     fields.push(quote!(window_end: __k.window_end));
                 }
                 KeyItem::Session => {
-                    fields.push(quote!(session_start: __k.session_start));
-                    fields.push(quote!(session_end: __k.session_end));
+                    fields.push(quote!(session_window_start: __k.session_start));
+                    fields.push(quote!(session_window_end: __k.session_end));
                 }
                 KeyItem::Column { name, .. } => {
                     let f = ident(name);

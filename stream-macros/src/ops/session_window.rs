@@ -1,7 +1,7 @@
 //! `session_window(ts, "5 minutes")` among the keys of `group_by`: Spark's session
 //! windows. Each event opens the session `[ts, ts + gap)`; the sessions of one group (the
 //! other keys' values) that overlap or touch merge into one, which ends at its last event
-//! plus the gap. The session becomes the `session_start` and `session_end` columns.
+//! plus the gap. The session becomes the `session_window_start` and `session_window_end` columns.
 //!
 //! The gap is a constant interval string (Spark also takes an expression computed per
 //! row; that is not supported). Spark's rules, checked here or in `settings::mode_rules`:
@@ -190,12 +190,12 @@ mod tests {
     #[test]
     fn a_key_named_like_a_session_column_is_refused() {
         for keys in [
-            quote!(session_window(ts, "5 minutes"), user as session_end),
-            quote!(user as session_end, session_window(ts, "5 minutes")),
+            quote!(session_window(ts, "5 minutes"), user as session_window_end),
+            quote!(user as session_window_end, session_window(ts, "5 minutes")),
         ] {
             assert_only_error(
                 grouped(keys, quote!(append)),
-                "the output has two columns named `session_end`",
+                "the output has two columns named `session_window_end`",
             );
         }
     }

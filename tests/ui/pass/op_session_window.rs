@@ -1,5 +1,6 @@
 // `session_window` among the keys of `group_by`, in append and complete mode; the output
-// row has the session's bounds (`session_start`, `session_end`, of the time column's
+// row has the session's bounds (`session_window_start`, `session_window_end`, of the
+// time column's
 // unit), the other keys and the aggregates.
 use stream_core::stream;
 
@@ -17,7 +18,7 @@ fn main() {
         let rows = _append.start()?.rows()?;
         let _: Option<(stream_core::types::TimestampMs, stream_core::types::TimestampMs, &str, i64)> = rows
             .first()
-            .map(|r| (r.session_start, r.session_end, r.user.as_str(), r.n));
+            .map(|r| (r.session_window_start, r.session_window_end, r.user.as_str(), r.n));
         Ok(())
     };
     let _complete: stream_core::QueryBuilder<_> = stream! {
