@@ -135,6 +135,22 @@ impl DslType {
         })
     }
 
+    /// Spark's one timestamp type: a `timestamp_ms` beside a `timestamp_us` is brought
+    /// to `timestamp_us` (milliseconds times 1000, exact), and a `date` beside a
+    /// timestamp to that timestamp (its midnight, as Spark casts a date beside a
+    /// timestamp); the type both sides of a comparison, and the values of `coalesce` and
+    /// `when`, are brought to.
+    pub(crate) fn common_time(a: DslType, b: DslType) -> Option<DslType> {
+        use DslType::{Date, TimestampMs, TimestampUs};
+        match (a, b) {
+            (TimestampMs, TimestampUs) | (TimestampUs, TimestampMs) => Some(TimestampUs),
+            (Date, t @ (TimestampMs | TimestampUs)) | (t @ (TimestampMs | TimestampUs), Date) => {
+                Some(t)
+            }
+            _ => None,
+        }
+    }
+
     /// The arrow primitive type marker (`Float64Type`...), for primitive types.
     pub(crate) fn arrow_primitive(self) -> TokenStream {
         let types = quote!(::stream_core::__private::arrow_array::types);
@@ -255,6 +271,18 @@ mod tests {
         assert_eq!(DslType::common_numeric(I64, F32), Some(F64));
         assert_eq!(DslType::common_numeric(F32, I32), Some(F32));
         assert_eq!(DslType::common_numeric(String, I32), None);
+        assert_eq!(
+            DslType::common_time(TimestampMs, TimestampUs),
+            Some(TimestampUs)
+        );
+        assert_eq!(
+            DslType::common_time(TimestampUs, TimestampMs),
+            Some(TimestampUs)
+        );
+        assert_eq!(DslType::common_time(Date, TimestampMs), Some(TimestampMs));
+        assert_eq!(DslType::common_time(TimestampUs, Date), Some(TimestampUs));
+        assert_eq!(DslType::common_time(TimestampMs, TimestampMs), None);
+        assert_eq!(DslType::common_time(TimestampMs, I64), None);
     }
 
     #[test]

@@ -6,14 +6,16 @@
 //! and unless the table says otherwise a null argument gives a null result. "num" is any
 //! of `i32`, `i64`, `f32`, `f64`; "int" is `i32` or `i64`; "ts" is `timestamp_ms` or
 //! `timestamp_us` (a `date` is taken as its midnight, a `string` is read as by
-//! `to_timestamp`).
+//! `to_timestamp`). Spark has one timestamp type: values of both units compared, or
+//! given to `coalesce` or `when` together, are brought to `timestamp_us` (exactly), and a
+//! `date` beside a timestamp to that timestamp.
 //!
 //! | function | arguments | result | nulls | notes, and where Spark differs |
 //! |---|---|---|---|---|
 //! | `is_null(x)` | any | `bool` | never null | |
 //! | `is_not_null(x)` | any | `bool` | never null | |
-//! | `coalesce(a, b, ..)` | 2 or more of one type (numbers widen as `+` does) | that type | null only if all are | |
-//! | `when(c, v).when(c2, v2)..` `.otherwise(x)` | `bool` conditions; values of one type (numbers widen) | that type | a null condition counts as false; no `otherwise` gives null for unmatched rows | |
+//! | `coalesce(a, b, ..)` | 2 or more of one type (numbers widen as `+` does, timestamps to microseconds) | that type | null only if all are | |
+//! | `when(c, v).when(c2, v2)..` `.otherwise(x)` | `bool` conditions; values of one type (numbers widen, timestamps to microseconds) | that type | a null condition counts as false; no `otherwise` gives null for unmatched rows | |
 //! | `lower(s)`, `upper(s)` | `string` | `string` | | Unicode case mapping (Rust's, not Java's locale rules) |
 //! | `trim(s)` | `string` | `string` | | removes leading and trailing spaces (U+0020) only, as Spark; not tabs or newlines |
 //! | `length(s)` | `string` | `i32` (characters) | | |
@@ -537,7 +539,9 @@ fn one_type(
         common = match common {
             None => Some((t.ty.ty, t.ty)),
             Some((c, first)) if c == t.ty.ty => Some((c, first)),
-            Some((c, first)) => match DslType::common_numeric(c, t.ty.ty) {
+            Some((c, first)) => match DslType::common_numeric(c, t.ty.ty)
+                .or_else(|| DslType::common_time(c, t.ty.ty))
+            {
                 Some(w) => Some((w, first)),
                 None => {
                     cx.cx.error(

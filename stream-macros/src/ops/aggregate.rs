@@ -721,29 +721,30 @@ fn window_spec(
     let (unit, unit_per_ms) = time_unit(cx, "window", "\"1 minute\"", time_expr, &time)?;
     let mut durations = Vec::new();
     for (i, arg) in args.iter().enumerate().skip(1) {
-        let ms = match arg {
-            Expr::Lit(syn::Lit::Str(s)) => match super::settings::interval_ms(&s.value()) {
-                Some(ms) if ms > 0 || i == 3 => ms,
-                _ => {
-                    cx.cx.error(
+        let duration = match arg {
+            Expr::Lit(syn::Lit::Str(s)) => {
+                match super::settings::interval_in_unit(&s.value(), unit_per_ms) {
+                    Some(d) if d > 0 || i == 3 => d,
+                    _ if super::settings::refuse_unfixed(cx, s, unit_per_ms, "a window") => {
+                        return None;
+                    }
+                    _ => {
+                        cx.cx.error(
                         s.span(),
                         format!("cannot read the duration `{}`", s.value()),
                         "write a number above 0 and a unit: \"30 seconds\", \"10 minutes\", \"1 hour\"",
                     );
-                    return None;
+                        return None;
+                    }
                 }
-            },
+            }
             other => {
                 cx.cx
                     .error(other.span(), "a window duration is a string", usage);
                 return None;
             }
         };
-        durations.push(
-            i64::try_from(ms)
-                .unwrap_or(i64::MAX)
-                .saturating_mul(unit_per_ms),
-        );
+        durations.push(duration);
     }
     let size = durations[0];
     let slide = durations.get(1).copied().unwrap_or(size);

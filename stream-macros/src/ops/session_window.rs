@@ -46,18 +46,23 @@ pub(crate) fn spec(
     let time = cx.check_expr(time_expr, &stream.schema, None)?;
     let (unit, unit_per_ms) =
         super::aggregate::time_unit(cx, "session_window", "\"5 minutes\"", time_expr, &time)?;
-    let gap_ms = match gap_expr {
-        Expr::Lit(syn::Lit::Str(s)) => match super::settings::interval_ms(&s.value()) {
-            Some(ms) if ms > 0 => ms,
-            _ => {
-                cx.cx.error(
+    let gap = match gap_expr {
+        Expr::Lit(syn::Lit::Str(s)) => {
+            match super::settings::interval_in_unit(&s.value(), unit_per_ms) {
+                Some(gap) if gap > 0 => gap,
+                _ if super::settings::refuse_unfixed(cx, s, unit_per_ms, "a session gap") => {
+                    return None;
+                }
+                _ => {
+                    cx.cx.error(
                     s.span(),
                     format!("cannot read the gap `{}`", s.value()),
                     "write a number above 0 and a unit: \"30 seconds\", \"5 minutes\", \"1 hour\"",
                 );
-                return None;
+                    return None;
+                }
             }
-        },
+        }
         other => {
             cx.cx.error(
                 other.span(),
@@ -67,9 +72,6 @@ pub(crate) fn spec(
             return None;
         }
     };
-    let gap = i64::try_from(gap_ms)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(unit_per_ms);
     Some((
         SessionSpec {
             time: time_index,

@@ -113,23 +113,170 @@ pub(crate) fn text(cx: &mut Checker, setting: &syn::Ident, value: &OptionValue) 
     true
 }
 
-/// Milliseconds of an interval such as `"10 seconds"` (Spark's interval strings).
+/// An interval string as Spark reads one (`IntervalUtils.stringToInterval`): an optional
+/// leading `interval`, then one or more `number unit` pairs, summed (`"1 minute 30
+/// seconds"`), each number with an optional sign (`-`, `+`), units in any case, singular
+/// or plural: `year`, `month`, `week`, `day`, `hour`, `minute`, `second` (the only unit
+/// that takes a fraction, `"1.5 seconds"`, to the microsecond), `millisecond`,
+/// `microsecond`; and the short names `ms`, `us`, `s`, `min` and `h`, which Spark does
+/// not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Interval {
+    /// Months (a year is 12), whose length varies.
+    pub(crate) months: i64,
+    /// Everything else, in microseconds (a day is 24 hours, a week 7 days).
+    pub(crate) micros: i64,
+}
+
+/// Reads `text` as Spark reads an interval string (see [`Interval`]); `None` if it is not
+/// one (no number, an unknown unit, a fraction of a unit other than seconds, an
+/// overflow).
+pub(crate) fn parse_interval(text: &str) -> Option<Interval> {
+    const MICROS_PER: [(&str, i64); 7] = [
+        ("microsecond", 1),
+        ("millisecond", 1_000),
+        ("second", 1_000_000),
+        ("minute", 60_000_000),
+        ("hour", 3_600_000_000),
+        ("day", 86_400_000_000),
+        ("week", 604_800_000_000),
+    ];
+    let lower = text.to_lowercase();
+    let mut words = lower.split_whitespace().peekable();
+    if words.peek() == Some(&"interval") {
+        words.next();
+    }
+    let mut interval = Interval {
+        months: 0,
+        micros: 0,
+    };
+    let mut any = false;
+    while let Some(word) = words.next() {
+        // the number, its sign attached (`-5`) or a word of its own (`- 5`)
+        let (negative, number) = match word {
+            "-" | "+" => (word == "-", words.next()?),
+            _ => match word.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, word.strip_prefix('+').unwrap_or(word)),
+            },
+        };
+        let (whole, fraction) = match number.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (number, None),
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || fraction.is_some_and(|f| !digits(f) || f.len() > 9) {
+            return None;
+        }
+        let whole: i64 = whole.parse().ok()?;
+        let unit = words.next()?;
+        let singular = unit
+            .strip_suffix('s')
+            .filter(|u| u.len() > 1)
+            .unwrap_or(unit);
+        let (months, micros): (i64, i64) = match (unit, singular) {
+            ("ms", _) => (0, 1_000),
+            ("us", _) => (0, 1),
+            ("s", _) => (0, 1_000_000),
+            ("min", _) => (0, 60_000_000),
+            ("h", _) => (0, 3_600_000_000),
+            (_, "year") => (12, 0),
+            (_, "month") => (1, 0),
+            (_, name) => (0, MICROS_PER.iter().find(|(n, _)| *n == name)?.1),
+        };
+        // only seconds take a fraction (as in Spark), to the microsecond
+        let fraction_micros = match fraction {
+            None => 0,
+            Some(_) if micros != 1_000_000 => return None,
+            Some(f) => format!("{f:0<6}")[..6].parse::<i64>().ok()?,
+        };
+        let sign = if negative { -1 } else { 1 };
+        let value_months = whole.checked_mul(months)?.checked_mul(sign)?;
+        let value_micros = whole
+            .checked_mul(micros)?
+            .checked_add(fraction_micros)?
+            .checked_mul(sign)?;
+        interval.months = interval.months.checked_add(value_months)?;
+        interval.micros = interval.micros.checked_add(value_micros)?;
+        any = true;
+    }
+    any.then_some(interval)
+}
+
+/// Milliseconds of an interval such as `"10 seconds"` or `"1 minute 30 seconds"` (see
+/// [`parse_interval`]): `None` for a negative one or one with months or years (whose
+/// length varies); microseconds below a millisecond are dropped, as Spark drops them
+/// from a trigger's interval and a watermark's delay.
 pub(crate) fn interval_ms(text: &str) -> Option<u64> {
-    let mut parts = text.split_whitespace();
-    let n: u64 = parts.next()?.parse().ok()?;
-    let unit = parts.next()?;
-    if parts.next().is_some() {
+    let interval = parse_interval(text)?;
+    if interval.months != 0 || interval.micros < 0 {
         return None;
     }
-    let per = match unit {
-        "ms" | "millisecond" | "milliseconds" => 1,
-        "s" | "second" | "seconds" => 1_000,
-        "min" | "minute" | "minutes" => 60_000,
-        "h" | "hour" | "hours" => 3_600_000,
-        "day" | "days" => 86_400_000,
-        _ => return None,
+    u64::try_from(interval.micros / 1_000).ok()
+}
+
+/// Milliseconds of a watermark's delay: as [`interval_ms`], and a month is 31 days (a year
+/// 372), as Spark counts them in a delay (`IntervalUtils.getDuration`).
+pub(crate) fn watermark_delay_ms(text: &str) -> Option<i64> {
+    const MICROS_PER_MONTH: i64 = 31 * 86_400_000_000;
+    let interval = parse_interval(text)?;
+    let micros = interval
+        .months
+        .checked_mul(MICROS_PER_MONTH)?
+        .checked_add(interval.micros)?;
+    (micros >= 0).then_some(micros / 1_000)
+}
+
+/// An interval in a timestamp column's unit (`per_ms` of them in a millisecond: 1 for
+/// `timestamp_ms`, 1000 for `timestamp_us`), for a window's size, slide and start and a
+/// session's gap: `None` for a negative one, one with months or years (Spark refuses
+/// them in a window too) or one finer than the unit (`"1500 microseconds"` over
+/// `timestamp_ms`).
+pub(crate) fn interval_in_unit(text: &str, per_ms: i64) -> Option<i64> {
+    let interval = parse_interval(text)?;
+    if interval.months != 0 || interval.micros < 0 || per_ms <= 0 || 1_000 % per_ms != 0 {
+        return None;
+    }
+    let micros_per_unit = 1_000 / per_ms;
+    (interval.micros % micros_per_unit == 0).then_some(interval.micros / micros_per_unit)
+}
+
+/// An interval string of a window or a session gap that reads but cannot be one: months
+/// or years (whose length varies: Spark refuses them in a window too), or a part finer
+/// than the time column's unit (`per_ms` of it in a millisecond). Reports it on the
+/// string (`what` is "a window" or "a session gap") and returns `true`; `false` if the
+/// string is not such an interval.
+pub(crate) fn refuse_unfixed(
+    cx: &mut Checker,
+    text: &syn::LitStr,
+    per_ms: i64,
+    what: &str,
+) -> bool {
+    // a negative one is not this case
+    let Some(interval) = parse_interval(&text.value()).filter(|i| i.months >= 0 && i.micros >= 0)
+    else {
+        return false;
     };
-    n.checked_mul(per)
+    if interval.months != 0 {
+        cx.cx.error(
+            text.span(),
+            format!("{what} cannot be months or years long: `{}`", text.value()),
+            "a month or a year has no fixed length (Spark refuses them here too): write days or weeks, \"30 days\", \"52 weeks\"",
+        );
+        return true;
+    }
+    if per_ms == 1 && interval.micros % 1_000 != 0 {
+        cx.cx.error(
+            text.span(),
+            format!(
+                "{what} finer than the column's milliseconds: `{}`",
+                text.value()
+            ),
+            "a `timestamp_ms` column counts whole milliseconds: round the interval to milliseconds, or make the column a `timestamp_us`",
+        );
+        return true;
+    }
+    false
 }
 
 /// Spark's output-mode rules for stateful queries (its `UnsupportedOperationChecker`),
@@ -279,12 +426,121 @@ pub(crate) fn late_rows(
 
 #[cfg(test)]
 mod tests {
+    use super::{Interval, interval_in_unit, interval_ms, parse_interval, watermark_delay_ms};
+
     #[test]
     fn intervals() {
-        assert_eq!(super::interval_ms("10 seconds"), Some(10_000));
-        assert_eq!(super::interval_ms("1 minute"), Some(60_000));
-        assert_eq!(super::interval_ms("500 ms"), Some(500));
-        assert_eq!(super::interval_ms("ten seconds"), None);
-        assert_eq!(super::interval_ms("10 fortnights"), None);
+        assert_eq!(interval_ms("10 seconds"), Some(10_000));
+        assert_eq!(interval_ms("1 minute"), Some(60_000));
+        assert_eq!(interval_ms("500 ms"), Some(500));
+        assert_eq!(interval_ms("ten seconds"), None);
+        assert_eq!(interval_ms("10 fortnights"), None);
+    }
+
+    /// Every string the old parser read (a number and one unit among `ms`,
+    /// `millisecond(s)`, `s`, `second(s)`, `min`, `minute(s)`, `h`, `hour(s)`, `day(s)`)
+    /// gives the same milliseconds, so that no plan's fingerprint changes.
+    #[test]
+    fn the_strings_read_before_give_the_same_milliseconds() {
+        let units: [(&str, u64); 14] = [
+            ("ms", 1),
+            ("millisecond", 1),
+            ("milliseconds", 1),
+            ("s", 1_000),
+            ("second", 1_000),
+            ("seconds", 1_000),
+            ("min", 60_000),
+            ("minute", 60_000),
+            ("minutes", 60_000),
+            ("h", 3_600_000),
+            ("hour", 3_600_000),
+            ("hours", 3_600_000),
+            ("day", 86_400_000),
+            ("days", 86_400_000),
+        ];
+        for (unit, per) in units {
+            for n in [0_u64, 1, 5, 10, 90, 1_000, 123_456] {
+                assert_eq!(
+                    interval_ms(&format!("{n} {unit}")),
+                    Some(n * per),
+                    "{n} {unit}"
+                );
+                assert_eq!(interval_ms(&format!("  {n}   {unit} ")), Some(n * per));
+            }
+        }
+    }
+
+    /// Spark's interval strings: any case, compound, `interval` in front, weeks, signs,
+    /// a fraction of seconds.
+    #[test]
+    fn spark_interval_strings() {
+        assert_eq!(interval_ms("10 Seconds"), Some(10_000));
+        assert_eq!(interval_ms("10 SECONDS"), Some(10_000));
+        assert_eq!(interval_ms("1 minute 30 seconds"), Some(90_000));
+        assert_eq!(interval_ms("interval 1 hour"), Some(3_600_000));
+        assert_eq!(interval_ms("INTERVAL 2 Days 3 hours"), Some(183_600_000));
+        assert_eq!(interval_ms("1 week"), Some(604_800_000));
+        assert_eq!(interval_ms("2 weeks 1 day"), Some(15 * 86_400_000));
+        assert_eq!(interval_ms("1.5 seconds"), Some(1_500));
+        assert_eq!(interval_ms("1 minute -30 seconds"), Some(30_000));
+        assert_eq!(interval_ms("1 minute - 30 seconds"), Some(30_000));
+        assert_eq!(interval_ms("+5 seconds"), Some(5_000));
+        assert_eq!(interval_ms("250 milliseconds 500 microseconds"), Some(250));
+        assert_eq!(interval_ms("2000 us"), Some(2));
+        assert_eq!(interval_ms("3 Microseconds"), Some(0));
+        // not intervals
+        for bad in [
+            "",
+            "interval",
+            "seconds",
+            "10",
+            "10seconds",
+            "1.5 minutes",
+            "1. seconds",
+            ".5 seconds",
+            "1 secondss",
+            "1 sec",
+            "- seconds",
+            "1 minute 30",
+            "99999999999999999999 seconds",
+            "9223372036854775807 weeks",
+        ] {
+            assert_eq!(parse_interval(bad), None, "{bad:?}");
+        }
+        // negative, or of a varying length: not a duration
+        assert_eq!(interval_ms("-10 seconds"), None);
+        assert_eq!(interval_ms("1 month"), None);
+        assert_eq!(
+            parse_interval("1 year 2 months -3 days"),
+            Some(Interval {
+                months: 14,
+                micros: -259_200_000_000
+            })
+        );
+        assert_eq!(
+            parse_interval("- 1 second").map(|i| i.micros),
+            Some(-1_000_000)
+        );
+    }
+
+    #[test]
+    fn a_watermark_delay_counts_a_month_as_31_days() {
+        assert_eq!(watermark_delay_ms("10 minutes"), Some(600_000));
+        assert_eq!(watermark_delay_ms("1 month"), Some(31 * 86_400_000));
+        assert_eq!(watermark_delay_ms("1 year"), Some(372 * 86_400_000));
+        assert_eq!(watermark_delay_ms("1 month -1 day"), Some(30 * 86_400_000));
+        assert_eq!(watermark_delay_ms("-1 second"), None);
+    }
+
+    #[test]
+    fn intervals_in_a_columns_unit() {
+        assert_eq!(interval_in_unit("10 minutes", 1), Some(600_000));
+        assert_eq!(interval_in_unit("10 minutes", 1_000), Some(600_000_000));
+        assert_eq!(interval_in_unit("1500 microseconds", 1_000), Some(1_500));
+        assert_eq!(interval_in_unit("1500 microseconds", 1), None);
+        assert_eq!(interval_in_unit("1.25 seconds", 1), Some(1_250));
+        assert_eq!(interval_in_unit("1 week", 1), Some(604_800_000));
+        assert_eq!(interval_in_unit("1 month", 1), None);
+        assert_eq!(interval_in_unit("-1 minute", 1), None);
     }
 }

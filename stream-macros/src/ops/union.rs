@@ -1,13 +1,25 @@
-//! `union(other)`: the rows of both streams; the schemas must be the same.
+//! `union(other)`: the rows of both streams; the columns must be the same, by name and
+//! in order. As in Spark, a column nullable on one side is nullable in the union, and
+//! a column of two types that widen to one (`i32` and `i64`, `timestamp_ms` and
+//! `timestamp_us`, a `date` and a timestamp: Spark's widening of a union's columns) takes
+//! the wider: a side whose columns differ from the union's gets a projection to them.
 
 use crate::check::{Checker, StreamState};
+use crate::plan::{Column, Schema};
+use crate::types::{ColType, DslType};
 
 pub(crate) fn check(
     cx: &mut Checker,
     mut stream: StreamState,
-    other: StreamState,
+    mut other: StreamState,
     name: &syn::Ident,
 ) -> Option<StreamState> {
+    if stream.schema != other.schema
+        && let Some(schema) = widened(&stream.schema, &other.schema)
+    {
+        stream = conform(stream, &schema, name.span());
+        other = conform(other, &schema, name.span());
+    }
     if stream.schema != other.schema {
         let show = |s: &crate::plan::Schema| {
             s.iter()
@@ -28,4 +40,56 @@ pub(crate) fn check(
     }
     stream.branches.extend(other.branches);
     Some(stream)
+}
+
+/// The union's schema of two sides whose columns have the same names in the same order
+/// and types that are equal or widen to one; `None` otherwise.
+fn widened(a: &Schema, b: &Schema) -> Option<Schema> {
+    if a.len() != b.len() {
+        return None;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            if x.name != y.name {
+                return None;
+            }
+            let ty = if x.ty.ty == y.ty.ty {
+                x.ty.ty
+            } else {
+                DslType::common_numeric(x.ty.ty, y.ty.ty)
+                    .or_else(|| DslType::common_time(x.ty.ty, y.ty.ty))?
+            };
+            Some(Column {
+                name: x.name.clone(),
+                ty: ColType {
+                    ty,
+                    nullable: x.ty.nullable || y.ty.nullable,
+                },
+            })
+        })
+        .collect()
+}
+
+/// `stream` with the columns of `schema` (the same names, each of the same type or one
+/// it widens to, nullable where `schema` says): unchanged if it has them, or else a
+/// projection casting each column that differs.
+fn conform(stream: StreamState, schema: &Schema, span: proc_macro2::Span) -> StreamState {
+    if stream.schema == *schema {
+        return stream;
+    }
+    // the watermarked column is still the event time when a cast widens it
+    let event_time = stream.event_time.clone();
+    let exprs = schema
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut e = super::column_ref(&stream.schema, i, span).cast_to(c.ty.ty);
+            e.ty.nullable = c.ty.nullable;
+            (c.name.clone(), e)
+        })
+        .collect();
+    let mut stream = super::select::project(stream, exprs);
+    stream.event_time = event_time;
+    stream
 }

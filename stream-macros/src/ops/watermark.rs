@@ -53,8 +53,8 @@ pub(crate) fn check(
     };
     let delay_ms = match delay {
         OptionValue::Lit(syn::Lit::Str(text)) => {
-            match super::settings::interval_ms(&text.value()) {
-                Some(ms) => i64::try_from(ms).unwrap_or(i64::MAX),
+            match super::settings::watermark_delay_ms(&text.value()) {
+                Some(ms) => ms,
                 None => {
                     cx.cx.error(
                         text.span(),

@@ -245,6 +245,24 @@ mod tests {
         );
     }
 
+    /// Spark's other spellings of the same intervals (any case, `interval`, compound)
+    /// give the text of `sliding_window_aggregation`: the fingerprint holds numbers.
+    #[test]
+    fn interval_spellings_leave_the_text() {
+        assert_eq!(
+            text(quote! {
+                schema Reading { at: timestamp_us, sensor: string, celsius: Option<f64> }
+                read(json, path = "readings/", schema = Reading)
+                    .with_watermark(at, "INTERVAL 4 Minutes 60 Seconds")
+                    .group_by(window(at, "10 Minutes", "interval 300 seconds"), sensor)
+                    .agg(avg(celsius) as mean, max(celsius) as top)
+                    .write(console)
+                    .output_mode(update)
+            }),
+            "branch from 0: watermark(#0, 300000 ms) aggregate#0 window Some((600000000, 300000000, 0)) keys [window_start: timestamp_us, window_end: timestamp_us, sensor: string] aggs [Avg(Some(2)) as mean, Max(Some(3)) as top] inputs [at as __t, sensor as __k1, celsius as __a2, celsius as __a3];"
+        );
+    }
+
     #[test]
     fn session_window_adds_its_gap() {
         assert_eq!(

@@ -203,6 +203,16 @@ fn op_chained_aggregation() {
 }
 
 #[test]
+fn op_union_widened() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Narrow { id: i32, ts: timestamp_ms, name: string }
+        schema Wide { id: i64, ts: timestamp_us, name: Option<string> }
+        let wide = read(json, path = "wide/", schema = Wide);
+        read(json, path = "narrow/", schema = Narrow).union(wide).write(console)
+    }));
+}
+
+#[test]
 fn source_json() {
     insta::assert_snapshot!(expand(quote! {
         schema Order { user: string, amount: Option<f64> }
