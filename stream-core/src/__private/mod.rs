@@ -23,6 +23,7 @@ mod key_string;
 mod rows;
 mod session;
 mod slots;
+mod sort_limit;
 mod stateful;
 mod stream_join;
 mod watermark;
@@ -38,6 +39,10 @@ pub use key_string::KeyString;
 pub use rows::{FlatMapFn, PlaceholderRow};
 pub use session::{MergedSession, SessionPart, merge_sessions, session_of};
 pub use slots::Slots;
+pub use sort_limit::{
+    LimitConf, LimitCount, LimitExec, LimitKey, gather_exchange, gather_input, limit_batch,
+    sort_batch, sort_cmp, sort_cmp_nullable,
+};
 pub use stateful::{
     KeyPart, SparkOrd, StableHasher, from_ms, partition_of, spark_gt, spark_lt, to_ms, windows,
     zip_batches,
