@@ -73,10 +73,20 @@ impl From<RecordBatch> for StaticTable {
 /// generates), built on first use and shared by every task. Not a stable API.
 #[doc(hidden)]
 pub struct JoinTable<K> {
-    table: StaticTable,
+    table: TableData,
     /// The table's columns as the block declares them.
     schema: SchemaRef,
     index: OnceLock<std::result::Result<Arc<JoinIndex<K>>, String>>,
+}
+
+/// Where a join's table comes from: rows given by the program, or files read once, when
+/// the query starts (`join(read(parquet, path = .., schema = ..), ..)`).
+enum TableData {
+    Given(StaticTable),
+    File {
+        source: Box<crate::FileSource>,
+        read: OnceLock<StaticTable>,
+    },
 }
 
 /// The rows of a static table, checked against the block's schema, and the rows of each
@@ -90,9 +100,57 @@ impl<K: Eq + Hash> JoinTable<K> {
     /// The table, to be checked against `schema` (the block's declaration of it).
     pub fn new(table: StaticTable, schema: SchemaRef) -> Self {
         JoinTable {
-            table,
+            table: TableData::Given(table),
             schema,
             index: OnceLock::new(),
+        }
+    }
+
+    /// The table of the files `source` covers (a file, a folder, a glob), read once with
+    /// the source's format, options and schema (`schema`, the block's declaration of
+    /// it): by [`JoinTable::load`] when the query starts, or else by the first batch.
+    pub fn from_file(source: crate::FileSource, schema: SchemaRef) -> Self {
+        JoinTable {
+            table: TableData::File {
+                source: Box::new(source),
+                read: OnceLock::new(),
+            },
+            schema,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// Reads a table of files now, if it has not been read: a file that cannot be read
+    /// or does not hold the schema's columns is an error naming the file and the
+    /// column. A table given as rows has nothing to read.
+    pub fn load(&self) -> Result<()> {
+        self.table().map(|_| ())
+    }
+
+    fn table(&self) -> Result<&StaticTable> {
+        match &self.table {
+            TableData::Given(table) => Ok(table),
+            TableData::File { source, read } => {
+                if let Some(table) = read.get() {
+                    return Ok(table);
+                }
+                let batches = source.read_all()?;
+                let table = StaticTable::new(batches);
+                // checked here, where the files are known
+                conform(&table, &self.schema).map_err(|e| match e {
+                    StreamError::SchemaMismatch { context, message } => {
+                        StreamError::SchemaMismatch {
+                            context: format!(
+                                "{context} of the static table `{}`",
+                                source.path().display()
+                            ),
+                            message,
+                        }
+                    }
+                    other => other,
+                })?;
+                Ok(read.get_or_init(|| table))
+            }
         }
     }
 
@@ -121,7 +179,7 @@ impl<K: Eq + Hash> JoinTable<K> {
         key_columns: &[usize],
         keys: impl FnOnce(&RecordBatch) -> Result<Vec<K>>,
     ) -> Result<JoinIndex<K>> {
-        let right = conform(&self.table, &self.schema)?;
+        let right = conform(self.table()?, &self.schema)?;
         let mut rows_of: FastHashMap<K, Vec<u32>> = FastHashMap::default();
         let complete = all_valid(&right, key_columns);
         for (row, key) in keys(&right)?.into_iter().enumerate() {

@@ -471,6 +471,55 @@ impl FileSource {
         &self.path
     }
 
+    /// Every row of the files the path covers, read once with the source's format,
+    /// schema and options, as Spark's `spark.read` reads a table: the static side of a
+    /// join, `join(read(parquet, path = .., schema = ..), ..)` in `stream!`. The path is a
+    /// file, a folder (its files and `key=value` partition folders, hidden names
+    /// skipped) or a glob; files are read in path order. A file that does not decode as
+    /// the schema is an error naming it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow_schema::{DataType, Field, Schema};
+    /// use stream_core::FileSource;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("regions.json"), "{\"country\":\"DE\"}\n{\"country\":\"JP\"}\n")?;
+    /// let schema = Arc::new(Schema::new(vec![Field::new("country", DataType::Utf8, false)]));
+    /// let rows: usize = FileSource::json(dir.path(), schema.clone())
+    ///     .read_all()?
+    ///     .iter()
+    ///     .map(|b| b.num_rows())
+    ///     .sum();
+    /// assert_eq!(rows, 2);
+    /// // one file by its name
+    /// let one = FileSource::json(dir.path().join("regions.json"), schema).read_all()?;
+    /// assert_eq!(one[0].num_rows(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read_all(&self) -> Result<Vec<RecordBatch>> {
+        let (pattern, decoder) = self.check()?;
+        let single = fs::metadata(&self.path).is_ok_and(|m| m.is_file());
+        let mut files: Vec<PathBuf> = if single {
+            vec![self.path.clone()]
+        } else {
+            pattern.list()?.into_iter().map(|c| c.path).collect()
+        };
+        files.sort();
+        let mut batches = Vec::new();
+        for file in &files {
+            let gone = |e: std::io::Error| StreamError::io(file, e);
+            let partitions = if single {
+                Vec::new()
+            } else {
+                pattern.partition_segments(file)
+            };
+            let mut counts = ReadCounts::default();
+            batches.extend(decoder.read(file, &partitions, &mut counts, &gone)?);
+        }
+        Ok(batches)
+    }
+
     /// Takes at most `n` new files per micro-batch (Spark's `maxFilesPerTrigger`).
     /// Without it (and without [`FileSource::max_bytes_per_trigger`]), a batch takes
     /// every new file. `0` is rejected by [`FileSource::validate`] with
