@@ -181,6 +181,19 @@ impl Expr {
                         ));
                     }
                 };
+                // Spark's `col("x")` and `lit(1)`: the rewrite is `parse::habits`' help
+                if name == "col" || name == "column" || name == "lit" {
+                    return Err(syn::Error::new(
+                        name.span(),
+                        format!(
+                            "`{name}(..)` is Spark's: a `stream!` expression names a column by itself and writes a literal as it is\n\n= help: write `amount > 10`, not `col(\"amount\") > lit(10)`"
+                        ),
+            syn::Expr::MethodCall(m) if m.method == "alias" => Err(syn::Error::new(
+                m.method.span(),
+                "a `stream!` block names a column with `as`, not with `.alias(..)`\n\n= help: write `amount * 2.0 as doubled`",
+            )),
+                    ));
+                }
                 let args = c
                     .args
                     .into_iter()

@@ -16,6 +16,7 @@
 //! ```
 
 mod expr;
+mod habits;
 mod ops;
 
 use proc_macro2::{Span, TokenStream};
@@ -23,6 +24,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Token, braced, parenthesized};
 
+pub(crate) use habits::show as show_tokens;
 pub(crate) use expr::{BinOp, Expr, UnOp};
 pub(crate) use ops::{Op, OpCall, SelectItem, TriggerSpec};
 

@@ -168,6 +168,23 @@ fn with_usage(error: syn::Error, op: &str) -> syn::Error {
 
 impl Parse for OpCall {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `where` is a Rust keyword, which no identifier can be
+        if input.peek(syn::Token![where]) {
+            let kw = input.parse::<syn::Token![where]>()?;
+            let args = if input.peek(syn::token::Paren) {
+                let content;
+                parenthesized!(content in input);
+                super::habits::show(&content.parse()?)
+            } else {
+                "..".to_string()
+            };
+            return Err(syn::Error::new(
+                kw.span,
+                format!(
+                    "`where` is a Rust keyword, so no operator of a `stream!` block can be called `where`\n\n= help: write `.filter({args})`, Spark's other name for `where` (or `.where_({args})`)"
+                ),
+            ));
+        }
         let name: Ident = input.parse()?;
         let op_name = name.to_string();
         if !OPERATORS.contains(&op_name.as_str()) {
@@ -181,18 +198,27 @@ impl Parse for OpCall {
             ));
         }
         if !input.peek(syn::token::Paren) {
-            return Err(syn::Error::new(
+            return Err(habit(syn::Error::new(
                 name.span(),
                 format!(
                     "`{op_name}` takes its arguments in parentheses\n\n= help: write it as `{}`",
                     usage(&op_name)
                 ),
-            ));
+            )));
         }
         let content;
         let paren = parenthesized!(content in input);
-        let args = token_range(&content.fork().parse()?, paren.span.join());
-        let op = parse_args(&op_name, &content).map_err(|e| with_usage(e, &op_name))?;
+        let tokens: TokenStream = content.fork().parse()?;
+        let args = token_range(&tokens, paren.span.join());
+        // arguments that do not parse may hold a Spark or SQL habit: say what to write
+        let habit = |e: syn::Error| {
+            if super::habits::EXPRESSION_OPERATORS.contains(&op_name.as_str()) {
+                super::habits::spot(&op_name, &tokens).unwrap_or(e)
+            } else {
+                e
+            }
+        };
+        let op = parse_args(&op_name, &content).map_err(|e| habit(with_usage(e, &op_name)))?;
         if !content.is_empty() {
             if content.peek(syn::Token![,]) {
                 content.parse::<syn::Token![,]>()?;
