@@ -23,8 +23,33 @@ pub(crate) fn stream_inner(input: TokenStream) -> TokenStream {
     match plan {
         Some(mut plan) if !cx.has_errors() => {
             crate::plan::run_passes(&mut plan);
-            crate::codegen::expand(&plan)
+            unused_lets(&block, crate::codegen::expand(&plan))
         }
         _ => crate::codegen::placeholder(cx.into_compile_errors(), block.writes_memory()),
+    }
+}
+
+/// The expansion with, for each `let` stream that nothing uses, a variable of the same
+/// name that nothing uses either, so that rustc's `unused_variables` lint warns on the
+/// name as it warns of a Rust variable (and is silenced the same way: `let _big = ..`
+/// in the block, or `#[allow(unused_variables)]`). Each sits in a block of its own, so
+/// that it shadows nothing of the user's.
+fn unused_lets(block: &crate::parse::Block, expansion: TokenStream) -> TokenStream {
+    let unused = block.unused_lets();
+    if unused.is_empty() {
+        return expansion;
+    }
+    let lets = unused.iter().map(|name| {
+        quote::quote! {
+            {
+                let #name = ::core::marker::PhantomData::<()>;
+            }
+        }
+    });
+    quote::quote! {
+        {
+            #(#lets)*
+            #expansion
+        }
     }
 }

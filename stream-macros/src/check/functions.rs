@@ -41,9 +41,9 @@
 
 use proc_macro2::Span;
 
-use super::Checker;
 use super::expr::{LitValue, TExpr, TKind};
 use crate::diag::did_you_mean;
+use super::{AggPlace, Checker};
 use crate::parse::Expr;
 use crate::plan::{Function, Schema};
 use crate::types::{ColType, DslType};
@@ -184,7 +184,7 @@ pub(crate) fn check_call(
         return cast(cx, name, args, schema);
     }
     let Some(sig) = SIGNATURES.iter().find(|s| s.name == fname) else {
-        unknown(cx, name, &fname);
+        unknown(cx, name, args, &fname);
         return None;
     };
     let function = match Function::from_name(sig.name) {
@@ -355,13 +355,13 @@ pub(crate) fn check_call(
             let unit = trunc_unit(cx, &args[0], &args[1]);
             let ts = cx.check_expr(&args[1], schema, None);
             let (unit, ts) = (unit?, ts?);
-            let ts = timestamp_arg(cx, ts, function.as_str())?;
+            let ts = timestamp_arg(cx, ts, &args[1], function.as_str())?;
             let ty = ts.ty;
             Some(call(function, vec![unit, ts], ty, span))
         }
         Function::Hour | Function::Minute => {
             let ts = cx.check_expr(&args[0], schema, None)?;
-            let ts = timestamp_arg(cx, ts, function.as_str())?;
+            let ts = timestamp_arg(cx, ts, &args[0], function.as_str())?;
             let ty = ColType {
                 ty: DslType::I32,
                 nullable: ts.ty.nullable,
@@ -412,13 +412,51 @@ pub(crate) fn check_call(
 }
 
 /// An unknown name: an aggregate, or a misspelt function.
-fn unknown(cx: &mut Checker, name: &syn::Ident, fname: &str) {
+fn unknown(cx: &mut Checker, name: &syn::Ident, args: &[Expr], fname: &str) {
     if AGGREGATES.contains(&fname) {
-        cx.cx.error(
-            name.span(),
-            format!("`{fname}` is an aggregate function, which a stateless pipeline cannot call"),
-            "a filter, select or with_column computes one value per row; aggregations need a grouping",
-        );
+        // the call as written, when its arguments are columns and literals
+        let shown: Option<Vec<String>> = args
+            .iter()
+            .map(|a| match a {
+                Expr::Column(c) => Some(c.to_string()),
+                Expr::Lit(l) => Some(quote::ToTokens::to_token_stream(l).to_string()),
+                _ => None,
+            })
+            .collect();
+        let call = match &shown {
+            Some(shown) => format!("{fname}({})", shown.join(", ")),
+            None => format!("{fname}(amount)"),
+        };
+        let alias = match args.first() {
+            Some(Expr::Column(c)) if shown.is_some() => format!("{fname}_{c}"),
+            _ if args.is_empty() => "n".to_string(),
+            _ => "total".to_string(),
+        };
+        let (message, help) = match &cx.place {
+            Some(AggPlace::GroupKey) => (
+                format!(
+                    "`{fname}` is an aggregate function, and a `group_by` key is computed from each row, before the rows are grouped"
+                ),
+                format!(
+                    "group by columns or expressions of the row, and aggregate in `agg(..)`: `.agg({call} as {alias})`"
+                ),
+            ),
+            Some(AggPlace::Argument(outer)) => (
+                format!(
+                    "`{fname}` inside `{outer}(..)`: an aggregate's argument is computed from each row, so aggregate functions do not nest"
+                ),
+                format!(
+                    "give `{outer}` a column or an expression of the row's columns, as in `{outer}(amount)`; to aggregate the results of an aggregation, aggregate its output in a second `group_by(..).agg(..)`"
+                ),
+            ),
+            None => (
+                format!(
+                    "`{fname}` is an aggregate function, which a stateless pipeline cannot call"
+                ),
+                "a filter, select or with_column computes one value per row; aggregations need a grouping".to_string(),
+            ),
+        };
+        cx.cx.error(name.span(), message, help);
         return;
     }
     let names = SIGNATURES.iter().map(|s| s.name);
@@ -754,6 +792,24 @@ fn scale_literal(cx: &mut Checker, arg: &Expr) -> Option<TExpr> {
     None
 }
 
+/// The conversion of `written`, of type `ty`, to a timestamp, as a block writes it (a
+/// number is taken as milliseconds since the epoch, which `to_timestamp` reads from an
+/// integer): `None` for a type that has none.
+pub(crate) fn to_timestamp_help(written: &Expr, ty: DslType) -> Option<String> {
+    let text = written.text();
+    match ty {
+        DslType::String | DslType::I32 | DslType::I64 => Some(format!("to_timestamp({text})")),
+        DslType::F32 | DslType::F64 => {
+            let operand = match written {
+                Expr::Binary { .. } | Expr::Cast { .. } => format!("({text})"),
+                _ => text,
+            };
+            Some(format!("to_timestamp({operand} as i64)"))
+        }
+        _ => None,
+    }
+}
+
 /// The unit of `date_trunc`: a string literal naming a unit, first.
 fn trunc_unit(cx: &mut Checker, unit: &Expr, ts: &Expr) -> Option<TExpr> {
     let units = "year, quarter, month, week, day, hour, minute, second";
@@ -794,7 +850,7 @@ fn trunc_unit(cx: &mut Checker, unit: &Expr, ts: &Expr) -> Option<TExpr> {
 
 /// An argument that must be a timestamp: timestamps pass, a date becomes its midnight,
 /// a string is read as by `to_timestamp` (null when it does not parse).
-fn timestamp_arg(cx: &mut Checker, arg: TExpr, function: &str) -> Option<TExpr> {
+fn timestamp_arg(cx: &mut Checker, arg: TExpr, written: &Expr, function: &str) -> Option<TExpr> {
     match arg.ty.ty {
         DslType::TimestampMs | DslType::TimestampUs => Some(arg),
         DslType::Date => Some(arg.cast_to(DslType::TimestampUs)),
@@ -810,7 +866,10 @@ fn timestamp_arg(cx: &mut Checker, arg: TExpr, function: &str) -> Option<TExpr> 
             cx.cx.error(
                 arg.span,
                 format!("`{function}` takes a timestamp, not `{}`", arg.ty),
-                format!("convert it first: `{function}(to_timestamp(x))`"),
+                match to_timestamp_help(written, arg.ty.ty) {
+                    Some(fix) => format!("convert it first: `{function}({fix})`"),
+                    None => format!("give `{function}` a `timestamp_ms` or `timestamp_us` column"),
+                },
             );
             None
         }
@@ -890,6 +949,7 @@ mod tests {
             "the unit comes first",
         );
         assert_error(
+        // the help converts the column given, in a call that compiles
             quote!(regexp_like(s, "(a") as a),
             "invalid regular expression: unclosed group",
             "Rust `regex` syntax",
@@ -952,7 +1012,17 @@ mod tests {
         assert_error(
             quote!(hour(i) as a),
             "`hour` takes a timestamp, not `i64`",
-            "hour(to_timestamp(x))",
+            "hour(to_timestamp(i))",
+        );
+        assert_error(
+            quote!(hour(x) as a),
+            "`hour` takes a timestamp, not `f64`",
+            "hour(to_timestamp(x as i64))",
+        );
+        assert_error(
+            quote!(minute(b) as a),
+            "`minute` takes a timestamp, not `bool`",
+            "give `minute` a `timestamp_ms` or `timestamp_us` column",
         );
         assert_error(
             quote!(to_timestamp(x) as a),

@@ -32,6 +32,9 @@ pub(crate) struct StreamState {
     pub(crate) schema: Schema,
     /// The column `with_watermark` made the event time, while it is in the stream.
     pub(crate) event_time: Option<EventTime>,
+    /// The watermarked column a projection left out (`drop(ts)`, a `select` without
+    /// it), for the error of an operator that needs the watermark after it.
+    pub(crate) dropped_event_time: Option<String>,
     /// The stateful operator the stream went through, if any.
     pub(crate) stateful: Option<StatefulSeen>,
 }
@@ -94,6 +97,35 @@ pub(crate) struct Checker {
     /// Schemas whose declaration failed (already reported): naming one is no new error.
     broken_schemas: Vec<String>,
     /// How many `with_watermark` operators the block has.
+    /// Where the expression being checked sits, when an aggregate function there has
+    /// its own reason to be refused.
+    pub(crate) place: Option<AggPlace>,
+    /// Checks an expression of a `group_by` key or an aggregate's argument (`place`).
+    pub(crate) fn check_in(
+        &mut self,
+        place: AggPlace,
+        expr: &crate::parse::Expr,
+        schema: &Schema,
+    ) -> Option<TExpr> {
+        let outer = self.place.replace(place);
+        let typed = self.check_expr(expr, schema, None);
+        self.place = outer;
+        typed
+    }
+
+    /// The block's `output_mode(..)` was refused (already reported): the rules of the
+    /// output mode are not checked against the default in its place.
+    pub(crate) mode_refused: bool,
+}
+
+/// Where an expression of an aggregation sits: what an aggregate function inside it is
+/// told.
+#[derive(Clone, Debug)]
+pub(crate) enum AggPlace {
+    /// A key of `group_by(..)`.
+    GroupKey,
+    /// The argument of the aggregate function of `agg(..)` of this name.
+    Argument(String),
     watermarks: usize,
     /// How many stateful operators the block has.
     pub(crate) stateful_ops: usize,
@@ -167,6 +199,7 @@ impl Checker {
         }
     }
 
+            dropped_event_time: None,
     /// A schema named in `schema = Name`.
     pub(crate) fn named_schema(&mut self, ident: &syn::Ident) -> Option<Schema> {
         if let Some(s) = self.schemas.get(&ident.to_string()) {
@@ -439,18 +472,24 @@ impl Checker {
     }
 }
 
-/// Reads an option's value as an unsigned integer literal.
-pub(crate) fn option_u64(cx: &mut Ctxt, option: &OptionArg) -> Option<u64> {
+/// Reads an option's value as an unsigned integer literal up to `max`; `min` is the
+/// least value the option takes (a value below it is the caller's error), named with
+/// `max` in the error of a negative or too large value.
+pub(crate) fn option_u64(cx: &mut Ctxt, option: &OptionArg, min: u64, max: u64) -> Option<u64> {
     match &option.value {
         OptionValue::Lit(syn::Lit::Int(i)) => match i.base10_parse::<u64>() {
-            Ok(v) => Some(v),
-            Err(_) => {
+            Ok(v) if v <= max => Some(v),
+            _ => {
+                let what = if i.base10_digits().starts_with('-') {
+                    "cannot be negative"
+                } else {
+                    "is too large"
+                };
                 cx.error(
                     i.span(),
                     format!(
-                        "`{}` takes a whole number from 0 to {}",
+                        "`{}` {what}: it takes a whole number from {min} to {max}",
                         option.name,
-                        u64::MAX
                     ),
                     format!("write `{} = 10`", option.name),
                 );
@@ -463,6 +502,8 @@ pub(crate) fn option_u64(cx: &mut Ctxt, option: &OptionArg) -> Option<u64> {
                 format!("`{}` takes a whole number", option.name),
                 format!("write `{} = 10`", option.name),
             );
+        place: None,
+        mode_refused: false,
             None
         }
     }
@@ -529,18 +570,20 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         }
     }
     if let Some((plan, kind)) = &sink {
-        ops::sink::check_mode(&mut checker, plan, *kind, settings.output_mode);
+        if !checker.mode_refused {
+            ops::sink::check_mode(&mut checker, plan, *kind, settings.output_mode);
+        }
         if settings.checkpoint.is_none() {
             ops::sink::check_checkpoint(&mut checker, plan, *kind);
         }
     }
     let mut warnings = Vec::new();
-    if let (Some(out), Some(_)) = (&output, &sink) {
+    if let (Some(out), Some(_), false) = (&output, &sink, checker.mode_refused) {
         warnings =
             ops::settings::mode_rules(&mut checker, out.stateful.as_ref(), settings.output_mode);
     }
     let mode = settings.mode();
-    if let (Some(late), Some(_)) = (&mut settings.late_rows, &sink) {
+    if let (Some(late), Some(_), false) = (&mut settings.late_rows, &sink, checker.mode_refused) {
         late.schema = ops::settings::late_rows(&mut checker, late, output.as_ref(), mode);
     }
     if let (Some((SinkPlan::Memory { .. }, kind)), Some(out)) = (&sink, &output)

@@ -564,7 +564,7 @@ fn sink_expr(sink: &SinkPlan) -> TokenStream {
         }
         SinkPlan::ForeachBatch { f } => {
             let f = capture_inner(f);
-            quote!(::stream_core::ForeachBatchSink::new(#f))
+            quote::quote_spanned!(span=> ::stream_core::ForeachBatchSink::new(#f))
         }
         SinkPlan::Files { .. } | SinkPlan::Delta { .. } => crate::ops::file_sink::emit(sink),
         SinkPlan::Kafka { .. } => crate::ops::kafka::emit_sink(sink),

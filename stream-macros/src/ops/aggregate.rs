@@ -22,7 +22,9 @@
 use proc_macro2::Span;
 
 use super::session_window::SessionSpec;
-use crate::check::{Checker, RowRole, StatefulKind, StatefulSeen, StreamState, TExpr, TKind};
+use crate::check::{
+    AggPlace, Checker, RowRole, StatefulKind, StatefulSeen, StreamState, TExpr, TKind,
+};
 use crate::parse::{Expr, SelectItem};
 use crate::plan::{Column, Schema, TypedOp};
 use crate::types::{ColType, DslType};
@@ -238,7 +240,7 @@ pub(crate) fn check(
             key_items.push(item);
             continue;
         }
-        let Some(typed) = cx.check_expr(&item.expr, &stream.schema, None) else {
+        let Some(typed) = cx.check_in(AggPlace::GroupKey, &item.expr, &stream.schema) else {
             ok = false;
             continue;
         };
@@ -328,7 +330,7 @@ pub(crate) fn check(
         };
         let name = alias.to_string();
         let (arg, arg_ty) = match arg_expr {
-            Some(e) => match cx.check_expr(e, &stream.schema, None) {
+            Some(e) => match cx.check_in(AggPlace::Argument(fname.clone()), e, &stream.schema) {
                 Some(typed) => {
                     let ty = typed.ty;
                     if !takes(func, ty.ty) {
@@ -359,7 +361,7 @@ pub(crate) fn check(
         };
         // the ordering of `max_by` / `min_by`, pushed right after its value
         let ord = match ord_expr {
-            Some(e) => match cx.check_expr(e, &stream.schema, None) {
+            Some(e) => match cx.check_in(AggPlace::Argument(fname.clone()), e, &stream.schema) {
                 Some(typed) => {
                     let ty = typed.ty;
                     if !orderable(ty.ty) {
@@ -693,7 +695,12 @@ pub(crate) fn time_unit(
             cx.cx.error(
                 time_expr.span(),
                 format!("`{func}` needs a timestamp, and this is `{}`", other.name()),
-                format!("convert it: `{func}(to_timestamp(ts), {duration})`"),
+                match crate::check::functions::to_timestamp_help(time_expr, other) {
+                    Some(fix) => format!("convert it: `{func}({fix}, {duration})`"),
+                    None => format!(
+                        "group by `{func}(ts, {duration})` of a `timestamp_ms` or `timestamp_us` column"
+                    ),
+                },
             );
             None
         }
@@ -731,7 +738,7 @@ fn window_spec(
                     _ => {
                         cx.cx.error(
                         s.span(),
-                        format!("cannot read the duration `{}`", s.value()),
+                        super::options::unreadable_interval("the duration", &s.value()),
                         "write a number above 0 and a unit: \"30 seconds\", \"10 minutes\", \"1 hour\"",
                     );
                         return None;

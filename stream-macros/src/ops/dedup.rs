@@ -43,11 +43,27 @@ pub(crate) fn check(
         return None;
     }
     if within && stream.event_time.is_none() {
-        cx.cx.error(
-            op.span(),
-            "`drop_duplicates_within_watermark` needs a watermark",
-            "set one before it: `.with_watermark(ts, \"10 minutes\")`",
-        );
+        let keys = cols
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match &stream.dropped_event_time {
+            Some(column) => cx.cx.error(
+                op.span(),
+                format!(
+                    "`drop_duplicates_within_watermark` needs a watermark, and the watermarked column `{column}` was dropped before it: the watermark went with it"
+                ),
+                format!(
+                    "keep `{column}` until after `drop_duplicates_within_watermark`, and drop it there: `.drop_duplicates_within_watermark({keys}).drop({column})`"
+                ),
+            ),
+            None => cx.cx.error(
+                op.span(),
+                "`drop_duplicates_within_watermark` needs a watermark",
+                "set one before it: `.with_watermark(ts, \"10 minutes\")`",
+            ),
+        }
         return None;
     }
     let mut keys = Vec::new();

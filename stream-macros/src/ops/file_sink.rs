@@ -241,7 +241,7 @@ fn partition_columns(
 }
 
 fn at_least_one(cx: &mut Checker, o: &OptionArg) -> Option<u64> {
-    match option_u64(&mut cx.cx, o)? {
+    match option_u64(&mut cx.cx, o, 1, usize::MAX as u64)? {
         0 => {
             cx.cx.error(
                 o.value.span(),

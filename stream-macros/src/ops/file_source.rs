@@ -244,7 +244,7 @@ pub(crate) fn check_options(
 }
 
 fn positive(cx: &mut Checker, o: &OptionArg) -> Option<u64> {
-    match option_u64(&mut cx.cx, o)? {
+    match option_u64(&mut cx.cx, o, 1, usize::MAX as u64)? {
         0 => {
             cx.cx.error(
                 o.value.span(),

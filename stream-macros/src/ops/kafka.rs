@@ -489,7 +489,7 @@ fn starting(cx: &mut Checker, o: &OptionArg, reads: &Reads) -> Option<TokenStrea
             quote!(#starting::Timestamp(#ms))
         }
         "starting_timestamp" => {
-            let ms = option_u64(&mut cx.cx, o)?;
+            let ms = option_u64(&mut cx.cx, o, 0, i64::MAX as u64)?;
             let Ok(ms) = i64::try_from(ms) else {
                 cx.cx.error(
                     span,

@@ -90,6 +90,18 @@ pub(crate) fn text(cx: &mut Checker, option: &OptionArg, example: &str) -> bool 
         );
         return false;
     }
+    // an empty path, name or id can never work (a CSV `null_value` may be empty)
+    if let crate::parse::OptionValue::Lit(syn::Lit::Str(s)) = &option.value
+        && s.value().trim().is_empty()
+        && option.name != "null_value"
+    {
+        cx.cx.error(
+            s.span(),
+            format!("`{}` is empty", option.name),
+            format!("write `{example}`"),
+        );
+        return false;
+    }
     true
 }
 
@@ -112,13 +124,23 @@ pub(crate) fn duration(
             if ms.is_none() {
                 cx.cx.error(
                     s.span(),
-                    format!("cannot read {what} `{}`", s.value()),
+                    unreadable_interval(what, &s.value()),
                     "write a number and a unit: \"7 days\", \"12 hours\"",
                 );
             }
             ms.map(|ms| quote::quote!(::std::time::Duration::from_millis(#ms)))
         }
         other => {
+
+/// The error of an interval string that is not one the operator takes (`what` names it:
+/// "the delay", "the gap"): one that reads as a negative interval is told it is negative.
+pub(crate) fn unreadable_interval(what: &str, text: &str) -> String {
+    if super::settings::parse_interval(text).is_some_and(|i| i.months < 0 || i.micros < 0) {
+        format!("{what} `{text}` is negative: it is a length of time")
+    } else {
+        format!("cannot read {what} `{text}`")
+    }
+}
             cx.cx.error(
                 other.span(),
                 format!("`{}` takes a duration as a string", option.name),

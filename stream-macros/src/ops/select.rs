@@ -82,6 +82,7 @@ pub(crate) fn unique(cx: &mut Checker, exprs: &[(String, TExpr)], items: &[Selec
 /// watermarked event-time column stays the event time where it is passed on as it is
 /// (under its name or another), as Spark keeps the watermark on the attribute.
 pub(crate) fn project(mut stream: StreamState, exprs: Vec<(String, TExpr)>) -> StreamState {
+    let before = stream.event_time.as_ref().map(|et| et.column.clone());
     stream.event_time = stream.event_time.take().and_then(|mut et| {
         let input = stream.schema.iter().position(|c| c.name == et.column)?;
         let (name, _) = exprs
@@ -89,6 +90,9 @@ pub(crate) fn project(mut stream: StreamState, exprs: Vec<(String, TExpr)>) -> S
             .find(|(_, e)| matches!(e.kind, TKind::Column { index, .. } if index == input))?;
         et.column = name.clone();
         Some(et)
+    if stream.event_time.is_none() && before.is_some() {
+        stream.dropped_event_time = before;
+    }
     });
     let schema: Vec<Column> = exprs
         .iter()

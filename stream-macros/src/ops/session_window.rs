@@ -56,7 +56,7 @@ pub(crate) fn spec(
                 _ => {
                     cx.cx.error(
                     s.span(),
-                    format!("cannot read the gap `{}`", s.value()),
+                    super::options::unreadable_interval("the gap", &s.value()),
                     "write a number above 0 and a unit: \"30 seconds\", \"5 minutes\", \"1 hour\"",
                 );
                     return None;

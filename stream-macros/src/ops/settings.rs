@@ -20,18 +20,36 @@ pub(crate) fn output_mode(cx: &mut Checker, value: &OptionValue, settings: &mut 
                     span: name.span(),
                 });
             }
-            None => cx.cx.error(
-                name.span(),
-                format!("unknown output mode `{name}`"),
-                "use `append`, `update` or `complete`",
-            ),
+            None => {
+                cx.mode_refused = true;
+                let modes = ["append", "update", "complete"];
+                // Spark's names are the same, in any case (`Update`, `COMPLETE`)
+                let written = name.to_string();
+                let help = match modes
+                    .iter()
+                    .find(|m| m.eq_ignore_ascii_case(&written))
+                    .copied()
+                    .or_else(|| crate::diag::did_you_mean(&written, modes.iter().copied()))
+                {
+                    Some(mode) => format!("did you mean `{mode}`? (`.output_mode({mode})`)"),
+                    None => "use `append`, `update` or `complete`".to_string(),
+                };
+                cx.cx
+                    .error(name.span(), format!("unknown output mode `{name}`"), help);
+            }
         },
-        OptionValue::Capture(_) => super::compile_time::output_mode(cx, value),
-        other => cx.cx.error(
-            other.span(),
-            "`output_mode` takes the name of a mode",
-            "write `.output_mode(append)`, `update` or `complete`, without quotes",
-        ),
+        OptionValue::Capture(_) => {
+            cx.mode_refused = true;
+            super::compile_time::output_mode(cx, value);
+        }
+        other => {
+            cx.mode_refused = true;
+            cx.cx.error(
+                other.span(),
+                "`output_mode` takes the name of a mode",
+                "write `.output_mode(append)`, `update` or `complete`, without quotes",
+            );
+        }
     }
 }
 
@@ -69,7 +87,7 @@ pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Se
                 None => {
                     cx.cx.error(
                         text.span(),
-                        format!("cannot read the interval `{}`", text.value()),
+                        super::options::unreadable_interval("the interval", &text.value()),
                         "write a number and a unit: \"500 milliseconds\", \"10 seconds\", \"1 minute\", \"2 hours\"",
                     );
                     return;
@@ -92,6 +110,18 @@ pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Se
     settings.trigger = Some(checked);
 }
 
+    // a checkpoint in no folder can never work
+    if let OptionValue::Lit(syn::Lit::Str(s)) = value
+        && s.value().trim().is_empty()
+        && setting == "checkpoint"
+    {
+        cx.cx.error(
+            s.span(),
+            "`checkpoint` is empty",
+            "name a folder kept between runs: `checkpoint(\"checkpoints/orders\")`",
+        );
+        return false;
+    }
 /// `checkpoint(..)` and `query_name(..)` take a string literal, a bare name (taken as its
 /// text) or a captured Rust value; other literals are refused on the token.
 pub(crate) fn text(cx: &mut Checker, setting: &syn::Ident, value: &OptionValue) -> bool {

@@ -64,7 +64,7 @@ pub(crate) fn check(
             // value goes to the builder call as it is
             let num_rows = options.get("num_rows").map(|o| {
                 super::options::capture(o).or_else(|| {
-                    option_u64(&mut cx.cx, o).map(|n| {
+                    option_u64(&mut cx.cx, o, 0, usize::MAX as u64).map(|n| {
                         let n = n as usize;
                         quote::quote!(#n)
                     })
@@ -131,6 +131,29 @@ pub(crate) fn check(
                     f.value.span(),
                     "`f` takes a Rust closure",
                     "capture it: `f = {|batch_id, batches| ..}`",
+                );
+                return None;
+            }
+            // a closure written in the block is checked here, on its arguments
+            if let OptionValue::Capture(block) = &f.value
+                && let [syn::Stmt::Expr(syn::Expr::Closure(closure), None)] =
+                    block.block.stmts.as_slice()
+                && closure.inputs.len() != 2
+            {
+                cx.cx.error(
+                    closure.or1_token.span,
+                    format!(
+                        "the `foreach_batch` closure takes {} argument{}, and it is called with two: the batch id and the batch",
+                        closure.inputs.len(),
+                        if closure.inputs.len() == 1 { "" } else { "s" }
+                    ),
+                    match closure.inputs.first() {
+                        Some(batches) if closure.inputs.len() == 1 => format!(
+                            "take the batch id first: `|_batch_id: u64, {}|`",
+                            crate::parse::show_tokens(&quote::ToTokens::to_token_stream(batches))
+                        ),
+                        _ => "take the batch id and the batch: `|batch_id: u64, batches: &[RecordBatch]|`".to_string(),
+                    },
                 );
                 return None;
             }

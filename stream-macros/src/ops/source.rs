@@ -175,7 +175,7 @@ pub(crate) fn check(cx: &mut Checker, read: &ReadCall) -> Option<StreamState> {
 /// A whole-number option that Spark requires to be positive (`rows_per_second`,
 /// `num_partitions`, Kafka's `max_offsets_per_trigger` and `min_partitions`).
 pub(crate) fn at_least_one(cx: &mut Checker, option: &crate::parse::OptionArg) -> Option<u64> {
-    match option_u64(&mut cx.cx, option)? {
+    match option_u64(&mut cx.cx, option, 1, usize::MAX as u64)? {
         0 => {
             cx.cx.error(
                 option.value.span(),

@@ -98,7 +98,7 @@ fn options(cx: &mut Checker, options: &[OptionArg]) -> Option<Options> {
                     None => {
                         cx.cx.error(
                             text.span(),
-                            format!("cannot read the time bound `{}`", text.value()),
+                            super::options::unreadable_interval("the time bound", &text.value()),
                             "write a number and a unit: \"30 seconds\", \"10 minutes\", \"1 hour\"",
                         );
                         ok = false;
@@ -248,6 +248,7 @@ pub(crate) fn check(
         branches,
         schema: output,
         event_time: left.event_time.clone(),
+        dropped_event_time: None,
         stateful: Some(StatefulSeen {
             op: StatefulKind::Join,
             span: op.span(),

@@ -27,6 +27,30 @@ pub(crate) fn check(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // the same columns in another order: Spark's `union` is by position
+        fn sorted(s: &Schema) -> Vec<String> {
+            let mut n: Vec<String> = s.iter().map(|c| format!("{}: {}", c.name, c.ty)).collect();
+            n.sort_unstable();
+            n
+        }
+        if sorted(&stream.schema) == sorted(&other.schema) {
+            let order = stream
+                .schema
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            cx.cx.error(
+                name.span(),
+                format!(
+                    "`{name}` has the same columns in another order: ({}) and ({}); a union is by position, as Spark's `union`",
+                    show(&stream.schema),
+                    show(&other.schema)
+                ),
+                format!("end the stream `{name}` with `.select({order})`, this side's order"),
+            );
+            return None;
+        }
         cx.cx.error(
             name.span(),
             format!(

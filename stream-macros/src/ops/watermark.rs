@@ -58,7 +58,7 @@ pub(crate) fn check(
                 None => {
                     cx.cx.error(
                         text.span(),
-                        format!("cannot read the delay `{}`", text.value()),
+                        super::options::unreadable_interval("the delay", &text.value()),
                         "write a number and a unit: \"30 seconds\", \"10 minutes\", \"1 hour\"",
                     );
                     return None;

@@ -110,6 +110,33 @@ impl Expr {
         }
     }
 
+    /// The expression as a block writes it, for help lines (a binary or cast operand
+    /// in parentheses).
+    pub(crate) fn text(&self) -> String {
+        let operand = |e: &Expr| match e {
+            Expr::Binary { .. } | Expr::Cast { .. } => format!("({})", e.text()),
+            _ => e.text(),
+        };
+        match self {
+            Expr::Column(i) => i.to_string(),
+            Expr::Lit(l) => quote::ToTokens::to_token_stream(l).to_string(),
+            Expr::Null(_) => "None".to_string(),
+            Expr::Capture(b) => super::habits::show(&quote::ToTokens::to_token_stream(b)),
+            Expr::Binary {
+                op, left, right, ..
+            } => format!("{} {} {}", operand(left), op.symbol(), operand(right)),
+            Expr::Unary { op, expr, .. } => {
+                let sign = if *op == UnOp::Not { "!" } else { "-" };
+                format!("{sign}{}", operand(expr))
+            }
+            Expr::Call { name, args } => format!(
+                "{name}({})",
+                args.iter().map(Expr::text).collect::<Vec<_>>().join(", ")
+            ),
+            Expr::Cast { expr, ty } => format!("{} as {}", operand(expr), ty.base),
+        }
+    }
+
     /// Converts syn's expression, or explains on the token what the DSL does not take.
     pub(crate) fn from_syn(expr: syn::Expr) -> syn::Result<Expr> {
         match expr {
@@ -174,6 +201,10 @@ impl Expr {
                     syn::Expr::Path(p) if p.path.segments.len() == 1 && p.qself.is_none() => {
                         p.path.segments[0].ident.clone()
                     }
+            syn::Expr::MethodCall(m) if m.method == "alias" => Err(syn::Error::new(
+                m.method.span(),
+                "a `stream!` block names a column with `as`, not with `.alias(..)`\n\n= help: write `amount * 2.0 as doubled`",
+            )),
                     other => {
                         return Err(syn::Error::new(
                             other.span(),
@@ -188,10 +219,6 @@ impl Expr {
                         format!(
                             "`{name}(..)` is Spark's: a `stream!` expression names a column by itself and writes a literal as it is\n\n= help: write `amount > 10`, not `col(\"amount\") > lit(10)`"
                         ),
-            syn::Expr::MethodCall(m) if m.method == "alias" => Err(syn::Error::new(
-                m.method.span(),
-                "a `stream!` block names a column with `as`, not with `.alias(..)`\n\n= help: write `amount * 2.0 as doubled`",
-            )),
                     ));
                 }
                 let args = c

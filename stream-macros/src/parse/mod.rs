@@ -81,6 +81,36 @@ impl Block {
         })
     }
 
+    /// The `let` streams that no chain of the block names (as its head, or in `union` or
+    /// `join`), but those whose name starts with `_`, as rustc leaves such variables be.
+    pub(crate) fn unused_lets(&self) -> Vec<&Ident> {
+        let mut used: Vec<&Ident> = Vec::new();
+        for item in &self.items {
+            let chain = match item {
+                Item::Let(l) => &l.chain,
+                Item::Query(c) => c,
+                Item::Schema(_) => continue,
+            };
+            if let Head::Stream(name) = &chain.head {
+                used.push(name);
+            }
+            for call in &chain.ops {
+                match &call.op {
+                    ops::Op::Union(other) | ops::Op::StreamJoin { other, .. } => used.push(other),
+                    _ => {}
+                }
+            }
+        }
+        self.items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Let(l) => Some(&l.name),
+                _ => None,
+            })
+            .filter(|name| !name.to_string().starts_with('_') && !used.contains(name))
+            .collect()
+    }
+
     /// The first schema taken from a struct whose fields are not in the block yet.
     pub(crate) fn pending_derived(&self) -> Option<(&Ident, &syn::Path)> {
         self.items.iter().find_map(|item| match item {
