@@ -42,8 +42,8 @@
 use proc_macro2::Span;
 
 use super::expr::{LitValue, TExpr, TKind};
-use crate::diag::did_you_mean;
 use super::{AggPlace, Checker};
+use crate::diag::did_you_mean;
 use crate::parse::Expr;
 use crate::plan::{Function, Schema};
 use crate::types::{ColType, DslType};
@@ -792,24 +792,6 @@ fn scale_literal(cx: &mut Checker, arg: &Expr) -> Option<TExpr> {
     None
 }
 
-/// The conversion of `written`, of type `ty`, to a timestamp, as a block writes it (a
-/// number is taken as milliseconds since the epoch, which `to_timestamp` reads from an
-/// integer): `None` for a type that has none.
-pub(crate) fn to_timestamp_help(written: &Expr, ty: DslType) -> Option<String> {
-    let text = written.text();
-    match ty {
-        DslType::String | DslType::I32 | DslType::I64 => Some(format!("to_timestamp({text})")),
-        DslType::F32 | DslType::F64 => {
-            let operand = match written {
-                Expr::Binary { .. } | Expr::Cast { .. } => format!("({text})"),
-                _ => text,
-            };
-            Some(format!("to_timestamp({operand} as i64)"))
-        }
-        _ => None,
-    }
-}
-
 /// The unit of `date_trunc`: a string literal naming a unit, first.
 fn trunc_unit(cx: &mut Checker, unit: &Expr, ts: &Expr) -> Option<TExpr> {
     let units = "year, quarter, month, week, day, hour, minute, second";
@@ -846,6 +828,24 @@ fn trunc_unit(cx: &mut Checker, unit: &Expr, ts: &Expr) -> Option<TExpr> {
         help,
     );
     None
+}
+
+/// The conversion of `written`, of type `ty`, to a timestamp, as a block writes it (a
+/// number is taken as milliseconds since the epoch, which `to_timestamp` reads from an
+/// integer): `None` for a type that has none.
+pub(crate) fn to_timestamp_help(written: &Expr, ty: DslType) -> Option<String> {
+    let text = written.text();
+    match ty {
+        DslType::String | DslType::I32 | DslType::I64 => Some(format!("to_timestamp({text})")),
+        DslType::F32 | DslType::F64 => {
+            let operand = match written {
+                Expr::Binary { .. } | Expr::Cast { .. } => format!("({text})"),
+                _ => text,
+            };
+            Some(format!("to_timestamp({operand} as i64)"))
+        }
+        _ => None,
+    }
 }
 
 /// An argument that must be a timestamp: timestamps pass, a date becomes its midnight,
@@ -949,7 +949,6 @@ mod tests {
             "the unit comes first",
         );
         assert_error(
-        // the help converts the column given, in a call that compiles
             quote!(regexp_like(s, "(a") as a),
             "invalid regular expression: unclosed group",
             "Rust `regex` syntax",
@@ -1009,6 +1008,7 @@ mod tests {
             "`floor` takes a number, not `Option<string>`",
             "floor(x as f64)",
         );
+        // the help converts the column given, in a call that compiles
         assert_error(
             quote!(hour(i) as a),
             "`hour` takes a timestamp, not `i64`",

@@ -97,22 +97,12 @@ pub(crate) struct Checker {
     /// Schemas whose declaration failed (already reported): naming one is no new error.
     broken_schemas: Vec<String>,
     /// How many `with_watermark` operators the block has.
+    watermarks: usize,
+    /// How many stateful operators the block has.
+    pub(crate) stateful_ops: usize,
     /// Where the expression being checked sits, when an aggregate function there has
     /// its own reason to be refused.
     pub(crate) place: Option<AggPlace>,
-    /// Checks an expression of a `group_by` key or an aggregate's argument (`place`).
-    pub(crate) fn check_in(
-        &mut self,
-        place: AggPlace,
-        expr: &crate::parse::Expr,
-        schema: &Schema,
-    ) -> Option<TExpr> {
-        let outer = self.place.replace(place);
-        let typed = self.check_expr(expr, schema, None);
-        self.place = outer;
-        typed
-    }
-
     /// The block's `output_mode(..)` was refused (already reported): the rules of the
     /// output mode are not checked against the default in its place.
     pub(crate) mode_refused: bool,
@@ -126,12 +116,22 @@ pub(crate) enum AggPlace {
     GroupKey,
     /// The argument of the aggregate function of `agg(..)` of this name.
     Argument(String),
-    watermarks: usize,
-    /// How many stateful operators the block has.
-    pub(crate) stateful_ops: usize,
 }
 
 impl Checker {
+    /// Checks an expression of a `group_by` key or an aggregate's argument (`place`).
+    pub(crate) fn check_in(
+        &mut self,
+        place: AggPlace,
+        expr: &crate::parse::Expr,
+        schema: &Schema,
+    ) -> Option<TExpr> {
+        let outer = self.place.replace(place);
+        let typed = self.check_expr(expr, schema, None);
+        self.place = outer;
+        typed
+    }
+
     /// The id of the next `with_watermark` operator.
     pub(crate) fn next_watermark_id(&mut self) -> usize {
         self.watermarks += 1;
@@ -199,7 +199,6 @@ impl Checker {
         }
     }
 
-            dropped_event_time: None,
     /// A schema named in `schema = Name`.
     pub(crate) fn named_schema(&mut self, ident: &syn::Ident) -> Option<Schema> {
         if let Some(s) = self.schemas.get(&ident.to_string()) {
@@ -232,6 +231,7 @@ impl Checker {
             }],
             schema,
             event_time: None,
+            dropped_event_time: None,
             stateful: None,
         }
     }
@@ -502,8 +502,6 @@ pub(crate) fn option_u64(cx: &mut Ctxt, option: &OptionArg, min: u64, max: u64) 
                 format!("`{}` takes a whole number", option.name),
                 format!("write `{} = 10`", option.name),
             );
-        place: None,
-        mode_refused: false,
             None
         }
     }
@@ -543,6 +541,8 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
         broken_schemas: Vec::new(),
         watermarks: 0,
         stateful_ops: 0,
+        place: None,
+        mode_refused: false,
     };
     // schemas first, so a schema may be declared after the stream that uses it
     for item in &block.items {

@@ -563,6 +563,8 @@ fn sink_expr(sink: &SinkPlan) -> TokenStream {
             quote!(::stream_core::MemorySink::new(#name))
         }
         SinkPlan::ForeachBatch { f } => {
+            // on the user's value: a function of the wrong type is reported there
+            let span = f.span();
             let f = capture_inner(f);
             quote::quote_spanned!(span=> ::stream_core::ForeachBatchSink::new(#f))
         }

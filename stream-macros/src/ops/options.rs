@@ -131,16 +131,6 @@ pub(crate) fn duration(
             ms.map(|ms| quote::quote!(::std::time::Duration::from_millis(#ms)))
         }
         other => {
-
-/// The error of an interval string that is not one the operator takes (`what` names it:
-/// "the delay", "the gap"): one that reads as a negative interval is told it is negative.
-pub(crate) fn unreadable_interval(what: &str, text: &str) -> String {
-    if super::settings::parse_interval(text).is_some_and(|i| i.months < 0 || i.micros < 0) {
-        format!("{what} `{text}` is negative: it is a length of time")
-    } else {
-        format!("cannot read {what} `{text}`")
-    }
-}
             cx.cx.error(
                 other.span(),
                 format!("`{}` takes a duration as a string", option.name),
@@ -151,5 +141,15 @@ pub(crate) fn unreadable_interval(what: &str, text: &str) -> String {
             );
             None
         }
+    }
+}
+
+/// The error of an interval string that is not one the operator takes (`what` names it:
+/// "the delay", "the gap"): one that reads as a negative interval is told it is negative.
+pub(crate) fn unreadable_interval(what: &str, text: &str) -> String {
+    if super::settings::parse_interval(text).is_some_and(|i| i.months < 0 || i.micros < 0) {
+        format!("{what} `{text}` is negative: it is a length of time")
+    } else {
+        format!("cannot read {what} `{text}`")
     }
 }

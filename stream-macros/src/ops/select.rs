@@ -90,10 +90,10 @@ pub(crate) fn project(mut stream: StreamState, exprs: Vec<(String, TExpr)>) -> S
             .find(|(_, e)| matches!(e.kind, TKind::Column { index, .. } if index == input))?;
         et.column = name.clone();
         Some(et)
+    });
     if stream.event_time.is_none() && before.is_some() {
         stream.dropped_event_time = before;
     }
-    });
     let schema: Vec<Column> = exprs
         .iter()
         .map(|(name, e)| Column {

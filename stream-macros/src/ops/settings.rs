@@ -110,18 +110,6 @@ pub(crate) fn trigger(cx: &mut Checker, trigger: &TriggerSpec, settings: &mut Se
     settings.trigger = Some(checked);
 }
 
-    // a checkpoint in no folder can never work
-    if let OptionValue::Lit(syn::Lit::Str(s)) = value
-        && s.value().trim().is_empty()
-        && setting == "checkpoint"
-    {
-        cx.cx.error(
-            s.span(),
-            "`checkpoint` is empty",
-            "name a folder kept between runs: `checkpoint(\"checkpoints/orders\")`",
-        );
-        return false;
-    }
 /// `checkpoint(..)` and `query_name(..)` take a string literal, a bare name (taken as its
 /// text) or a captured Rust value; other literals are refused on the token.
 pub(crate) fn text(cx: &mut Checker, setting: &syn::Ident, value: &OptionValue) -> bool {
@@ -137,6 +125,18 @@ pub(crate) fn text(cx: &mut Checker, setting: &syn::Ident, value: &OptionValue) 
             lit.span(),
             format!("`{setting}` takes a string"),
             format!("write `{example}`, or capture a Rust value: `{setting}({{value}})`"),
+        );
+        return false;
+    }
+    // a checkpoint in no folder can never work
+    if let OptionValue::Lit(syn::Lit::Str(s)) = value
+        && s.value().trim().is_empty()
+        && setting == "checkpoint"
+    {
+        cx.cx.error(
+            s.span(),
+            "`checkpoint` is empty",
+            "name a folder kept between runs: `checkpoint(\"checkpoints/orders\")`",
         );
         return false;
     }

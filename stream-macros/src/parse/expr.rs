@@ -201,10 +201,6 @@ impl Expr {
                     syn::Expr::Path(p) if p.path.segments.len() == 1 && p.qself.is_none() => {
                         p.path.segments[0].ident.clone()
                     }
-            syn::Expr::MethodCall(m) if m.method == "alias" => Err(syn::Error::new(
-                m.method.span(),
-                "a `stream!` block names a column with `as`, not with `.alias(..)`\n\n= help: write `amount * 2.0 as doubled`",
-            )),
                     other => {
                         return Err(syn::Error::new(
                             other.span(),
@@ -228,6 +224,10 @@ impl Expr {
                     .collect::<syn::Result<Vec<_>>>()?;
                 Ok(Expr::Call { name, args })
             }
+            syn::Expr::MethodCall(m) if m.method == "alias" => Err(syn::Error::new(
+                m.method.span(),
+                "a `stream!` block names a column with `as`, not with `.alias(..)`\n\n= help: write `amount * 2.0 as doubled`",
+            )),
             syn::Expr::MethodCall(m) => {
                 let mut args = vec![Expr::from_syn(*m.receiver)?];
                 for a in m.args {

@@ -24,8 +24,8 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, Token, braced, parenthesized};
 
-pub(crate) use habits::show as show_tokens;
 pub(crate) use expr::{BinOp, Expr, UnOp};
+pub(crate) use habits::show as show_tokens;
 pub(crate) use ops::{Op, OpCall, SelectItem, TriggerSpec};
 
 mod kw {

@@ -198,13 +198,13 @@ impl Parse for OpCall {
             ));
         }
         if !input.peek(syn::token::Paren) {
-            return Err(habit(syn::Error::new(
+            return Err(syn::Error::new(
                 name.span(),
                 format!(
                     "`{op_name}` takes its arguments in parentheses\n\n= help: write it as `{}`",
                     usage(&op_name)
                 ),
-            )));
+            ));
         }
         let content;
         let paren = parenthesized!(content in input);
@@ -227,13 +227,13 @@ impl Parse for OpCall {
                 .cursor()
                 .token_tree()
                 .map_or(args.1, |(t, _)| t.span());
-            return Err(syn::Error::new(
+            return Err(habit(syn::Error::new(
                 span,
                 format!(
                     "unexpected argument in `{op_name}(..)`\n\n= help: write it as `{}`",
                     usage(&op_name)
                 ),
-            ));
+            )));
         }
         Ok(OpCall { name, op, args })
     }
