@@ -121,11 +121,14 @@ fn declare(name: &syn::Ident, schema: &[Column], role: RowRole) -> TokenStream {
             },
         ),
     };
-    // on the schema's name: rustc's notes about the struct point at its declaration
+    // on the schema's name: rustc's notes about the struct point at its declaration;
+    // `pub` on the user's name (inside a function no one outside the crate reaches it)
+    // must not raise `unreachable_pub`, whose fix, `pub(crate)`, cannot be written in a
+    // block
     quote_spanned! {name.span()=>
         /// A row of the stream (made by `stream!`).
         #[derive(#derives)]
-        #[allow(dead_code, non_camel_case_types)]
+        #[allow(dead_code, non_camel_case_types, unreachable_pub)]
         pub struct #name {
             #(#fields,)*
         }
