@@ -383,6 +383,8 @@ impl Checker {
                         _ => None,
                     }
                 }
+                (Op::OrderBy(keys), Some(s)) => ops::sort::check(self, s, keys, &call.name),
+                (Op::Limit(n), Some(s)) => ops::limit::check(self, s, n, &call.name),
                 (Op::Write(kind, options), current) => {
                     written = true;
                     let schema = current.as_ref().map(|s| &s.schema);
@@ -581,6 +583,7 @@ pub(crate) fn check_block(block: &Block, cx: Ctxt) -> (Option<Plan>, Ctxt) {
     if let (Some(out), Some(_), false) = (&output, &sink, checker.mode_refused) {
         warnings =
             ops::settings::mode_rules(&mut checker, out.stateful.as_ref(), settings.output_mode);
+        ops::sort::rules(&mut checker, out, settings.output_mode);
     }
     let mode = settings.mode();
     if let (Some(late), Some(_), false) = (&mut settings.late_rows, &sink, checker.mode_refused) {

@@ -103,6 +103,9 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
     let late_sink = plan.settings.late_rows.is_some();
     for (i, branch) in plan.branches.iter().enumerate() {
         let mut prefix = branch.clone();
+        if let Some(at) = branch.ops.iter().position(crate::ops::sort::is_gather) {
+            prefix.ops.truncate(at);
+        }
         if let Some(s) = stateful {
             prefix.ops = s.prefix(branch, late_sink);
         }
@@ -125,8 +128,22 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
         let (field, init) = crate::ops::join::field_and_init(i, j, &key, schema_ref(&j.right));
         stateful_fields.push(field);
         stateful_inits.push(init);
+        stateful_checks.extend(crate::ops::join::start_check(i, j));
     }
+    // a sort or limit: it and what follows run in a last stage of one task
+    let gather = crate::ops::sort::Gather::of(plan);
+    let finish = |rows: TokenStream| match &gather {
+        Some(g) => {
+            let local = match g.local {
+                Some(n) => quote!(::core::option::Option::Some(#n)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(::stream_core::__private::gather_exchange(__ctx, #rows, #local))
+        }
+        None => quote!(::core::result::Result::Ok(::stream_core::TaskOutput::Rows(#rows))),
+    };
     let mut stages = 1usize;
+    let finish_out = finish(quote!(__out));
     let mut run_task = quote! {
         let mut __out = ::std::vec::Vec::with_capacity(input.len());
         for __chunk in input {
@@ -135,7 +152,7 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 _ => {}
             }
         }
-        ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__out))
+        #finish_out
     };
     if stateful.is_some() {
         stages = 1 + chain.len();
@@ -216,9 +233,10 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                     }
                 });
             } else {
+                let finish_rows = finish(quote!(__rows));
                 stage_arms.push(quote! {
                     #rows
-                    ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(__rows))
+                    #finish_rows
                 });
             }
         }
@@ -234,6 +252,38 @@ pub(crate) fn expand(plan: &Plan) -> TokenStream {
                 return self.__stateful_map(__ctx, __out);
             }
             #(#stage_arms)*
+        };
+    }
+    if let Some(g) = &gather {
+        stages += 1;
+        let last = stages - 1;
+        schemas.push(schema_ref(&g.schema));
+        let input_schema = schemas.len() - 1;
+        let ops = Branch {
+            source: 0,
+            ops: g.ops.clone(),
+        };
+        branch_fns.push(branch_fn(
+            &format_ident!("__gather"),
+            &ops,
+            plan,
+            &mut schemas,
+        ));
+        let code = g.code(plan);
+        stateful_fields.extend(code.fields);
+        stateful_inits.extend(code.inits);
+        stateful_items.push(code.items);
+        stateful_checks.extend(code.checks);
+        run_task = quote! {
+            if __ctx.stage == #last {
+                // every row came to partition 0
+                if __ctx.partition != 0 {
+                    return ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(::std::vec::Vec::new()));
+                }
+                let __batch = ::stream_core::__private::gather_input(&self.__schemas[#input_schema], input)?;
+                return ::core::result::Result::Ok(::stream_core::TaskOutput::Rows(::std::vec![self.__gather(__ctx, __batch)?]));
+            }
+            #run_task
         };
     }
     let is_stateful = stateful.is_some();
@@ -480,6 +530,17 @@ fn branch_fn(
             // a branch function never holds one: `stateful::split` ends the branch there
             TypedOp::Aggregate(_) | TypedOp::Dedup(_) | TypedOp::StreamJoin { .. } => {
                 quote!(__batch)
+            }
+            // only in the last stage's function (`__gather`)
+            TypedOp::Sort(s) => {
+                let key = plan
+                    .rows
+                    .get(s.row)
+                    .map_or_else(|| quote!(()), rows::row_type);
+                crate::ops::sort::emit(s, &key)
+            }
+            TypedOp::Limit(l) => {
+                crate::ops::limit::emit(l, plan.settings.mode() == crate::plan::OutputMode::Append)
             }
         };
         quote! {

@@ -31,8 +31,13 @@ pub(crate) fn split_all(plan: &Plan) -> Vec<Stateful<'_>> {
     let Some(first) = plan.branches.first() else {
         return Vec::new();
     };
-    let at: Vec<usize> = first
+    // a sort or limit and what follows it run in a stage of their own, after these
+    let stop = first
         .ops
+        .iter()
+        .position(crate::ops::sort::is_gather)
+        .unwrap_or(first.ops.len());
+    let at: Vec<usize> = first.ops[..stop]
         .iter()
         .enumerate()
         .filter(|(_, op)| is_stateful(op))
@@ -40,7 +45,7 @@ pub(crate) fn split_all(plan: &Plan) -> Vec<Stateful<'_>> {
         .collect();
     let mut out: Vec<Stateful<'_>> = Vec::with_capacity(at.len());
     for (n, &i) in at.iter().enumerate() {
-        let end = at.get(n + 1).copied().unwrap_or(first.ops.len());
+        let end = at.get(n + 1).copied().unwrap_or(stop);
         out.push(Stateful {
             op: &first.ops[i],
             post: first.ops[i + 1..end].to_vec(),

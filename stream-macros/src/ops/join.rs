@@ -13,15 +13,31 @@ use syn::spanned::Spanned;
 
 use crate::check::{Checker, RowRole, StreamState};
 use crate::codegen::key_columns::{self, KeyColumn};
-use crate::parse::{OptionArg, OptionValue};
-use crate::plan::{Column, Schema, TypedOp};
+use crate::parse::{OptionArg, OptionValue, ReadCall, StaticArg};
+use crate::plan::{Column, FileFormat, Schema, TypedOp};
 use crate::types::ColType;
+
+/// The static side of a join, as the block gives it.
+#[derive(Clone)]
+pub(crate) enum StaticSide {
+    /// `join({table}, schema = Region, ..)`: the user's `StaticTable` expression.
+    Capture(syn::ExprBlock),
+    /// `join(read(parquet, path = "..", schema = Region), ..)`: files read when the
+    /// query starts, as the file source reads them (its builder calls for the options).
+    File {
+        format: FileFormat,
+        path: OptionValue,
+        options: Vec<super::file_source::FileOption>,
+        /// The `read` token, where the code that reads them points.
+        span: Span,
+    },
+}
 
 /// A checked join: what the pipeline holds and each batch runs.
 #[derive(Clone)]
 pub(crate) struct JoinPlan {
-    /// The user's table expression.
-    pub(crate) table: syn::ExprBlock,
+    /// The user's table expression, or the files to read.
+    pub(crate) table: StaticSide,
     /// The table's schema, as the block declares it.
     pub(crate) right: Schema,
     /// The key columns in the table (the stream's are in each branch's
@@ -34,11 +50,64 @@ pub(crate) struct JoinPlan {
 
 const OPTIONS: &str = "`schema = Name`, `on = column` (or `on = [a, b]`) and `how = inner | left`";
 
+/// The formats a static table is read from.
+const STATIC_FORMATS: &str = "`json`, `csv` or `parquet`";
+
+/// `read(json | csv | parquet, path = .., schema = Name, format options..)` inside
+/// `join`: the files and the schema's name. The streaming options of a file source
+/// (`max_files_per_trigger`, ..) are refused: the files are read once.
+fn static_read(cx: &mut Checker, read: &ReadCall) -> Option<(StaticSide, syn::Ident)> {
+    let kind = &read.kind;
+    let format = match FileFormat::from_name(&kind.to_string()) {
+        Some(f @ (FileFormat::Json | FileFormat::Csv | FileFormat::Parquet)) => f,
+        _ => {
+            cx.cx.error(
+                kind.span(),
+                format!("a static table is not read from `{kind}`"),
+                format!("read it from {STATIC_FORMATS} files: `join(read(parquet, path = \"regions/\", schema = Region), on = country)`"),
+            );
+            return None;
+        }
+    };
+    let known: Vec<&str> = ["path", "schema"]
+        .into_iter()
+        .chain(super::file_source::format_options(format).iter().copied())
+        .collect();
+    let example = format!("read({format}, path = \"regions/\", schema = Region)");
+    let options = super::options::by_name(cx, "static table", kind, &read.options, &known)?;
+    let schema = super::options::require(cx, kind, &options, "schema", &example);
+    let path = super::options::require(cx, kind, &options, "path", &example)
+        .filter(|o| super::options::text(cx, o, "path = \"regions/\""))
+        .map(|o| o.value.clone());
+    let schema = match schema.map(|o| &o.value) {
+        Some(OptionValue::Name(name)) => Some(name.clone()),
+        Some(other) => {
+            cx.cx.error(
+                other.span(),
+                "`schema` names a schema of the block",
+                "write `schema = Region`",
+            );
+            None
+        }
+        None => None,
+    };
+    let file_options = super::file_source::check_options(cx, &options);
+    Some((
+        StaticSide::File {
+            format,
+            path: path?,
+            options: file_options?,
+            span: read.kw,
+        },
+        schema?,
+    ))
+}
+
 pub(crate) fn check(
     cx: &mut Checker,
     stream: StreamState,
     op: &syn::Ident,
-    table: &syn::ExprBlock,
+    table: &StaticArg,
     options: &[OptionArg],
 ) -> Option<StreamState> {
     if let Some(seen) = &stream.stateful {
@@ -56,8 +125,25 @@ pub(crate) fn check(
     let mut on: Vec<syn::Ident> = Vec::new();
     let mut left_outer = false;
     let mut ok = true;
+    let (side, read_schema) = match table {
+        StaticArg::Capture(block) => (Some(StaticSide::Capture(block.clone())), None),
+        StaticArg::Read(read) => match static_read(cx, read) {
+            Some((side, schema)) => (Some(side), Some(schema)),
+            None => (None, None),
+        },
+    };
+    let reads = matches!(table, StaticArg::Read(_));
+    ok &= side.is_some();
     for option in options {
         match (option.name.to_string().as_str(), &option.value) {
+            ("schema", _) if reads => {
+                cx.cx.error(
+                    option.name.span(),
+                    "the table's schema is the `schema` of its `read`",
+                    "leave out `schema` of `join`: `join(read(parquet, path = \"regions/\", schema = Region), on = country)`",
+                );
+                ok = false;
+            }
             ("schema", OptionValue::Name(name)) => schema_name = Some(name.clone()),
             ("on", OptionValue::Name(name)) => on = vec![name.clone()],
             ("on", OptionValue::List(_, names)) if !names.is_empty() => on = names.clone(),
@@ -90,6 +176,12 @@ pub(crate) fn check(
                 ok = false;
             }
         }
+    }
+    if reads {
+        if !ok || read_schema.is_none() {
+            return None;
+        }
+        schema_name = read_schema;
     }
     let Some(schema_name) = schema_name else {
         cx.cx.error(
@@ -146,13 +238,13 @@ pub(crate) fn check(
             },
         });
     }
-    if !ok {
+    let (true, Some(side)) = (ok, side) else {
         return None;
-    }
+    };
     let index = cx.joins.len();
     let key_row = cx.internal_row(key_schema, format!("JoinKey{index}"), RowRole::Key);
     cx.joins.push(JoinPlan {
-        table: table.clone(),
+        table: side,
         right,
         right_key,
         left_outer,
@@ -253,16 +345,47 @@ pub(crate) fn field_and_init(
     right_schema: TokenStream,
 ) -> (TokenStream, TokenStream) {
     let field = field(index);
-    let span: Span = join.table.span();
-    // the expression inside the braces: `Into::into({x})` would warn (`unused_braces`)
-    let table = crate::codegen::capture_inner(&OptionValue::Capture(join.table.clone()));
-    let value = quote_spanned! {span=>
-        ::core::convert::Into::<::stream_core::StaticTable>::into(#table)
+    let init = match &join.table {
+        StaticSide::Capture(block) => {
+            let span: Span = block.span();
+            // the expression inside the braces: `Into::into({x})` would warn (`unused_braces`)
+            let table = crate::codegen::capture_inner(&OptionValue::Capture(block.clone()));
+            let value = quote_spanned! {span=>
+                ::core::convert::Into::<::stream_core::StaticTable>::into(#table)
+            };
+            quote!(::stream_core::__private::JoinTable::new(#value, #right_schema))
+        }
+        StaticSide::File {
+            format,
+            path,
+            options,
+            span,
+        } => {
+            let path = crate::codegen::capture_inner(path);
+            let calls = options.iter().map(|o| &o.0);
+            let format = syn::Ident::new(format.as_str(), *span);
+            // named at the call site: the user's `read` span may carry another hygiene
+            let schema = syn::Ident::new("__schema", Span::call_site());
+            let files = quote_spanned! {*span=>
+                ::stream_core::FileSource::#format(#path, ::core::clone::Clone::clone(&#schema)) #(#calls)*
+            };
+            quote! {{
+                let #schema: ::stream_core::__private::arrow_schema::SchemaRef = #right_schema;
+                ::stream_core::__private::JoinTable::from_file(#files, #schema)
+            }}
+        }
     };
     (
         quote!(#field: ::stream_core::__private::JoinTable<#key>),
-        quote!(#field: ::stream_core::__private::JoinTable::new(#value, #right_schema)),
+        quote!(#field: #init),
     )
+}
+
+/// What the pipeline checks of join `index` when the query starts: a table of files
+/// is read then (a file that does not match the schema stops the start).
+pub(crate) fn start_check(index: usize, join: &JoinPlan) -> Option<TokenStream> {
+    let field = field(index);
+    matches!(join.table, StaticSide::File { .. }).then(|| quote!(self.#field.load()))
 }
 
 /// The columns a join step reads and outputs in one branch (`TypedOp::Join`'s).

@@ -26,7 +26,7 @@ use syn::{Ident, Token, braced, parenthesized};
 
 pub(crate) use expr::{BinOp, Expr, UnOp};
 pub(crate) use habits::show as show_tokens;
-pub(crate) use ops::{Op, OpCall, SelectItem, TriggerSpec};
+pub(crate) use ops::{Op, OpCall, SelectItem, StaticArg, TriggerSpec};
 
 mod kw {
     syn::custom_keyword!(schema);

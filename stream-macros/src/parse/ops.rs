@@ -29,10 +29,11 @@ pub(crate) enum Op {
         f: syn::Expr,
     },
     Union(Ident),
-    /// `join({table}, schema = Region, on = key, how = inner | left)`: each row with the
-    /// rows of a static table whose key columns are equal.
+    /// `join({table}, schema = Region, on = key, how = inner | left)` or
+    /// `join(read(parquet, path = "..", schema = Region), on = key, ..)`: each row with
+    /// the rows of a static table whose key columns are equal.
     Join {
-        table: syn::ExprBlock,
+        table: StaticArg,
         options: Vec<OptionArg>,
     },
     /// `join(other, on = key, within = "10 seconds")`: a stream–stream join of each row
@@ -53,6 +54,11 @@ pub(crate) enum Op {
         within: bool,
         cols: Vec<Ident>,
     },
+    /// `order_by(keys..)` or `sort(keys..)`: each key a column, `asc(col)`, `desc(col)`
+    /// or one of the `_nulls_first` / `_nulls_last` forms; checked in `ops/sort.rs`.
+    OrderBy(Vec<syn::Expr>),
+    /// `limit(n)`: checked in `ops/limit.rs`.
+    Limit(syn::Expr),
     Write(Ident, Vec<OptionArg>),
     /// `late_rows(kind, options..)`: a second sink, as `write` takes it, for the rows
     /// the stateful operator drops as late.
@@ -65,6 +71,13 @@ pub(crate) enum Op {
     Trigger(TriggerSpec),
     Checkpoint(OptionValue),
     QueryName(OptionValue),
+}
+
+/// The static side of `join`: a captured `StaticTable`, or files read when the query
+/// starts.
+pub(crate) enum StaticArg {
+    Capture(syn::ExprBlock),
+    Read(super::ReadCall),
 }
 
 /// An expression of `select`, with its `as` alias.
@@ -103,6 +116,9 @@ pub(crate) const OPERATORS: &[&str] = &[
     "agg",
     "drop_duplicates",
     "drop_duplicates_within_watermark",
+    "order_by",
+    "sort",
+    "limit",
     "write",
     "late_rows",
     "output_mode",
@@ -132,6 +148,9 @@ fn usage(op: &str) -> &'static str {
         "agg" => "agg(count() as n, sum(amount) as total)",
         "drop_duplicates" => "drop_duplicates(user, ts)",
         "drop_duplicates_within_watermark" => "drop_duplicates_within_watermark(user)",
+        "order_by" => "order_by(desc(n), country)",
+        "sort" => "sort(desc(n), country)",
+        "limit" => "limit(10)",
         "write" => "write(console, num_rows = 20)",
         "late_rows" => "late_rows(memory, name = \"late\")",
         "output_mode" => "output_mode(append)",
@@ -273,11 +292,13 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
         "join" => {
             // a `{ .. }` block is a static table; a name is a stream of the block
             enum With {
-                Table(syn::ExprBlock),
+                Table(StaticArg),
                 Stream(Ident),
             }
             let with = if content.peek(syn::token::Brace) {
-                With::Table(content.parse()?)
+                With::Table(StaticArg::Capture(content.parse()?))
+            } else if content.peek(super::kw::read) && content.peek2(syn::token::Paren) {
+                With::Table(StaticArg::Read(content.parse()?))
             } else {
                 With::Stream(content.parse()?)
             };
@@ -307,6 +328,12 @@ fn parse_args(name: &str, content: ParseStream<'_>) -> syn::Result<Op> {
                 .into_iter()
                 .collect(),
         },
+        "order_by" | "sort" => Op::OrderBy(
+            syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated(content)?
+                .into_iter()
+                .collect(),
+        ),
+        "limit" => Op::Limit(content.parse()?),
         "write" => {
             let (kind, options) = parse_kind_and_options(content)?;
             Op::Write(kind, options)

@@ -185,7 +185,10 @@ impl Explainer<'_> {
 
     fn output_schema(&self, op: &TypedOp, input: Schema) -> Schema {
         match op {
-            TypedOp::Filter { .. } | TypedOp::Watermark { .. } => input,
+            TypedOp::Filter { .. }
+            | TypedOp::Watermark { .. }
+            | TypedOp::Sort(_)
+            | TypedOp::Limit(_) => input,
             TypedOp::Project { schema, .. } => schema.clone(),
             TypedOp::Map { output, .. } | TypedOp::Join { output, .. } => output.clone(),
             TypedOp::Aggregate(a) => self.row_schema(a.rows[3]),
@@ -218,6 +221,8 @@ impl Explainer<'_> {
             TypedOp::Aggregate(a) => format!("aggregate {}", a.id),
             TypedOp::Dedup(d) => format!("dedup {}", d.id),
             TypedOp::StreamJoin { plan, .. } => format!("stream join {}", plan.id),
+            TypedOp::Sort(p) => format!("sort {}", p.id),
+            TypedOp::Limit(l) => format!("limit {}", l.id),
         }
     }
 
@@ -257,11 +262,28 @@ impl Explainer<'_> {
                 };
                 let how = if j.left_outer { "left outer" } else { "inner" };
                 let keys = join_keys((schema, left_key), (&j.right, &j.right_key));
-                let table = format!(
-                    "StaticTable {} {}",
-                    compact(j.table.to_token_stream()),
-                    columns(&j.right)
-                );
+                let table = match &j.table {
+                    crate::ops::join::StaticSide::Capture(b) => format!(
+                        "StaticTable {} {}",
+                        compact(b.to_token_stream()),
+                        columns(&j.right)
+                    ),
+                    crate::ops::join::StaticSide::File {
+                        format,
+                        path,
+                        options,
+                        ..
+                    } => {
+                        let options: Vec<proc_macro2::TokenStream> =
+                            options.iter().map(|o| o.0.clone()).collect();
+                        format!(
+                            "ReadStatic {format} {} {}{}, read when the query starts",
+                            option(path),
+                            columns(&j.right),
+                            calls(&options)
+                        )
+                    }
+                };
                 Node {
                     line: format!("Join {how} on [{keys}]"),
                     children: vec![input, Node::leaf(table)],
@@ -314,7 +336,56 @@ impl Explainer<'_> {
             }
             // split by side in `tree`; a branch alone at one is the plan of one side
             TypedOp::StreamJoin { .. } => input,
+            TypedOp::Sort(_) | TypedOp::Limit(_) => {
+                let stage = self.gather_stage();
+                // the first sort or limit gets every row on one task
+                let first = self
+                    .plan
+                    .branches
+                    .first()
+                    .and_then(|b| b.ops.iter().find(|o| crate::ops::sort::is_gather(o)))
+                    .is_some_and(|o| self.key(o) == self.key(op));
+                let input = if first {
+                    one(
+                        format!("Exchange single partition, end of stage {}", stage - 1),
+                        input,
+                    )
+                } else {
+                    input
+                };
+                let line = match op {
+                    TypedOp::Sort(p) => {
+                        let keys: Vec<String> = p.keys.iter().map(|k| k.text()).collect();
+                        format!("Sort [{}], stage {stage}", keys.join(", "))
+                    }
+                    TypedOp::Limit(l) if self.plan.settings.mode() == super::OutputMode::Append => {
+                        format!(
+                            "GlobalLimit {} of the stream, state {}, stage {stage}",
+                            l.n, l.id
+                        )
+                    }
+                    TypedOp::Limit(l) => format!("Limit {} of each result, stage {stage}", l.n),
+                    _ => String::new(),
+                };
+                one(line, input)
+            }
         }
+    }
+
+    /// The stage of the sorts and limits: the last, after every stateful operator's.
+    fn gather_stage(&self) -> usize {
+        self.plan.branches.first().map_or(1, |b| {
+            1 + b
+                .ops
+                .iter()
+                .filter(|op| {
+                    matches!(
+                        op,
+                        TypedOp::Aggregate(_) | TypedOp::Dedup(_) | TypedOp::StreamJoin { .. }
+                    )
+                })
+                .count()
+        })
     }
 
     /// The stage a stateful operator's reduce side runs in (its map side ends the one
@@ -859,6 +930,44 @@ mod tests {
                 .select(upper(user) as user, doubled, amount as i64 as whole, {limit} as f64 as cap)
                 .write(console)
                 .trigger(available_now)
+        }));
+    }
+
+    #[test]
+    fn sort_and_limit_of_a_complete_aggregation() {
+        insta::assert_snapshot!(explain(quote! {
+            schema Word { word: string, lang: Option<string> }
+            read(memory, stream = {words}, schema = Word)
+                .group_by(lang, word)
+                .agg(count() as n)
+                .order_by(desc(n), asc_nulls_last(lang), word)
+                .limit(3)
+                .write(memory, name = "top")
+                .output_mode(complete)
+        }));
+    }
+
+    #[test]
+    fn static_join_read_from_files() {
+        insta::assert_snapshot!(explain(quote! {
+            schema Order { user: string, country: string, amount: f64 }
+            schema Region { country: string, region: string }
+            read(memory, stream = {orders}, schema = Order)
+                .join(read(json, path = "regions/", schema = Region), on = country)
+                .select(user, region)
+                .write(console)
+        }));
+    }
+
+    #[test]
+    fn streaming_limit_in_append_mode() {
+        insta::assert_snapshot!(explain(quote! {
+            schema Num { v: i64 }
+            read(memory, stream = {nums}, schema = Num)
+                .filter(v > 0)
+                .limit(10)
+                .select(v * 2 as doubled)
+                .write(console)
         }));
     }
 

@@ -136,6 +136,12 @@ pub(crate) fn describe(plan: &Plan) -> String {
                         columns(&j.right)
                     ));
                 }
+                // new operators: text only where they appear
+                TypedOp::Sort(p) => {
+                    let keys: Vec<String> = p.keys.iter().map(|k| k.text()).collect();
+                    out.push_str(&format!(" sort [{}]", keys.join(", ")));
+                }
+                TypedOp::Limit(l) => out.push_str(&format!(" limit#{} {}", l.id, l.n)),
                 TypedOp::Map { function, .. } => {
                     if let Some(m) = plan.functions.get(*function) {
                         let f = &m.f;
@@ -305,6 +311,34 @@ mod tests {
                     .write(console)
             }),
             "branch from 0: map([page, seconds], | v | Slow { page : v . page , seconds : v . ms . unwrap_or (0) as f64 / 1000.0 });"
+        );
+    }
+
+    #[test]
+    fn sort_and_limit() {
+        // new operators: their text appears only in plans that have them
+        assert_eq!(
+            text(quote! {
+                schema Word { word: string }
+                read(memory, stream = {words}, schema = Word)
+                    .group_by(word)
+                    .agg(count() as n)
+                    .order_by(desc(n), asc_nulls_last(word))
+                    .limit(3)
+                    .write(console)
+                    .output_mode(complete)
+            }),
+            "branch from 0: aggregate#0 window None keys [word: string] aggs [Count(None) as n] inputs [word as __k0] sort [desc(n), asc_nulls_last(word)] limit#1 3;"
+        );
+        assert_eq!(
+            text(quote! {
+                schema Num { v: i64 }
+                read(memory, stream = {nums}, schema = Num)
+                    .filter(v > 0)
+                    .limit(10)
+                    .write(console)
+            }),
+            "branch from 0: filter (v > Int(0)) limit#0 10;"
         );
     }
 

@@ -141,6 +141,8 @@ mod tests {
                 TypedOp::Aggregate(_) => "aggregate".to_string(),
                 TypedOp::Dedup(_) => "dedup".to_string(),
                 TypedOp::StreamJoin { .. } => "stream_join".to_string(),
+                TypedOp::Sort(_) => "sort".to_string(),
+                TypedOp::Limit(_) => "limit".to_string(),
                 TypedOp::Project { exprs, .. } => format!(
                     "project({})",
                     exprs

@@ -175,6 +175,12 @@ pub(crate) enum TypedOp {
         plan: Box<crate::ops::stream_join::StreamJoinPlan>,
         side: usize,
     },
+    /// `order_by(..)`: the rows in the order of their sort keys. It and what follows it
+    /// run in the pipeline's last stage, on one task that gets every row.
+    Sort(Box<crate::ops::sort::SortPlan>),
+    /// `limit(n)`: the first `n` rows (append mode: of the stream in all, a count kept
+    /// in state; complete mode: of each batch's result). Runs as `Sort` does.
+    Limit(crate::ops::limit::LimitPlan),
 }
 
 /// The rows of one source on their way to the sink.

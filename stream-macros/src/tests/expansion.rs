@@ -1096,3 +1096,74 @@ fn max_by_errors_name_the_arguments_and_the_ordering() {
     });
     assert!(!fine.contains("compile_error"), "{fine}");
 }
+
+#[test]
+fn sort_and_limit_of_a_complete_aggregation() {
+    // the key struct of the sort and its comparison; the last stage gets every row
+    insta::assert_snapshot!(expand(quote! {
+        schema Word { word: string, lang: Option<string> }
+        read(memory, stream = {words}, schema = Word)
+            .group_by(lang, word)
+            .agg(count() as n)
+            .order_by(desc(n), lang)
+            .limit(3)
+            .write(memory, name = "top")
+            .output_mode(complete)
+    }));
+}
+
+#[test]
+fn streaming_limit_in_append_mode() {
+    // the runtime's LimitExec, its count kept in the state; a local limit before the
+    // exchange
+    insta::assert_snapshot!(expand(quote! {
+        schema Num { v: i64 }
+        read(memory, stream = {nums}, schema = Num)
+            .filter(v > 0)
+            .limit(10)
+            .write(memory, name = "first")
+    }));
+}
+
+#[test]
+fn static_join_read_from_a_file() {
+    // the table's files read by the runtime's file source, when the query starts
+    // (`check_state` loads them), with the source's option calls
+    insta::assert_snapshot!(expand(quote! {
+        schema Order { user: string, country: string, amount: f64 }
+        schema Region { country: string, region: string }
+        read(memory, stream = {orders}, schema = Order)
+            .join(read(csv, path = "regions.csv", schema = Region, header = true), on = country, how = left)
+            .select(user, region)
+            .write(memory, name = "enriched")
+    }));
+}
+
+#[test]
+fn static_read_errors_name_the_option_and_the_fix() {
+    let errors = |block| crate::tests::compile_errors(stream_inner(block));
+    let e = errors(quote! {
+        schema Order { country: string }
+        schema Region { country: string, region: string }
+        read(memory, stream = {orders}, schema = Order)
+            .join(read(parquet, path = "r/", schema = Region, max_files_per_trigger = 1), on = country)
+            .write(console)
+    });
+    assert!(
+        e.iter()
+            .any(|e| e.contains("unknown static table option `max_files_per_trigger`")),
+        "{e:?}"
+    );
+    let e = errors(quote! {
+        schema Order { country: string }
+        schema Region { country: string, region: string }
+        read(memory, stream = {orders}, schema = Order)
+            .join(read(text, path = "r/"), on = country)
+            .write(console)
+    });
+    assert!(
+        e.iter()
+            .any(|e| e.contains("a static table is not read from `text`")),
+        "{e:?}"
+    );
+}
