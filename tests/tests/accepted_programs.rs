@@ -471,3 +471,186 @@ fn a_union_widens_numbers_and_timestamps() {
         [(1, None), (5_000_000_000, Some(1_700_000_000_123_456))]
     );
 }
+
+#[derive(Schema, Clone)]
+struct Sale {
+    page: String,
+    amount: f64,
+}
+
+fn sale(page: &str, amount: f64) -> Sale {
+    Sale {
+        page: page.into(),
+        amount,
+    }
+}
+
+/// The three batches of the global-aggregation tests: one whose rows the filter drops
+/// all, one with two sales, one whose rows are dropped again.
+const SALES: [&[(&str, f64)]; 3] = [
+    &[("/x", -1.0)],
+    &[("/a", 2.5), ("/b", 1.5)],
+    &[("/x", -3.0)],
+];
+
+/// A global aggregation (`agg(..)` without `group_by`), in complete mode, across a
+/// restart. Spark's aggregate of no keys has one row whatever its input, so every batch
+/// that runs writes it: with no rows yet, the aggregates of no rows (a count of 0, a null
+/// sum and max); after the restart the state goes on from the checkpoint.
+#[test]
+fn a_global_aggregation_in_complete_mode() {
+    let sales = MemoryStream::of::<Sale>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let table = "accepted_global_complete";
+    let start = || {
+        stream! {
+            schema Sale = Sale;
+            read(memory, stream = {sales.clone()}, schema = Sale)
+                .filter(amount > 0.0)
+                .agg(count() as n, sum(amount) as total, max(page) as top)
+                .write(memory, name = {table})
+                .output_mode(complete)
+        }
+        .manager(&StreamingQueryManager::new())
+        .checkpoint_location(checkpoint.path())
+        .start()
+        .unwrap()
+    };
+    let rt = runtime();
+    let mut query = start();
+    // in complete mode the memory table holds the last batch's result table
+    let mut written = Vec::new();
+    for (i, rows) in SALES.iter().enumerate() {
+        if i == 2 {
+            rt.block_on(query.stop());
+            query = start();
+        }
+        let rows: Vec<Sale> = rows.iter().map(|(p, a)| sale(p, *a)).collect();
+        sales.add_rows(&rows).unwrap();
+        rt.block_on(query.process_all_available()).unwrap();
+        written.extend(tests::emitted(table));
+    }
+    rt.block_on(query.stop());
+    assert_eq!(
+        written,
+        [
+            r#"{"_batch":0,"n":0}"#,
+            r#"{"_batch":1,"n":2,"top":"/b","total":4.0}"#,
+            r#"{"_batch":2,"n":2,"top":"/b","total":4.0}"#,
+        ]
+    );
+}
+
+/// The same in update mode, written `group_by()`: Spark's aggregate of no keys sends its
+/// one row to the state in every batch, so update mode writes it every batch too. The
+/// state is one row, so no warning that it grows.
+#[test]
+fn a_global_aggregation_in_update_mode() {
+    let sales = MemoryStream::of::<Sale>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let table = "accepted_global_update";
+    let query = stream! {
+        schema Sale = Sale;
+        read(memory, stream = {sales.clone()}, schema = Sale)
+            .filter(amount > 0.0)
+            .group_by()
+            .agg(count() as n, avg(amount) as mean)
+            .with_column(big, mean > 1.0)
+            .write(memory, name = {table})
+            .output_mode(update)
+    }
+    .manager(&StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .start()
+    .unwrap();
+    let rt = runtime();
+    for rows in SALES {
+        let rows: Vec<Sale> = rows.iter().map(|(p, a)| sale(p, *a)).collect();
+        sales.add_rows(&rows).unwrap();
+        rt.block_on(query.process_all_available()).unwrap();
+    }
+    rt.block_on(query.stop());
+    assert_eq!(
+        tests::emitted(table),
+        [
+            r#"{"_batch":0,"n":0}"#,
+            r#"{"_batch":1,"big":true,"mean":2.0,"n":2}"#,
+            r#"{"_batch":2,"big":true,"mean":2.0,"n":2}"#,
+        ]
+    );
+    // one group in the state
+    let last = query.recent_progress().last().cloned().unwrap();
+    assert_eq!(last.state_operators[0].metrics.num_rows_total, 1);
+}
+
+/// An append-mode aggregation grouped by the watermarked column itself, as Spark runs
+/// one: a row is late when its time is at or before the previous batch's watermark, and
+/// the group of time `t` is written once, evicted, in the first batch whose watermark
+/// has reached `t` (the key's time is compared with the watermark as a window's end is).
+#[test]
+fn append_mode_grouped_by_the_watermarked_column() {
+    let clicks = MemoryStream::of::<Click>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let query = stream! {
+        schema Click = Click;
+        read(memory, stream = {clicks.clone()}, schema = Click)
+            .with_watermark(ts, "10 seconds")
+            .group_by(ts, page)
+            .agg(count() as views)
+            .write(memory, name = "accepted_group_by_event_time")
+            .output_mode(append)
+    }
+    .manager(&StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .start()
+    .unwrap();
+    let rt = runtime();
+    let step = |rows: &[Click]| {
+        clicks.add_rows(rows).unwrap();
+        rt.block_on(query.process_all_available()).unwrap();
+    };
+    // batch 0 at watermark 0: groups (5 s, /a) x2, (20 s, /a), (30 s, /b); the watermark
+    // becomes 30 - 10 = 20 s, and the no-data batch 1 writes the groups at or before it:
+    // 5 s and 20 s
+    step(&[
+        click(5 * SECOND, "/a"),
+        click(5 * SECOND, "/a"),
+        click(20 * SECOND, "/a"),
+        click(30 * SECOND, "/b"),
+    ]);
+    // against 20 s: 20 s is late (at the watermark), 21 s is not; 45 s moves it to 35 s:
+    // (21 s, /a) and (30 s, /b) close
+    step(&[
+        click(20 * SECOND, "/a"),
+        click(21 * SECOND, "/a"),
+        click(45 * SECOND, "/a"),
+    ]);
+    rt.block_on(query.stop());
+    let mut rows: Vec<(i64, String, i64)> = query
+        .rows()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.ts.0 / SECOND, r.page, r.views))
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            (5, "/a".to_string(), 2),
+            (20, "/a".to_string(), 1),
+            (21, "/a".to_string(), 1),
+            (30, "/b".to_string(), 1),
+        ]
+    );
+    let facts = tests::batch_facts(&query.recent_progress());
+    // (batch, input rows, watermark s, rows written, late rows dropped, rows in state)
+    assert_eq!(
+        facts,
+        [
+            (0, 4, 0, 0, 0, 3),
+            (1, 0, 20, 2, 0, 1),
+            (2, 3, 20, 0, 1, 3),
+            (3, 0, 35, 2, 0, 1),
+        ]
+    );
+}

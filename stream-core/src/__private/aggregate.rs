@@ -12,7 +12,7 @@ use std::hash::Hash;
 
 use arrow_array::RecordBatch;
 
-use super::exchange::{LateRows, PairBuckets, report_dropped};
+use super::exchange::{LateRows, PairBuckets, partition_of_key, report_dropped};
 use super::session::{SessionPart, merge_sessions, session_of};
 use super::slots::Slots;
 use super::stateful::{from_ms, windows};
@@ -83,6 +83,12 @@ pub trait Aggregation: Send + Sync + 'static {
     /// window's size and slide divide as constants.
     const GROUPING: Grouping = Grouping::Keys;
 
+    /// An aggregation without keys (Spark's `agg` without `groupBy`): its one group, of
+    /// the empty key, has a row in every batch that runs, with the aggregates of no rows
+    /// (a count of 0, a null sum) until rows come, as Spark's aggregate of no keys gives
+    /// one row whatever its input holds.
+    const GLOBAL: bool = false;
+
     /// The key columns of `batch`.
     fn keys(batch: &RecordBatch) -> Result<Self::Keys<'_>>;
 
@@ -120,6 +126,11 @@ pub trait Aggregation: Send + Sync + 'static {
 pub enum Grouping {
     /// By the key columns alone.
     Keys,
+    /// By the key columns, one of which is the watermarked event-time column itself (the
+    /// end of [`Aggregation::window`]): a row is late when the previous batch's watermark
+    /// had reached its time, and a group closes when the watermark reaches its time, as
+    /// a window does at its end (Spark's rule for a timestamp key with a watermark).
+    EventTime,
     /// `window(time, size, slide, start)`: each row in every window that holds its time.
     Window {
         /// The window's length, in the time column's unit.
@@ -195,7 +206,9 @@ where
         self.conf.evict
             && match A::GROUPING {
                 Grouping::Keys => false,
-                Grouping::Window { .. } => self.conf.mode != OutputMode::Complete,
+                Grouping::Window { .. } | Grouping::EventTime => {
+                    self.conf.mode != OutputMode::Complete
+                }
                 Grouping::Session { .. } => true,
             }
     }
@@ -294,15 +307,33 @@ where
         let out = if let Grouping::Session { .. } = A::GROUPING {
             self.merge_sessions(&mut state, input, wm)?
         } else {
-            self.merge_groups(&mut state, input, wm)?
+            self.merge_groups(ctx, &mut state, input, wm)?
         };
         self.slots.commit_state(ctx, self.conf.id, NAME, state)?;
         Ok(vec![A::Out::to_batch(&out)?])
     }
 
-    fn merge_groups(&self, state: &mut S, input: Vec<InputChunk>, wm: i64) -> Result<Vec<A::Out>> {
+    fn merge_groups(
+        &self,
+        ctx: &TaskContext,
+        state: &mut S,
+        input: Vec<InputChunk>,
+        wm: i64,
+    ) -> Result<Vec<A::Out>> {
         let update = self.conf.mode == OutputMode::Update;
         let mut touched: FastHashSet<A::Key> = FastHashSet::default();
+        // the one group of an aggregation without keys, in the partition its key routes
+        // to: updated in every batch, with no rows if none came (Spark's partial
+        // aggregate of no keys sends its row of initial values from an empty input too)
+        if A::GLOBAL
+            && partition_of_key(&A::Key::default(), ctx.num_partitions.max(1)) == ctx.partition
+        {
+            let key = A::Key::default();
+            if update {
+                touched.insert(key.clone());
+            }
+            state.update(key, A::Acc::default, |_| {})?;
+        }
         for chunk in input {
             let keys = A::Key::from_batch(&chunk.batch)?;
             let accs = A::Acc::from_batch(&chunk.batch)?;
@@ -437,6 +468,13 @@ impl<A: Aggregation> Fold<A> {
             match A::GROUPING {
                 Grouping::Keys => {
                     A::read_key(&keys, i, &mut self.key)?;
+                    fold::<A>(&mut self.partial, &self.key, row);
+                }
+                Grouping::EventTime => {
+                    A::read_key(&keys, i, &mut self.key)?;
+                    if self.is_late(A::window(&self.key).1, offset + i) {
+                        continue;
+                    }
                     fold::<A>(&mut self.partial, &self.key, row);
                 }
                 Grouping::Window { size, slide, start } => {

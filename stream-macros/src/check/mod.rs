@@ -64,6 +64,8 @@ pub(crate) struct StatefulSeen {
     /// The operator follows another stateful operator (an aggregation of a windowed
     /// aggregation's output).
     pub(crate) chained: bool,
+    /// An aggregation without keys: one group, whose state is one row.
+    pub(crate) global: bool,
 }
 
 crate::plan::named_enum! {
@@ -356,14 +358,16 @@ impl Checker {
                     Some((keys, span)) => {
                         ops::aggregate::check(self, s, keys, span, aggs, call.name.span())
                     }
-                    None => {
-                        self.cx.error(
-                            call.name.span(),
-                            "`agg` without `group_by`",
-                            "group the rows first: `.group_by(country).agg(count() as n)`",
-                        );
-                        None
-                    }
+                    // a global aggregation: one group, of no key (as Spark's `agg` without
+                    // `groupBy`)
+                    None => ops::aggregate::check(
+                        self,
+                        s,
+                        &[],
+                        call.name.span(),
+                        aggs,
+                        call.name.span(),
+                    ),
                 },
                 (Op::DropDuplicates { within, cols }, Some(s)) => {
                     ops::dedup::check(self, s, *within, cols, &call.name)

@@ -50,6 +50,10 @@ pub(crate) struct AggPlan {
     /// that carries the event time the first one propagates, and its unit per ms. Its
     /// groups close when the watermark passes that column.
     pub(crate) time_key: Option<(String, i64)>,
+    /// The time key is the watermarked event-time column itself, not a first
+    /// aggregation's `window_end`: its rows can be late (Spark drops a row whose time the
+    /// previous batch's watermark reached).
+    pub(crate) event_time_key: bool,
     pub(crate) key_schema: Schema,
     /// The row structs (indices into the plan's rows): input, key, accumulator, output.
     pub(crate) rows: [usize; 4],
@@ -291,14 +295,6 @@ pub(crate) fn check(
         });
         output.push(Column { name, ty });
     }
-    if keys.is_empty() {
-        cx.cx.error(
-            group_span,
-            "`group_by` needs at least one key",
-            "group by a column or a window: `group_by(window(ts, \"1 minute\"), country)`",
-        );
-        ok = false;
-    }
     if let Some((_, span)) = session
         && !key_items
             .iter()
@@ -311,6 +307,28 @@ pub(crate) fn check(
             "sessions are per user, device, ..: group by one as well, as in `group_by(session_window(ts, \"5 minutes\"), user)`",
         );
         ok = false;
+    }
+    // a key that is the watermarked column itself (not in a window): Spark closes its
+    // group once the watermark reaches the key's time, as a window at its end
+    let mut event_time_key = false;
+    if !chained
+        && window.is_none()
+        && session.is_none()
+        && let Some(et) = &stream.event_time
+        && let Some((name, ty)) = key_items.iter().find_map(|k| match k {
+            KeyItem::Column { input: i, name } => match &input[*i].1.kind {
+                TKind::Column { name: column, .. } if *column == et.column => {
+                    Some((name.clone(), input[*i].1.ty.ty))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+    {
+        let unit_per_ms = if ty == DslType::TimestampUs { 1_000 } else { 1 };
+        watermarked_key = true;
+        event_time_key = true;
+        time_key = Some((name, unit_per_ms));
     }
     let mut agg_items = Vec::new();
     let mut acc_schema = Schema::new();
@@ -541,6 +559,7 @@ pub(crate) fn check(
         keys: key_items,
         evict,
         time_key,
+        event_time_key,
         window,
         session: session.map(|(spec, _)| spec),
         aggs: agg_items,
@@ -563,6 +582,7 @@ pub(crate) fn check(
         session_window: session.is_some(),
         late_schema,
         chained,
+        global: keys.is_empty(),
     });
     Some(next)
 }
@@ -886,7 +906,7 @@ pub(crate) mod emit {
                 )
             }
             // an aggregation of a windowed one closes a group by its time key
-            (None, None, Some((name, unit))) => {
+            (None, None, Some((name, unit))) if !plan.event_time_key => {
                 let f = ident(name);
                 (
                     quote!(#p::Grouping::Keys),
@@ -898,15 +918,50 @@ pub(crate) mod emit {
                     *unit,
                 )
             }
+            // a key that is the watermarked column: its rows are late, and its group
+            // closes, by its time; a null time never (Spark's comparison with the
+            // watermark is null then)
+            (None, None, Some((name, unit))) => {
+                let f = ident(name);
+                let nullable = plan
+                    .key_schema
+                    .iter()
+                    .any(|c| c.name == *name && c.ty.nullable);
+                let end = if nullable {
+                    quote!(match __k.#f {
+                        ::core::option::Option::Some(__t) => __t.0,
+                        ::core::option::Option::None => i64::MAX,
+                    })
+                } else {
+                    quote!(__k.#f.0)
+                };
+                (
+                    quote!(#p::Grouping::EventTime),
+                    quote! {
+                        fn window(__k: &#key) -> (i64, i64) {
+                            (i64::MIN, #end)
+                        }
+                    },
+                    *unit,
+                )
+            }
             (None, None, None) => (quote!(#p::Grouping::Keys), TokenStream::new(), 1),
         };
         let mode = crate::codegen::stateful::output_mode(mode);
         let (id, evict) = (plan.id, plan.evict);
+        // without keys: one group, with a row in every batch (only then: other plans'
+        // code is unchanged)
+        let global = plan.keys.is_empty().then(|| {
+            quote!(
+                const GLOBAL: bool = true;
+            )
+        });
         let items = quote! {
             #[allow(non_camel_case_types)]
             struct #spec;
             impl #p::Aggregation for #spec {
                 const GROUPING: #p::Grouping = #grouping;
+                #global
                 type Input = #input;
                 type Keys<'a> = (#(#reader_types,)*);
                 type Key = #key;

@@ -147,6 +147,7 @@ pub(crate) fn check(
         session_window: false,
         late_schema,
         chained: false,
+        global: false,
     });
     Some(next)
 }

@@ -344,7 +344,8 @@ pub(crate) fn mode_rules(
                 "a group is written once, when the watermark closes it: add `.with_watermark(ts, \"10 minutes\")` before `group_by` and group by `window(ts, ..)`, or use `.output_mode(update)` or `complete`",
             );
         }
-        (OutputMode::Update, Some(agg)) if !agg.watermarked_key => warnings.push((
+        // without keys the state is one row: it does not grow
+        (OutputMode::Update, Some(agg)) if !agg.watermarked_key && !agg.global => warnings.push((
             agg.span,
             "the state of this aggregation can only grow: without a watermark on a grouping key no group is ever evicted; add `.with_watermark(ts, \"10 minutes\")` and group by `window(ts, ..)`".to_string(),
         )),

@@ -257,6 +257,7 @@ pub(crate) fn check(
             session_window: false,
             late_schema: None,
             chained: false,
+            global: false,
         }),
     })
 }

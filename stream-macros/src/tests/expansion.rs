@@ -203,6 +203,29 @@ fn op_chained_aggregation() {
 }
 
 #[test]
+fn op_global_aggregation() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Sale { page: string, amount: f64 }
+        read(memory, stream = {sales}, schema = Sale)
+            .agg(count() as n, sum(amount) as total)
+            .write(console)
+            .output_mode(complete)
+    }));
+}
+
+#[test]
+fn op_aggregation_by_the_event_time() {
+    insta::assert_snapshot!(expand(quote! {
+        schema Click { ts: Option<timestamp_us>, page: string }
+        read(memory, stream = {clicks}, schema = Click)
+            .with_watermark(ts, "10 seconds")
+            .group_by(ts, page)
+            .agg(count() as views)
+            .write(console)
+    }));
+}
+
+#[test]
 fn op_union_widened() {
     insta::assert_snapshot!(expand(quote! {
         schema Narrow { id: i32, ts: timestamp_ms, name: string }
