@@ -136,6 +136,23 @@ pub fn limit_batch(batch: &RecordBatch, n: u64) -> RecordBatch {
 /// The end of the stage before a sort or limit: every row of `batches` (at most `local`
 /// of them, when the stage's output is limited to that many right after it, Spark's
 /// local limit) routed to shuffle partition 0, in order.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{Int64Array, RecordBatch};
+/// use arrow_schema::{DataType, Field, Schema};
+/// use stream_core::{TaskContext, TaskOutput};
+/// use stream_core::__private::{gather_exchange, gather_input};
+///
+/// # fn run(ctx: &TaskContext) -> stream_core::Result<()> {
+/// let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+/// let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1, 2, 3]))])?;
+/// // at most two rows leave this task, all for partition 0
+/// let TaskOutput::Exchange(buckets) = gather_exchange(ctx, vec![batch], Some(2))? else { unreachable!() };
+/// let first = buckets.into_iter().next().unwrap_or_default();
+/// assert_eq!(gather_input(&schema, first)?.num_rows(), 2);
+/// # Ok(()) }
+/// ```
 pub fn gather_exchange(
     ctx: &TaskContext,
     batches: Vec<RecordBatch>,
@@ -161,13 +178,21 @@ pub fn gather_exchange(
 }
 
 /// The rows a task of the stage after [`gather_exchange`] sorts or limits: all of them
-/// as one batch of `schema` (on partition 0; none on the others).
+/// as one batch of `schema` (on partition 0; none on the others); see
+/// [`gather_exchange`].
 pub fn gather_input(schema: &SchemaRef, input: Vec<InputChunk>) -> Result<RecordBatch> {
     let batches: Vec<RecordBatch> = input.into_iter().map(|c| c.batch).collect();
     Ok(arrow_select::concat::concat_batches(schema, &batches)?)
 }
 
-/// The key of a streaming limit's one state entry.
+/// The key of a streaming limit's one state entry: one `key` column (0), as the
+/// state files and the state reader show it.
+///
+/// ```
+/// use stream_core::types::TypedRow;
+/// let schema = stream_core::__private::LimitKey::arrow_schema();
+/// assert_eq!(schema.field(0).name(), "key");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LimitKey {
     key: i32,
@@ -175,7 +200,14 @@ pub struct LimitKey {
 crate::__row!(typed LimitKey { key: i32 = "key" [] });
 impl HeapSize for LimitKey {}
 
-/// What a streaming limit keeps: how many rows it has let through.
+/// What a streaming limit keeps: how many rows it has let through (`value`, as Spark's
+/// state of its `StreamingGlobalLimitExec`).
+///
+/// ```
+/// use stream_core::types::TypedRow;
+/// let schema = stream_core::__private::LimitCount::arrow_schema();
+/// assert_eq!(schema.field(0).name(), "value");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitCount {
     value: i64,
@@ -184,6 +216,11 @@ crate::__row!(typed LimitCount { value: i64 = "value" [] });
 impl HeapSize for LimitCount {}
 
 /// The settings of a streaming limit, fixed by the compiled plan.
+///
+/// ```
+/// let conf = stream_core::__private::LimitConf { id: 1, limit: 10 };
+/// assert_eq!(conf.limit, 10);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct LimitConf {
     /// The stateful operator's id (its state folder).
