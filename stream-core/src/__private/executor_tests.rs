@@ -508,3 +508,196 @@ fn late_rows_of_a_large_batch_are_captured_at_their_own_positions() {
         expected.len() as u64
     );
 }
+
+/// A row of no columns, as `stream!` declares the key of an aggregation without keys
+/// (`#[derive(Schema)]` wants a field).
+#[derive(Clone, Debug, Default)]
+struct NoKey {}
+crate::__row!(typed NoKey {});
+crate::__row!(key NoKey {});
+crate::__row!(heap NoKey {});
+
+#[derive(crate::Schema, Clone, Debug, PartialEq)]
+struct Total {
+    n: i64,
+}
+
+/// `agg(count() as n)` without keys: one group, of the empty key.
+struct CountAll;
+
+impl Aggregation for CountAll {
+    const GLOBAL: bool = true;
+    type Input = Input;
+    type Keys<'a> = ();
+    type Key = NoKey;
+    type Acc = Count;
+    type Out = Total;
+    fn keys(_batch: &RecordBatch) -> Result<()> {
+        Ok(())
+    }
+    fn read_key(_keys: &(), _row: usize, _key: &mut NoKey) -> Result<()> {
+        Ok(())
+    }
+    fn update(acc: &mut Count, _row: &Input) {
+        acc.n += 1;
+    }
+    fn merge(into: &mut Count, from: Count) {
+        into.n += from.n;
+    }
+    fn finish(_key: NoKey, acc: Count) -> Total {
+        Total { n: acc.n }
+    }
+}
+
+fn totals(batches: &[RecordBatch]) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| Total::from_batch(b).unwrap())
+        .map(|t| t.n)
+        .collect()
+}
+
+/// Without keys, the one group has a row in every batch, of one shuffle partition
+/// only: with no input its count is 0, and after rows it stays in the state.
+#[test]
+fn an_aggregation_without_keys_writes_its_one_row_every_batch() {
+    for mode in [OutputMode::Complete, OutputMode::Update] {
+        let dir = tempfile::tempdir().unwrap();
+        let exec: AggregateExec<CountAll> = AggregateExec::new(AggregateConf {
+            id: 0,
+            mode,
+            evict: false,
+            unit_per_ms: 1,
+            late_rows: false,
+        });
+        let map = |ctx: &TaskContext, b: Vec<RecordBatch>| exec.map(ctx, b, None);
+        let reduce = |ctx: &TaskContext, i: Vec<InputChunk>| exec.reduce(ctx, i);
+        let metrics = Arc::new(BatchMetrics::default());
+        let ctx = context(dir.path(), 0, 0, 0, &metrics);
+        assert_eq!(
+            totals(&run_batch(&ctx, vec![], map, reduce)),
+            [0],
+            "{mode:?}"
+        );
+        let ctx = context(dir.path(), 1, 0, 0, &metrics);
+        let tasks = vec![
+            vec![inputs(&[(1, "ann"), (2, "bob")])],
+            vec![inputs(&[(3, "cy")])],
+        ];
+        assert_eq!(
+            totals(&run_batch(&ctx, tasks, map, reduce)),
+            [3],
+            "{mode:?}"
+        );
+        let ctx = context(dir.path(), 2, 0, 0, &metrics);
+        assert_eq!(
+            totals(&run_batch(&ctx, vec![], map, reduce)),
+            [3],
+            "{mode:?}"
+        );
+    }
+}
+
+#[derive(crate::Schema, Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct TimeKey {
+    ts: Option<TimestampMs>,
+}
+impl HeapSize for TimeKey {}
+
+#[derive(crate::Schema, Clone, Debug, PartialEq, PartialOrd)]
+struct TimeCount {
+    ts: Option<TimestampMs>,
+    n: i64,
+}
+
+/// `group_by(ts).agg(count() as n)` where `ts` is the watermarked column.
+struct PerInstant;
+
+impl Aggregation for PerInstant {
+    const GROUPING: Grouping = Grouping::EventTime;
+    type Input = NoKey;
+    type Keys<'a> = <Option<TimestampMs> as KeyColumn>::Reader<'a>;
+    type Key = TimeKey;
+    type Acc = Count;
+    type Out = TimeCount;
+    fn keys(batch: &RecordBatch) -> Result<Self::Keys<'_>> {
+        <Option<TimestampMs> as KeyColumn>::reader(batch, "ts", "TimeKey")
+    }
+    fn read_key(keys: &Self::Keys<'_>, row: usize, key: &mut TimeKey) -> Result<()> {
+        <Option<TimestampMs> as KeyColumn>::read_into(keys, row, &mut key.ts)
+    }
+    fn window(key: &TimeKey) -> (i64, i64) {
+        (i64::MIN, key.ts.map_or(i64::MAX, |t| t.0))
+    }
+    fn update(acc: &mut Count, _row: &NoKey) {
+        acc.n += 1;
+    }
+    fn merge(into: &mut Count, from: Count) {
+        into.n += from.n;
+    }
+    fn finish(key: TimeKey, acc: Count) -> TimeCount {
+        TimeCount {
+            ts: key.ts,
+            n: acc.n,
+        }
+    }
+}
+
+fn instants(times: &[Option<i64>]) -> RecordBatch {
+    let keys: Vec<TimeKey> = times
+        .iter()
+        .map(|t| TimeKey {
+            ts: t.map(TimestampMs),
+        })
+        .collect();
+    TimeKey::to_batch(&keys).unwrap()
+}
+
+fn per_instant(batches: &[RecordBatch]) -> Vec<(Option<i64>, i64)> {
+    let mut out: Vec<(Option<i64>, i64)> = batches
+        .iter()
+        .flat_map(|b| TimeCount::from_batch(b).unwrap())
+        .map(|r| (r.ts.map(|t| t.0), r.n))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A key that is the event time: a row at or before the previous watermark is late, a
+/// group is written (append) and evicted once the watermark reaches its time, a null
+/// time never.
+#[test]
+fn an_event_time_key_closes_at_its_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec: AggregateExec<PerInstant> = AggregateExec::new(AggregateConf {
+        id: 0,
+        mode: OutputMode::Append,
+        evict: true,
+        unit_per_ms: 1,
+        late_rows: false,
+    });
+    let map = |ctx: &TaskContext, b: Vec<RecordBatch>| exec.map(ctx, b, None);
+    let reduce = |ctx: &TaskContext, i: Vec<InputChunk>| exec.reduce(ctx, i);
+    let metrics = Arc::new(BatchMetrics::default());
+    let ctx = context(dir.path(), 0, 0, 0, &metrics);
+    let tasks = vec![vec![instants(&[Some(5), Some(5), Some(20), None])]];
+    assert!(per_instant(&run_batch(&ctx, tasks, map, reduce)).is_empty());
+    // watermark 20: 5 and 20 close
+    let ctx = context(dir.path(), 1, 20, 0, &metrics);
+    assert_eq!(
+        per_instant(&run_batch(&ctx, vec![], map, reduce)),
+        [(Some(5), 2), (Some(20), 1)]
+    );
+    // late against 20: 20 (at it) and 3; 21 is kept, and closes at 30 with 25
+    let metrics = Arc::new(BatchMetrics::default());
+    let ctx = context(dir.path(), 2, 30, 20, &metrics);
+    let tasks = vec![vec![instants(&[Some(20), Some(3), Some(21), Some(25)])]];
+    assert_eq!(
+        per_instant(&run_batch(&ctx, tasks, map, reduce)),
+        [(Some(21), 1), (Some(25), 1)]
+    );
+    let state = &metrics.state_operators()[0];
+    assert_eq!(state.metrics.num_rows_dropped_by_watermark, 2);
+    // the null time stays
+    assert_eq!(state.metrics.num_rows_total, 1);
+}
