@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
+use stream_core::state::StateStoreKind;
 use stream_core::{
     FaultPoint, MemoryStream, MemoryTable, Schema, StreamError, StreamingQueryManager, stream,
 };
@@ -327,32 +328,48 @@ fn limited(
 
 #[test]
 fn a_restarted_limit_keeps_its_count_and_never_writes_more_rows() {
-    let landing = tempfile::tempdir().unwrap();
-    let checkpoint = tempfile::tempdir().unwrap();
-    let rt = runtime();
-    let run = || {
-        let query = limited(landing.path(), "limit_restart")
-            .manager(&StreamingQueryManager::new())
-            .checkpoint_location(checkpoint.path())
-            .start()
-            .unwrap();
-        rt.block_on(query.await_termination()).unwrap();
-    };
-    land(landing.path(), 0, &[1, 2]);
-    land(landing.path(), 1, &[3, 4]);
-    run();
-    assert_eq!(
-        values(&batches("limit_restart")),
-        [(0, vec![1, 2]), (1, vec![3, 4])]
-    );
-    // a new run on the checkpoint: one row is left of the five
-    land(landing.path(), 2, &[5, 6, 7]);
-    land(landing.path(), 3, &[8]);
-    run();
-    assert_eq!(
-        values(&batches("limit_restart")),
-        [(0, vec![1, 2]), (1, vec![3, 4]), (2, vec![5])]
-    );
+    // in memory and in the disk store, which keeps the count in its database
+    for (store, table) in [
+        (StateStoreKind::Memory, "limit_restart"),
+        (StateStoreKind::Disk, "limit_restart_disk"),
+    ] {
+        let landing = tempfile::tempdir().unwrap();
+        let checkpoint = tempfile::tempdir().unwrap();
+        let rt = runtime();
+        let run = || {
+            let query = limited(landing.path(), table)
+                .state_store(store)
+                .manager(&StreamingQueryManager::new())
+                .checkpoint_location(checkpoint.path())
+                .start()
+                .unwrap();
+            rt.block_on(query.await_termination()).unwrap();
+        };
+        land(landing.path(), 0, &[1, 2]);
+        land(landing.path(), 1, &[3, 4]);
+        run();
+        assert_eq!(values(&batches(table)), [(0, vec![1, 2]), (1, vec![3, 4])]);
+        // a new run on the checkpoint: one row is left of the five
+        land(landing.path(), 2, &[5, 6, 7]);
+        land(landing.path(), 3, &[8]);
+        run();
+        assert_eq!(
+            values(&batches(table)),
+            [(0, vec![1, 2]), (1, vec![3, 4]), (2, vec![5])],
+            "{store:?}"
+        );
+        // the state reader finds the count: five rows let through after batch 3
+        let state = stream_core::state::read(checkpoint.path(), "0", 3).unwrap();
+        // `key` and `value` are structs of the key's and the value's columns, as Spark's
+        // state data source gives them
+        let value = state
+            .column_by_name("value")
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::StructArray>())
+            .and_then(|v| v.column_by_name("value"))
+            .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
+            .map(|c| c.value(0));
+        assert_eq!((state.num_rows(), value), (1, Some(5)), "{store:?}");
+    }
 }
 
 #[test]
