@@ -4,8 +4,9 @@
 #
 #   - the Python readers the sink tests compare our Parquet and Delta output with
 #     (scripts/install-python-readers.sh: a cached venv), found through STREAM_PYTHON;
-#   - the Kafka-protocol broker the Kafka tests start (scripts/install-tansu.sh: a long
-#     first build, then reused), found through STREAM_TANSU;
+#   - Apache Kafka, the broker the Kafka tests start (scripts/install-kafka.sh: its jars,
+#     resolved by Maven into a cache folder, then reused; it runs on the machine's
+#     Java 17), found through STREAM_KAFKA;
 #   - the headless browser the monitoring-page test loads the live query page in
 #     (scripts/install-chromium.sh: Debian's chromium package, installed with apt-get
 #     when no chromium is on PATH), found through STREAM_CHROMIUM.
@@ -14,7 +15,7 @@
 # restart and golden test) run a second time on the disk state store
 # (STREAM_STATE_STORE=disk), so that both stores pass them.
 #
-# A STREAM_PYTHON, STREAM_TANSU or STREAM_CHROMIUM already set is used as it is.
+# A STREAM_PYTHON, STREAM_KAFKA or STREAM_CHROMIUM already set is used as it is.
 # Arguments go to `cargo test --workspace` (`./scripts/test.sh -p stream-core` adds a
 # package filter); with arguments the second run is left out. A bare
 # `cargo test --workspace` still works: it skips those comparisons, saying so.
@@ -29,12 +30,12 @@ if [[ -z "${STREAM_PYTHON:-}" ]]; then
 fi
 echo "STREAM_PYTHON=$STREAM_PYTHON" >&2
 
-if [[ -z "${STREAM_TANSU:-}" ]]; then
-    echo "==> the Kafka broker for the Kafka tests (tansu)" >&2
-    STREAM_TANSU="$(./scripts/install-tansu.sh | tail -n 1)"
-    export STREAM_TANSU
+if [[ -z "${STREAM_KAFKA:-}" ]]; then
+    echo "==> the Kafka broker for the Kafka tests (Apache Kafka)" >&2
+    STREAM_KAFKA="$(./scripts/install-kafka.sh | tail -n 1)"
+    export STREAM_KAFKA
 fi
-echo "STREAM_TANSU=$STREAM_TANSU" >&2
+echo "STREAM_KAFKA=$STREAM_KAFKA" >&2
 
 if [[ -z "${STREAM_CHROMIUM:-}" ]]; then
     echo "==> the headless browser for the monitoring-page test (chromium)" >&2

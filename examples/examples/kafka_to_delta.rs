@@ -12,8 +12,8 @@
 //! cargo run -p examples --example kafka_to_delta --features kafka,delta -- <bootstrap servers> [<table> <checkpoint>]
 //! ```
 //!
-//! It needs a broker (`scripts/install-tansu.sh` installs one: `tansu broker
-//! --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092`).
+//! It needs a broker: any Kafka 0.11 or later (the tests start Apache Kafka, which
+//! `scripts/install-kafka.sh` installs).
 //! If the topic `readings` does not exist yet, it creates it and publishes sample
 //! readings; it then reads what is there (`available_now`) and stops. Run it again: it
 //! resumes from its checkpoint and has nothing left to do.

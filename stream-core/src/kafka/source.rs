@@ -143,6 +143,11 @@ impl KafkaSource {
     pub const METRIC_MALFORMED_ROWS_DROPPED: &'static str = "numMalformedRowsDropped";
     /// Records whose value did not decode and were kept as nulls ([`ParseMode::Permissive`]).
     pub const METRIC_CORRUPT_RECORDS: &'static str = "numCorruptRecords";
+    /// Offsets of the batch's ranges whose records were no longer in Kafka (removed by
+    /// retention or `DeleteRecords`, or of a deleted partition) and were skipped, with
+    /// `fail_on_data_loss = false`; with it on they fail the batch instead. Not a Spark
+    /// metric: Spark only logs the skip.
+    pub const METRIC_OFFSETS_LOST: &'static str = "numOffsetsLost";
 
     /// A source reading from the brokers `bootstrap_servers` (`host:port,host:port`).
     /// Choose what it reads with [`KafkaSource::subscribe`],
@@ -781,6 +786,7 @@ impl Source for KafkaSource {
         let end = PartitionOffsets::from_offset(end)?;
         let earliest = std::mem::take(&mut self.running()?.earliest);
         let mut ranges = Vec::new();
+        let mut lost = 0i64;
         {
             let running = self
                 .running
@@ -795,6 +801,7 @@ impl Source for KafkaSource {
                     Ok(low) => low,
                     Err(e) => {
                         self.data_loss(format!("partition {tp} cannot be read ({e})"))?;
+                        lost += until - from_offsets.get(&tp).unwrap_or(until);
                         continue;
                     }
                 };
@@ -811,6 +818,7 @@ impl Source for KafkaSource {
                         "offsets {from}..{} of {tp} are no longer in Kafka (its earliest is {low})",
                         low.min(until)
                     ))?;
+                    lost += low.min(until) - from;
                     from = low.min(until);
                 }
                 if from < until {
@@ -821,7 +829,7 @@ impl Source for KafkaSource {
         let ranges = self.split(ranges);
         // readers live for one read: a consumer that fetched from a topic keeps asking
         // the brokers about it, and librdkafka has crashed on the answer about a topic
-        // deleted since (tansu 0.6)
+        // deleted since
         let pool = (0..ranges.len())
             .map(|_| self.consumer())
             .collect::<Result<Vec<_>>>()?;
@@ -836,7 +844,7 @@ impl Source for KafkaSource {
             .running
             .as_ref()
             .ok_or_else(|| self.err("the source was not opened"))?;
-        let results: Vec<Result<RowsBuilder>> = std::thread::scope(|scope| {
+        let results: Vec<Result<(RowsBuilder, i64)>> = std::thread::scope(|scope| {
             let handles: Vec<_> = ranges
                 .iter()
                 .zip(&pool)
@@ -852,8 +860,9 @@ impl Source for KafkaSource {
         });
         let mut batches = Vec::new();
         let (mut dropped, mut corrupt) = (0u64, 0u64);
-        for rows in results {
-            let rows = rows?;
+        for result in results {
+            let (rows, skipped) = result?;
+            lost += skipped;
             if rows.is_empty() {
                 continue;
             }
@@ -923,6 +932,9 @@ impl Source for KafkaSource {
                 ParseMode::FailFast => {}
             }
         }
+        if !self.fail_on_data_loss {
+            metrics.insert(Self::METRIC_OFFSETS_LOST.to_string(), lost.to_string());
+        }
         self.metrics = metrics;
         Ok(batches)
     }
@@ -946,8 +958,14 @@ struct ReadRange<'a> {
     what: &'a str,
 }
 
-/// Reads `[from, until)` of one partition with `consumer`.
-fn read_range(consumer: &BaseConsumer, range: &Range, how: ReadRange<'_>) -> Result<RowsBuilder> {
+/// Reads `[from, until)` of one partition with `consumer`: its rows, and how many offsets
+/// at its end were skipped because their records were gone (without
+/// `fail_on_data_loss`).
+fn read_range(
+    consumer: &BaseConsumer,
+    range: &Range,
+    how: ReadRange<'_>,
+) -> Result<(RowsBuilder, i64)> {
     let tp = &range.tp;
     let mut list = rdkafka::TopicPartitionList::new();
     list.add_partition_offset(&tp.topic, tp.partition, rdkafka::Offset::Offset(range.from))
@@ -966,7 +984,7 @@ fn read_assigned(
     consumer: &BaseConsumer,
     range: &Range,
     how: ReadRange<'_>,
-) -> Result<RowsBuilder> {
+) -> Result<(RowsBuilder, i64)> {
     let ReadRange {
         include_headers,
         poll_timeout,
@@ -1007,7 +1025,7 @@ fn read_assigned(
                     return Err(source_error(what, message));
                 }
                 tracing::warn!(source = what, "{message}; skipping the rest of the range");
-                break;
+                return Ok((rows, range.until - next));
             }
             None => {}
         }
@@ -1027,7 +1045,7 @@ fn read_assigned(
             ));
         }
     }
-    Ok(rows)
+    Ok((rows, 0))
 }
 
 fn position(consumer: &BaseConsumer, tp: &TopicPartition) -> Option<i64> {

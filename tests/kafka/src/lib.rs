@@ -1,131 +1,203 @@
-//! The Kafka connector's tests run against a real Kafka-protocol broker, tansu 0.6,
-//! which each test starts on a free loopback port ([`Broker::start`]) and stops when it
-//! is dropped. `scripts/install-tansu.sh` installs it; `.ci/run` runs that script and
-//! puts the binary's path in `STREAM_TANSU`.
+//! The Kafka connector's tests run against Apache Kafka itself, in KRaft mode: one Java
+//! process that is broker and controller, on free loopback ports, with its log folder in
+//! a temporary folder ([`Broker::start`] for a test of its own, [`Broker::shared`] for one
+//! broker per test binary, each test on topics of its own). `scripts/install-kafka.sh`
+//! resolves its jars into a cached folder; `scripts/test.sh` (and so `.ci/run`) runs that
+//! script and puts the folder in `STREAM_KAFKA`.
 //!
 //! Where no broker can be started the tests are skipped with a loud message, except
 //! under `CI=true`, where they fail.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Message, TopicPartitionList};
 
-/// The tansu binary: `STREAM_TANSU`, else `tansu` in cargo's bin folder or on `PATH`.
-pub fn tansu_binary() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("STREAM_TANSU").filter(|p| !p.is_empty()) {
+/// The folder of Apache Kafka's jars: `STREAM_KAFKA`, else where
+/// `scripts/install-kafka.sh` puts them by default, if it finished there.
+pub fn kafka_libs() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("STREAM_KAFKA").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
-    let cargo_home = std::env::var_os("CARGO_HOME")
+    let cache = std::env::var_os("STREAM_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let mut candidates: Vec<PathBuf> = cargo_home
-        .map(|h| h.join("bin/tansu"))
-        .into_iter()
-        .collect();
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|d| d.join("tansu")));
-    }
-    candidates.into_iter().find(|p| p.is_file())
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("sparkling-streams"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sparkling-streams"))
+        })?;
+    let pom = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka/pom.xml"),
+    )
+    .ok()?;
+    let version = pom
+        .split("<kafka.version>")
+        .nth(1)?
+        .split("</kafka.version>")
+        .next()?;
+    let dir = cache.join(format!("kafka-{version}"));
+    dir.join("complete").is_file().then(|| dir.join("libs"))
 }
 
-/// A tansu broker on a loopback port, stopped (killed) when dropped.
+/// The KRaft cluster id every test broker is formatted with (each has a folder of its
+/// own, so one id does).
+const CLUSTER_ID: &str = "c3RyZWFtLWNvcmUtdGVzdA";
+
+/// An Apache Kafka broker (and its controller) on loopback ports, killed when dropped.
 pub struct Broker {
     child: Option<Child>,
+    /// The broker's end of a pipe: when it closes (the broker is stopped, or the test
+    /// process ends however it ends) the shell around the JVM kills it.
+    lifeline: Option<ChildStdin>,
     port: u16,
-    storage: String,
-    binary: PathBuf,
+    controller_port: u16,
+    libs: PathBuf,
     log: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Broker {
-    /// A broker keeping everything in memory; `None` (after a loud message) where no
-    /// tansu binary is installed, except under `CI=true`, where that panics.
-    ///
-    /// tansu 0.6's memory storage gives a partition's latest offset as the first offset
-    /// of its last record batch plus one: produce one record per batch to it (each
-    /// [`Broker::produce`] of a single record is one). [`Broker::start_sqlite`] does not
-    /// have that fault.
+    /// A broker of the test's own, for a test that stops or restarts it; `None` (after a
+    /// loud message) where Apache Kafka is not installed, except under `CI=true`, where
+    /// that panics.
     pub fn start(test: &str) -> Option<Broker> {
-        Self::start_with(test, None)
-    }
-
-    /// A broker keeping its data in a SQLite file in its own folder, so that it can be
-    /// stopped and started again with its topics ([`Broker::restart`]).
-    pub fn start_sqlite(test: &str) -> Option<Broker> {
-        // tansu reads the file's path relative to its working folder, the broker's own
-        Self::start_with(test, Some("sqlite://tansu.db".into()))
-    }
-
-    fn start_with(test: &str, storage: Option<String>) -> Option<Broker> {
-        let Some(binary) = tansu_binary() else {
+        let Some(libs) = kafka_libs() else {
             if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{test}: no tansu broker binary under CI; run scripts/install-tansu.sh");
+                panic!("{test}: no Apache Kafka under CI; run scripts/install-kafka.sh");
             }
             eprintln!(
-                "\n!!!!!!!! SKIPPED: {test}: no Kafka broker: tansu is not installed; run \
-                 `scripts/install-tansu.sh` (or set STREAM_TANSU) to run the Kafka tests !!!!!!!!\n"
+                "\n!!!!!!!! SKIPPED: {test}: no Kafka broker: Apache Kafka is not installed; run \
+                 `scripts/install-kafka.sh` (or set STREAM_KAFKA) to run the Kafka tests !!!!!!!!\n"
             );
             return None;
         };
         let dir = tempfile::tempdir().expect("a temporary folder");
+        let free_port = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
         let mut broker = Broker {
             child: None,
-            port: 0,
-            storage: storage.unwrap_or_else(|| "memory://tansu/".into()),
-            binary,
-            log: dir.path().join("tansu.log"),
-            _dir: dir,
+            lifeline: None,
+            port: free_port(),
+            controller_port: free_port(),
+            libs,
+            log: dir.path().join("broker.log"),
+            dir,
         };
+        broker.configure_and_format();
         broker.spawn();
         Some(broker)
     }
 
+    /// The broker of this test binary, started by the first test that asks; tests that
+    /// share it use topics of their own. `None` as for [`Broker::start`].
+    pub fn shared(test: &str) -> Option<&'static Broker> {
+        static SHARED: OnceLock<Option<Broker>> = OnceLock::new();
+        SHARED.get_or_init(|| Broker::start(test)).as_ref()
+    }
+
+    fn java(&self) -> Command {
+        let mut c = Command::new("java");
+        c.arg("-cp").arg(self.libs.join("*"));
+        c
+    }
+
+    /// Writes `server.properties` and formats the log folder (once per broker).
+    fn configure_and_format(&self) {
+        let (port, controller) = (self.port, self.controller_port);
+        let data = self.dir.path().join("data");
+        let properties = format!(
+            "process.roles=broker,controller\n\
+             node.id=1\n\
+             controller.quorum.voters=1@127.0.0.1:{controller}\n\
+             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
+             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+             controller.listener.names=CONTROLLER\n\
+             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             inter.broker.listener.name=PLAINTEXT\n\
+             log.dirs={}\n\
+             num.partitions=1\n\
+             offsets.topic.replication.factor=1\n\
+             offsets.topic.num.partitions=2\n\
+             transaction.state.log.replication.factor=1\n\
+             transaction.state.log.min.isr=1\n\
+             transaction.state.log.num.partitions=2\n\
+             group.initial.rebalance.delay.ms=0\n",
+            data.display()
+        );
+        std::fs::write(self.dir.path().join("server.properties"), properties)
+            .expect("server.properties");
+        let out = self
+            .java()
+            .arg("kafka.tools.StorageTool")
+            .args(["format", "-t", CLUSTER_ID, "-c"])
+            .arg(self.dir.path().join("server.properties"))
+            .output()
+            .expect("java runs");
+        assert!(
+            out.status.success(),
+            "formatting the broker's log folder failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     fn spawn(&mut self) {
-        if self.port == 0 {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-            self.port = listener.local_addr().expect("its address").port();
-        }
-        let url = format!("tcp://127.0.0.1:{}", self.port);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .expect("the broker's log");
-        let child = Command::new(&self.binary)
-            .current_dir(self._dir.path())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", &self.storage])
-            .env("RUST_LOG", "warn")
+        let log4j =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka/log4j2.properties");
+        // the JVM under a shell that kills it when its standard input closes: a broker
+        // never outlives its test process, even one that is killed
+        let java = format!(
+            "java -Xms128m -Xmx768m -XX:+UseSerialGC -Dlog4j2.configurationFile='{}' \
+             -cp '{}/*' kafka.Kafka '{}' <&- & pid=$!; cat >/dev/null; kill -9 $pid; wait $pid",
+            log4j.display(),
+            self.libs.display(),
+            self.dir.path().join("server.properties").display()
+        );
+        let mut child = Command::new("sh")
+            .args(["-c", &java])
+            .stdin(Stdio::piped())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
+            .unwrap_or_else(|e| panic!("cannot start Apache Kafka: {e}"));
+        self.lifeline = child.stdin.take();
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let consumer: BaseConsumer = self.config().create().expect("a client");
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && consumer
+                    .fetch_metadata(None, Duration::from_secs(5))
+                    .is_ok_and(|m| !m.brokers().is_empty())
+            {
+                break;
+            }
             assert!(
                 Instant::now() < deadline,
-                "tansu did not listen on port {} within 20 s; its log: {}",
+                "Apache Kafka did not answer on port {} within 60 s; its log: {}",
                 self.port,
-                std::fs::read_to_string(&self.log).unwrap_or_default()
+                self.log()
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
@@ -139,15 +211,16 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Kills the broker (as a crash would).
+    /// Kills the broker (`kill -9`, as a crash would).
     pub fn stop(&mut self) {
+        drop(self.lifeline.take());
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    /// Starts it again on the same port and storage.
+    /// Starts it again on the same ports and log folder: its topics and records are
+    /// there again.
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
@@ -162,6 +235,35 @@ impl Broker {
             block_on(admin.create_topics([&topic], &AdminOptions::new())).expect("create_topics");
         for r in results {
             r.unwrap_or_else(|(t, e)| panic!("cannot create topic {t}: {e}"));
+        }
+    }
+
+    /// Gives `topic` `total` partitions (Kafka's `CreatePartitions`).
+    pub fn create_partitions(&self, topic: &str, total: usize) {
+        let admin: AdminClient<DefaultClientContext> =
+            self.config().create().expect("an admin client");
+        let more = NewPartitions::new(topic, total);
+        let results = block_on(admin.create_partitions([&more], &AdminOptions::new()))
+            .expect("create_partitions");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("cannot add partitions to {t}: {e}"));
+        }
+    }
+
+    /// Removes the records of `topic`'s `partition` before offset `before` (Kafka's
+    /// `DeleteRecords`, as retention would).
+    pub fn delete_records(&self, topic: &str, partition: i32, before: i64) {
+        let admin: AdminClient<DefaultClientContext> =
+            self.config().create().expect("an admin client");
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset(topic, partition, rdkafka::Offset::Offset(before))
+            .expect("a partition");
+        let result =
+            block_on(admin.delete_records(&list, &AdminOptions::new())).expect("delete_records");
+        for e in result.elements() {
+            if let Err(err) = e.error() {
+                panic!("cannot delete the records of {topic}-{partition}: {err}");
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use stream_core::{
 
 #[test]
 fn the_source_reports_a_broker_that_went_away_and_goes_on_when_it_is_back() {
-    let Some(mut broker) = Broker::start_sqlite("kafka_broker_outage::source") else {
+    let Some(mut broker) = Broker::start("kafka_broker_outage::source") else {
         return;
     };
     broker.create_topic("t", 1);
@@ -66,7 +66,7 @@ fn the_source_reports_a_broker_that_went_away_and_goes_on_when_it_is_back() {
 
 #[test]
 fn the_sink_fails_its_batch_while_the_broker_is_away_and_a_restart_writes_it() {
-    let Some(mut broker) = Broker::start_sqlite("kafka_broker_outage::sink") else {
+    let Some(mut broker) = Broker::start("kafka_broker_outage::sink") else {
         return;
     };
     broker.create_topic("out", 1);

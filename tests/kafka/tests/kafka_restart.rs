@@ -52,7 +52,7 @@ fn a_restart_mid_topic_resumes_from_the_checkpointed_offsets() {
         FaultPoint::AfterSinkWrite,
         FaultPoint::BeforeCommit,
     ] {
-        let Some(broker) = Broker::start_sqlite("kafka_restart") else {
+        let Some(broker) = Broker::start("kafka_restart") else {
             return;
         };
         broker.create_topic("t", 1);

@@ -1,4 +1,4 @@
-//! The `kafka_to_delta` example against a tansu broker: the Delta table holds every
+//! The `kafka_to_delta` example against Apache Kafka: the Delta table holds every
 //! sample reading with a temperature, once, with its day and its Kafka position, as the
 //! `deltalake` Python package reads it; the value that is not JSON is counted; a second
 //! run adds nothing.
@@ -35,7 +35,7 @@ fn expected(broker: &Broker) -> Vec<String> {
 
 #[test]
 fn the_example_streams_a_topic_into_a_delta_table_once() {
-    let Some(broker) = Broker::start_sqlite("kafka_to_delta") else {
+    let Some(broker) = Broker::start("kafka_to_delta") else {
         return;
     };
     example::publish_samples_once(&broker.servers(), "readings").unwrap();

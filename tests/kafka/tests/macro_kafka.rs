@@ -1,4 +1,4 @@
-//! `read(kafka, ..)` and `write(kafka, ..)` in `stream!`, against a tansu broker:
+//! `read(kafka, ..)` and `write(kafka, ..)` in `stream!`, against Apache Kafka:
 //! Kafka → decode → filter → project → Kafka, each row written as JSON; the raw
 //! records cast to strings with their key and headers passed through.
 
@@ -15,7 +15,7 @@ fn run(query: stream_core::QueryBuilder) {
 
 #[test]
 fn decode_filter_project_and_write_rows_as_json() {
-    let Some(broker) = Broker::start_sqlite("macro_kafka::json") else {
+    let Some(broker) = Broker::start("macro_kafka::json") else {
         return;
     };
     broker.create_topic("orders", 2);
@@ -59,7 +59,7 @@ fn decode_filter_project_and_write_rows_as_json() {
 
 #[test]
 fn raw_records_pass_through_with_key_and_headers() {
-    let Some(broker) = Broker::start_sqlite("macro_kafka::raw") else {
+    let Some(broker) = Broker::start("macro_kafka::raw") else {
         return;
     };
     broker.create_topic("in", 1);

@@ -1,6 +1,7 @@
-//! Throughput of Kafka → filter → Kafka on loopback, against a tansu broker this
-//! program starts (SQLite storage): `cargo run --release -p kafka-tests --bin
-//! kafka_throughput [-- EVENTS]` (default 200,000 events).
+//! Throughput of Kafka → filter → Kafka on loopback, against an Apache Kafka broker this
+//! program starts as the tests do (`scripts/install-kafka.sh` installs it):
+//! `cargo run --release -p kafka-tests --bin kafka_throughput [-- EVENTS]` (default
+//! 200,000 events).
 //!
 //! It writes EVENTS JSON events to topic `in` (2 partitions), then runs one query with
 //! trigger available_now: the values decoded as JSON, `amount > 50`, `user` and `amount`
@@ -22,7 +23,7 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("EVENTS is a number"))
         .unwrap_or(200_000);
-    let broker = Broker::start_sqlite("kafka_throughput").expect("a broker");
+    let broker = Broker::start("kafka_throughput").expect("a broker");
     broker.create_topic("in", 2);
     broker.create_topic("out", 2);
 
