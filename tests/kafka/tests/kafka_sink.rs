@@ -144,3 +144,88 @@ fn exactly_once_a_read_committed_consumer_sees_every_row_once() {
         );
     }
 }
+
+/// A query on a MemoryStream of `value` strings, written to `out` exactly once under the
+/// transactional id `id`, started (its sink opened: the producer's transactions
+/// initialised) and ready for input.
+fn exactly_once_query(
+    broker: &Broker,
+    id: &str,
+    checkpoint: &Path,
+) -> (stream_core::MemoryStream, stream_core::StreamingQuery) {
+    use std::sync::Arc;
+
+    use arrow_schema::{DataType, Field, Schema};
+    use stream_core::kafka::KafkaSink;
+    use stream_core::{
+        MapPipeline, MemoryStream, OutputMode, StreamingQuery, StreamingQueryManager,
+    };
+
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "value",
+        DataType::Utf8,
+        false,
+    )]));
+    let input = MemoryStream::new(schema.clone());
+    let query = StreamingQuery::builder()
+        .manager(&StreamingQueryManager::new())
+        .source(input.clone())
+        .pipeline(MapPipeline::identity(schema))
+        .sink(
+            KafkaSink::new(broker.servers())
+                .topic("fenced_out")
+                .exactly_once(true)
+                .transactional_id(id),
+        )
+        .output_mode(OutputMode::Append)
+        .checkpoint_location(checkpoint)
+        .start()
+        .expect("the query starts");
+    (input, query)
+}
+
+/// A zombie: an instance whose transactional id a newer instance took over (a query
+/// restarted while the old process still runs, as a scheduler can do). The newer
+/// producer fences the older one, so the zombie's next commit fails and nothing it
+/// writes is ever shown to a read_committed consumer; the newer instance's rows are
+/// there once.
+#[test]
+fn a_second_instance_with_the_same_transactional_id_fences_the_first() {
+    let Some(broker) = Broker::start("kafka_sink::fencing") else {
+        return;
+    };
+    broker.create_topic("fenced_out", 1);
+    let rt = tests::runtime();
+    let (zombie_dir, live_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (zombie_input, zombie) = exactly_once_query(&broker, "one-id", zombie_dir.path());
+    let (live_input, live) = exactly_once_query(&broker, "one-id", live_dir.path());
+
+    zombie_input.add_json(r#"{"value":"zombie"}"#).unwrap();
+    let e = rt
+        .block_on(zombie.process_all_available())
+        .expect_err("the fenced instance's batch fails")
+        .to_string();
+    assert!(
+        e.contains("KafkaSink[fenced_out, exactly once]") && e.contains("batch 0"),
+        "{e}"
+    );
+    assert!(e.to_lowercase().contains("fenced"), "says why: {e}");
+
+    live_input.add_json(r#"{"value":"live-1"}"#).unwrap();
+    live_input.add_json(r#"{"value":"live-2"}"#).unwrap();
+    rt.block_on(live.process_all_available())
+        .expect("the newer instance writes");
+    rt.block_on(live.stop());
+
+    let mut seen: Vec<String> = broker
+        .consume_all("fenced_out", 1, true)
+        .into_iter()
+        .map(|r| r.value.unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["live-1", "live-2"],
+        "nothing of the zombie, the rest once"
+    );
+}
