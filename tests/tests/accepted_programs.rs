@@ -654,3 +654,35 @@ fn append_mode_grouped_by_the_watermarked_column() {
         ]
     );
 }
+
+/// A stream that has no row yet runs no batch (Spark constructs a batch only for new
+/// data), so a global aggregation over it writes nothing, not a row of count 0; its
+/// first rows are batch 0.
+#[test]
+fn a_global_aggregation_of_a_stream_without_rows_writes_nothing() {
+    let sales = MemoryStream::of::<Sale>();
+    let checkpoint = tempfile::tempdir().unwrap();
+    let table = "accepted_global_no_rows";
+    let query = stream! {
+        schema Sale = Sale;
+        read(memory, stream = {sales.clone()}, schema = Sale)
+            .agg(count() as n)
+            .write(memory, name = {table})
+            .output_mode(complete)
+    }
+    .manager(&StreamingQueryManager::new())
+    .checkpoint_location(checkpoint.path())
+    .start()
+    .unwrap();
+    let rt = runtime();
+    rt.block_on(query.process_all_available()).unwrap();
+    assert!(query.recent_progress().is_empty());
+    assert!(tests::emitted(table).is_empty());
+    // then rows: `count()` reads no column, and counts them
+    sales
+        .add_rows(&[sale("/a", 1.0), sale("/b", -2.0)])
+        .unwrap();
+    rt.block_on(query.process_all_available()).unwrap();
+    rt.block_on(query.stop());
+    assert_eq!(tests::emitted(table), [r#"{"_batch":0,"n":2}"#]);
+}

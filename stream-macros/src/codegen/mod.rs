@@ -20,6 +20,13 @@ use crate::types::DslType;
 
 /// An expression building an arrow `SchemaRef` for `schema`.
 pub(crate) fn schema_ref(schema: &Schema) -> TokenStream {
+    // no columns (the input of a global `count()`): `vec![]` would leave the field type
+    // to inference, which `Schema::new` cannot give
+    if schema.is_empty() {
+        return quote!(::std::sync::Arc::new(
+            ::stream_core::__private::arrow_schema::Schema::empty()
+        ));
+    }
     let fields = schema.iter().map(|c| {
         let name = &c.name;
         let dt = c.ty.ty.data_type();
