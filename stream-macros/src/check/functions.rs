@@ -136,7 +136,7 @@ fn cast(cx: &mut Checker, name: &syn::Ident, args: &[Expr], schema: &Schema) -> 
 }
 
 /// Spark's aggregate functions, refused in a stateless pipeline.
-const AGGREGATES: &[&str] = &[
+pub(crate) const AGGREGATES: &[&str] = &[
     "sum",
     "count",
     "count_distinct",

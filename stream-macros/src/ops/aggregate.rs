@@ -618,6 +618,26 @@ fn aggregate_call<'a>(
     item: &'a SelectItem,
 ) -> Option<(AggFunc, Option<&'a Expr>, Option<&'a Expr>, String)> {
     let Expr::Call { name, args } = &item.expr else {
+        // an expression of aggregates, as Spark's `agg(sum(x) / count(x))`
+        let mut parts = Vec::new();
+        let rewritten = of_aggregates(&item.expr, &mut parts);
+        if !parts.is_empty() {
+            let aggs = parts
+                .iter()
+                .map(|(call, name)| format!("{call} as {name}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let column = item
+                .alias
+                .as_ref()
+                .map_or("value".to_string(), ToString::to_string);
+            cx.cx.error_range(
+                item.range,
+                "an expression of aggregates is not supported yet: each item of `agg(..)` is one aggregate function",
+                format!("aggregate each part, then compute from them after `agg`: `.agg({aggs}).with_column({column}, {rewritten})`"),
+            );
+            return None;
+        }
         cx.cx.error_range(
             item.range,
             "`agg` takes aggregate functions",
@@ -695,6 +715,63 @@ fn aggregate_call<'a>(
             );
             None
         }
+    }
+}
+
+/// `expr` as a block writes it, each aggregate call in it replaced by a name for its
+/// result, the calls and names pushed to `parts` (`sum(x) / count()` is `sum_x / n`).
+fn of_aggregates(expr: &Expr, parts: &mut Vec<(String, String)>) -> String {
+    let operand = |e: &Expr, parts: &mut Vec<(String, String)>| match e {
+        Expr::Binary { .. } | Expr::Cast { .. } => format!("({})", of_aggregates(e, parts)),
+        _ => of_aggregates(e, parts),
+    };
+    match expr {
+        Expr::Call { name, args }
+            if crate::check::functions::AGGREGATES.contains(&name.to_string().as_str()) =>
+        {
+            let call = expr.text();
+            let base = match args.as_slice() {
+                [] => "n".to_string(),
+                [Expr::Column(c)] => format!("{name}_{c}"),
+                _ => format!("{name}_value"),
+            };
+            let mut alias = base.clone();
+            let mut i = 2;
+            while parts.iter().any(|(c, a)| *a == alias && *c != call) {
+                alias = format!("{base}_{i}");
+                i += 1;
+            }
+            if !parts.iter().any(|(c, _)| *c == call) {
+                parts.push((call, alias.clone()));
+            }
+            alias
+        }
+        Expr::Binary {
+            op, left, right, ..
+        } => {
+            let l = operand(left, parts);
+            let r = operand(right, parts);
+            format!("{l} {} {r}", op.symbol())
+        }
+        Expr::Unary {
+            op, expr: inner, ..
+        } => {
+            let sign = if *op == crate::parse::UnOp::Not {
+                "!"
+            } else {
+                "-"
+            };
+            format!("{sign}{}", operand(inner, parts))
+        }
+        Expr::Cast { expr: inner, ty } => format!("{} as {}", operand(inner, parts), ty.base),
+        Expr::Call { name, args } => format!(
+            "{name}({})",
+            args.iter()
+                .map(|a| of_aggregates(a, parts))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.text(),
     }
 }
 

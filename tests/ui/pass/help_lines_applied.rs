@@ -6,6 +6,7 @@ fn main() {
     dedup_then_drop();
     union_reordered();
     foreach_two_arguments();
+    expression_after_agg();
     let _hour = stream! {
         schema Reading { sensor: string, read_at: f64 }
         read(json, path = "landing/", schema = Reading)
@@ -69,5 +70,18 @@ fn foreach_two_arguments() {
                 println!("{}", batches.len());
                 Ok::<(), String>(())
             }})
+    };
+}
+
+// the help of the expression of aggregates in `ui/stateful/aggregate_inside_aggregation.rs`
+fn expression_after_agg() {
+    let _mean = stream! {
+        schema Order { ts: timestamp_ms, user: string, amount: f64 }
+        read(json, path = "landing/", schema = Order)
+            .with_watermark(ts, "10 minutes")
+            .group_by(window(ts, "1 minute"), user)
+            .agg(sum(amount) as sum_amount, count() as n)
+            .with_column(mean, sum_amount / n)
+            .write(console)
     };
 }
