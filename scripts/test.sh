@@ -11,6 +11,9 @@
 #     (scripts/install-chromium.sh: Debian's chromium package, installed with apt-get
 #     when no chromium is on PATH), found through STREAM_CHROMIUM.
 #
+# and, where they are missing, the OpenSSL development files the Kafka connector's TLS is
+# built against (scripts/install-openssl-dev.sh: Debian's libssl-dev).
+#
 # Then the end-to-end suites (the `tests` package: every stateful, crash, SIGKILL,
 # restart and golden test) run a second time on the disk state store
 # (STREAM_STATE_STORE=disk), so that both stores pass them.
@@ -22,6 +25,9 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# the Kafka connector's TLS links the system's OpenSSL: its development files
+./scripts/install-openssl-dev.sh
 
 if [[ -z "${STREAM_PYTHON:-}" ]]; then
     echo "==> the Python readers for the sink tests" >&2

@@ -8,13 +8,13 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use rdkafka::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
 
-use super::client::{REQUEST_TIMEOUT, config};
+use super::client::{ClientErrors, KafkaConsumer, REQUEST_TIMEOUT, config};
 use crate::sink::{Sink, SinkBatch, SinkContext};
 use crate::{OutputMode, Result, StreamError};
 
@@ -72,7 +72,7 @@ struct Open {
     transactional_id: Option<String>,
     committed: Option<u64>,
     /// Exactly once: a consumer of the transactional id's group.
-    group: Option<BaseConsumer>,
+    group: Option<KafkaConsumer>,
     columns: Columns,
     schema: SchemaRef,
 }
@@ -158,9 +158,11 @@ impl KafkaSink {
     }
 
     /// A librdkafka setting of the producer: `compression.type`, `linger.ms`,
-    /// `security.protocol`, ...
+    /// `security.protocol`, ...; also as Spark's `kafka.`-prefixed option
+    /// (`kafka.security.protocol`), whose prefix is dropped.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.user_config.push((key.into(), value.into()));
+        self.user_config
+            .push((super::client::setting_name(key.into()), value.into()));
         self
     }
 
@@ -269,7 +271,7 @@ impl KafkaSink {
 
     /// A consumer of the transactional id's consumer group (never joined: it only
     /// reads the group's committed offsets and gives its metadata to transactions).
-    fn group_consumer(&self, transactional_id: &str) -> Result<BaseConsumer> {
+    fn group_consumer(&self, transactional_id: &str) -> Result<KafkaConsumer> {
         let cfg = config(
             &self.servers,
             &self.user_config,
@@ -278,7 +280,7 @@ impl KafkaSink {
                 ("enable.auto.commit", "false"),
             ],
         )?;
-        cfg.create()
+        cfg.create_with_context(ClientErrors::default())
             .map_err(|e| self.err(0, format!("cannot create a Kafka consumer: {e}")))
     }
 
@@ -288,7 +290,7 @@ impl KafkaSink {
     /// (`NOT_COORDINATOR`, `COORDINATOR_LOAD_IN_PROGRESS`, `COORDINATOR_NOT_AVAILABLE`)
     /// until it is ready, as a broker does just after it started: that is asked again
     /// until `request_timeout` has passed.
-    fn committed_batch(&self, group: &BaseConsumer) -> Result<Option<u64>> {
+    fn committed_batch(&self, group: &KafkaConsumer) -> Result<Option<u64>> {
         let mut list = rdkafka::TopicPartitionList::new();
         list.add_partition(self.marker_topic(), 0);
         let deadline = std::time::Instant::now() + self.request_timeout;
@@ -309,7 +311,13 @@ impl KafkaSink {
                     std::thread::sleep(Duration::from_millis(100).min(left));
                 }
                 Err(e) => {
-                    return Err(self.err(0, format!("cannot read the last committed batch: {e}")));
+                    return Err(self.err(
+                        0,
+                        format!(
+                            "cannot read the last committed batch: {e}{}",
+                            super::client::consumer_said(group)
+                        ),
+                    ));
                 }
             }
         };

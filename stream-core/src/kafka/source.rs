@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use arrow_array::{Array, ArrayRef, BinaryArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::util::Timeout;
 
-use super::client::{REQUEST_TIMEOUT, config, source_error};
+use super::client::{ClientErrors, KafkaConsumer, REQUEST_TIMEOUT, config, source_error};
 use super::decode::ValueJson;
 use super::offsets::{EARLIEST, LATEST, PartitionOffsets, TopicPartition};
 use super::rows::{RowsBuilder, metadata_fields};
@@ -117,7 +117,7 @@ pub struct KafkaSource {
 
 struct Running {
     /// For metadata and watermarks.
-    meta: BaseConsumer,
+    meta: KafkaConsumer,
     log: MetadataLog,
     initial: Option<PartitionOffsets>,
     pattern: Option<regex::Regex>,
@@ -266,10 +266,12 @@ impl KafkaSource {
         self
     }
 
-    /// A librdkafka setting of the consumers (Spark's `kafka.`-prefixed options):
-    /// `security.protocol`, `sasl.mechanism`, `isolation.level`, ...
+    /// A librdkafka setting of the consumers: `security.protocol`, `sasl.mechanism`,
+    /// `isolation.level`, ...; also as Spark's `kafka.`-prefixed option
+    /// (`kafka.security.protocol`), whose prefix is dropped.
     pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.user_config.push((key.into(), value.into()));
+        self.user_config
+            .push((super::client::setting_name(key.into()), value.into()));
         self
     }
 
@@ -330,7 +332,7 @@ impl KafkaSource {
         source_error(&self.what(), message)
     }
 
-    fn consumer(&self) -> Result<BaseConsumer> {
+    fn consumer(&self) -> Result<KafkaConsumer> {
         let fixed = [
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
@@ -345,7 +347,7 @@ impl KafkaSource {
                 format!("sparkling-streams-source-{}", uuid::Uuid::new_v4()),
             );
         }
-        cfg.create()
+        cfg.create_with_context(ClientErrors::default())
             .map_err(|e| self.err(format!("cannot create a Kafka consumer: {e}")))
     }
 
@@ -361,7 +363,12 @@ impl KafkaSource {
         let meta = running
             .meta
             .fetch_metadata(None, Timeout::After(self.request_timeout))
-            .map_err(|e| self.err(format!("cannot fetch the brokers' metadata: {e}")))?;
+            .map_err(|e| {
+                self.err(format!(
+                    "cannot fetch the brokers' metadata: {e}{}",
+                    super::client::consumer_said(&running.meta)
+                ))
+            })?;
         let mut out = Vec::new();
         for topic in meta.topics() {
             let name = topic.name();
@@ -398,7 +405,12 @@ impl KafkaSource {
                 tp.partition,
                 Timeout::After(self.request_timeout),
             )
-            .map_err(|e| self.err(format!("cannot fetch the offsets of {tp}: {e}")))
+            .map_err(|e| {
+                self.err(format!(
+                    "cannot fetch the offsets of {tp}: {e}{}",
+                    super::client::consumer_said(&running.meta)
+                ))
+            })
     }
 
     /// Resolves the starting offsets against the partitions there are now.
@@ -962,7 +974,7 @@ struct ReadRange<'a> {
 /// at its end were skipped because their records were gone (without
 /// `fail_on_data_loss`).
 fn read_range(
-    consumer: &BaseConsumer,
+    consumer: &KafkaConsumer,
     range: &Range,
     how: ReadRange<'_>,
 ) -> Result<(RowsBuilder, i64)> {
@@ -981,7 +993,7 @@ fn read_range(
 }
 
 fn read_assigned(
-    consumer: &BaseConsumer,
+    consumer: &KafkaConsumer,
     range: &Range,
     how: ReadRange<'_>,
 ) -> Result<(RowsBuilder, i64)> {
@@ -1048,7 +1060,7 @@ fn read_assigned(
     Ok((rows, 0))
 }
 
-fn position(consumer: &BaseConsumer, tp: &TopicPartition) -> Option<i64> {
+fn position(consumer: &KafkaConsumer, tp: &TopicPartition) -> Option<i64> {
     let list = consumer.position().ok()?;
     let element = list.find_partition(&tp.topic, tp.partition)?;
     match element.offset() {

@@ -49,6 +49,13 @@ pub fn kafka_libs() -> Option<PathBuf> {
     dir.join("complete").is_file().then(|| dir.join("libs"))
 }
 
+/// The user of [`Broker::start_secure`]'s SASL/PLAIN listener.
+pub const SECURE_USER: &str = "alice";
+/// Its password.
+pub const SECURE_PASSWORD: &str = "alice-secret";
+/// The password of the secure broker's key store.
+const KEYSTORE_PASSWORD: &str = "test-keystore";
+
 /// The KRaft cluster id every test broker is formatted with (each has a folder of its
 /// own, so one id does).
 const CLUSTER_ID: &str = "c3RyZWFtLWNvcmUtdGVzdA";
@@ -61,6 +68,8 @@ pub struct Broker {
     lifeline: Option<ChildStdin>,
     port: u16,
     controller_port: u16,
+    /// With [`Broker::start_secure`]: a SASL_SSL listener's port.
+    secure_port: Option<u16>,
     libs: PathBuf,
     log: PathBuf,
     dir: tempfile::TempDir,
@@ -71,6 +80,17 @@ impl Broker {
     /// loud message) where Apache Kafka is not installed, except under `CI=true`, where
     /// that panics.
     pub fn start(test: &str) -> Option<Broker> {
+        Self::start_with(test, false)
+    }
+
+    /// As [`Broker::start`], with a second listener, SASL_SSL: TLS with a certificate
+    /// for 127.0.0.1 made for the test (its PEM is [`Broker::ca_pem`]) and SASL/PLAIN
+    /// with the user [`SECURE_USER`] and password [`SECURE_PASSWORD`].
+    pub fn start_secure(test: &str) -> Option<Broker> {
+        Self::start_with(test, true)
+    }
+
+    fn start_with(test: &str, secure: bool) -> Option<Broker> {
         let Some(libs) = kafka_libs() else {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("{test}: no Apache Kafka under CI; run scripts/install-kafka.sh");
@@ -93,10 +113,14 @@ impl Broker {
             lifeline: None,
             port: free_port(),
             controller_port: free_port(),
+            secure_port: secure.then(free_port),
             libs,
             log: dir.path().join("broker.log"),
             dir,
         };
+        if secure {
+            broker.make_certificate();
+        }
         broker.configure_and_format();
         broker.spawn();
         Some(broker)
@@ -115,18 +139,98 @@ impl Broker {
         c
     }
 
+    /// A key pair and a self-signed certificate for 127.0.0.1 (`broker.p12`), and the
+    /// certificate as PEM for the clients to trust (`ca.pem`).
+    fn make_certificate(&self) {
+        let dir = self.dir.path();
+        let keytool = |args: &[&str]| {
+            let out = Command::new("keytool")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("keytool runs (it comes with Java)");
+            assert!(
+                out.status.success(),
+                "keytool {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let store = [
+            "-keystore",
+            "broker.p12",
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            KEYSTORE_PASSWORD,
+        ];
+        keytool(
+            &[
+                &[
+                    "-genkeypair",
+                    "-alias",
+                    "broker",
+                    "-keyalg",
+                    "RSA",
+                    "-keysize",
+                    "2048",
+                ][..],
+                &store,
+                &[
+                    "-keypass",
+                    KEYSTORE_PASSWORD,
+                    "-dname",
+                    "CN=127.0.0.1",
+                    "-ext",
+                    "SAN=ip:127.0.0.1,dns:localhost",
+                    "-validity",
+                    "2",
+                ],
+            ]
+            .concat(),
+        );
+        keytool(
+            &[
+                &["-exportcert", "-rfc", "-alias", "broker", "-file", "ca.pem"][..],
+                &store,
+            ]
+            .concat(),
+        );
+    }
+
     /// Writes `server.properties` and formats the log folder (once per broker).
     fn configure_and_format(&self) {
         let (port, controller) = (self.port, self.controller_port);
         let data = self.dir.path().join("data");
+        let (listener, advertised, protocols, security) = match self.secure_port {
+            None => (String::new(), String::new(), String::new(), String::new()),
+            Some(secure) => (
+                format!(",SASL_SSL://127.0.0.1:{secure}"),
+                format!(",SASL_SSL://127.0.0.1:{secure}"),
+                ",SASL_SSL:SASL_SSL".to_string(),
+                format!(
+                    "sasl.enabled.mechanisms=PLAIN\n\
+                     listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN\n\
+                     listener.name.sasl_ssl.plain.sasl.jaas.config=\
+                     org.apache.kafka.common.security.plain.PlainLoginModule required \
+                     username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" \
+                     user_{SECURE_USER}=\"{SECURE_PASSWORD}\";\n\
+                     ssl.keystore.location={}\n\
+                     ssl.keystore.type=PKCS12\n\
+                     ssl.keystore.password={KEYSTORE_PASSWORD}\n\
+                     ssl.key.password={KEYSTORE_PASSWORD}\n",
+                    self.dir.path().join("broker.p12").display()
+                ),
+            ),
+        };
         let properties = format!(
             "process.roles=broker,controller\n\
              node.id=1\n\
              controller.quorum.voters=1@127.0.0.1:{controller}\n\
-             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
-             advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+             listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{listener}\n\
+             advertised.listeners=PLAINTEXT://127.0.0.1:{port}{advertised}\n\
              controller.listener.names=CONTROLLER\n\
-             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+             listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{protocols}\n\
+             {security}\
              inter.broker.listener.name=PLAINTEXT\n\
              log.dirs={}\n\
              num.partitions=1\n\
@@ -204,6 +308,21 @@ impl Broker {
     /// What the broker printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `host:port` of the SASL_SSL listener, with [`Broker::start_secure`].
+    pub fn secure_servers(&self) -> String {
+        format!(
+            "127.0.0.1:{}",
+            self.secure_port
+                .expect("a broker started with start_secure")
+        )
+    }
+
+    /// The PEM of the certificate the SASL_SSL listener presents (self-signed: the CA
+    /// a client trusts with `ssl.ca.location`).
+    pub fn ca_pem(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// `host:port` for `bootstrap.servers`.
