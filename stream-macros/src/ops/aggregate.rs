@@ -217,7 +217,10 @@ pub(crate) fn check(
                     ["session_start", "session_end"],
                     ["session_window_start", "session_window_end"],
                 ),
-                _ => (["window_start", "window_end"], ["window_start", "window_end"]),
+                _ => (
+                    ["window_start", "window_end"],
+                    ["window_start", "window_end"],
+                ),
             };
             if let Some(col) = columns
                 .iter()
