@@ -55,7 +55,7 @@ fn a_stream_that_is_never_written_is_not_read() {
     let checkpoint = tempfile::tempdir().unwrap();
     let query = stream! {
         schema Numbers { n: i64 }
-        let spare = read(memory, stream = {unused}, schema = Numbers);
+        let _spare = read(memory, stream = {unused}, schema = Numbers);
         read(memory, stream = {used}, schema = Numbers)
             .filter(n > 0)
             .write(memory, name = "macro_basics_unused_let")
