@@ -710,12 +710,13 @@ fn a_session_window_checkpoint_of_an_older_build_is_refused_for_its_renamed_colu
     copy_dir(&dir.join("checkpoint"), copy.path());
     let before = tree_of(copy.path());
     let input = MemoryStream::of::<Click>();
-    let err = session_window(&input, "checkpoint_fixture_session_window_refused")
+    let started = session_window(&input, "checkpoint_fixture_session_window_refused")
         .manager(&StreamingQueryManager::new())
         .checkpoint_location(copy.path())
-        .start()
-        .err()
-        .expect("an old session window checkpoint is refused");
+        .start();
+    let Err(err) = started else {
+        panic!("an old session window checkpoint is refused");
+    };
     let message = err.to_string();
     for part in [
         "session_start",

@@ -2,7 +2,7 @@
 //! `../shared/spark-golden-late/` (Spark 4.3's own outputs for 240 events in 6 files,
 //! one file per batch; the second with groups of several late events) give the same
 //! rows in the same batches, with the same watermark (none when the query has none),
-//! state size and late-row counts per batch.
+//! newest event time, source offsets, state size and late-row counts per batch.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,9 +42,29 @@ fn progress_facts(progress: &[StreamingQueryProgress]) -> Vec<Facts> {
                         .sum::<u64>()
                         .to_string(),
                 ),
+                (
+                    "maxEventTime",
+                    p.event_time
+                        .get("max")
+                        .cloned()
+                        .unwrap_or_else(|| "null".into()),
+                ),
+                (
+                    "sourceStartOffset",
+                    offset_text(p.sources.first().and_then(|s| s.start_offset.clone())),
+                ),
+                (
+                    "sourceEndOffset",
+                    offset_text(p.sources.first().and_then(|s| s.end_offset.clone())),
+                ),
             ])
         })
         .collect()
+}
+
+/// An offset as canonical JSON text (`null` for none).
+fn offset_text(offset: Option<serde_json::Value>) -> String {
+    offset.unwrap_or(serde_json::Value::Null).to_string()
 }
 
 fn expected_progress(set: GoldenSet, name: &str) -> Vec<Facts> {
@@ -65,6 +85,16 @@ fn expected_progress(set: GoldenSet, name: &str) -> Vec<Facts> {
                 (
                     "stateRowsDroppedByWatermark",
                     text("stateRowsDroppedByWatermark"),
+                ),
+                ("maxEventTime", text("maxEventTime")),
+                // Spark writes a source's offsets as JSON text (`{"logOffset": 0}`)
+                (
+                    "sourceStartOffset",
+                    offset_text(serde_json::from_str(&text("sourceStartOffset")).ok()),
+                ),
+                (
+                    "sourceEndOffset",
+                    offset_text(serde_json::from_str(&text("sourceEndOffset")).ok()),
                 ),
             ])
         })
