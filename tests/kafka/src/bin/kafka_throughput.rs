@@ -5,7 +5,8 @@
 //!
 //! It writes EVENTS JSON events to topic `in` (2 partitions), then runs one query with
 //! trigger available_now: the values decoded as JSON, `amount > 50`, `user` and `amount`
-//! kept, written as JSON to topic `out`, at least once. It prints the events per second
+//! kept, written as JSON to topic `out`, at least once; then the same query exactly once
+//! (one transaction per batch) into `out_exactly_once`. It prints the events per second
 //! of each phase, and of a bare librdkafka producer and consumer on the same broker.
 
 use std::sync::Arc;
@@ -25,7 +26,6 @@ fn main() {
         .unwrap_or(200_000);
     let broker = Broker::start("kafka_throughput").expect("a broker");
     broker.create_topic("in", 2);
-    broker.create_topic("out", 2);
 
     let started = Instant::now();
     let producer: BaseProducer = broker
@@ -74,17 +74,30 @@ fn main() {
         consumed as f64 / bare
     );
 
-    let (seconds, rows, batches) = run(&broker);
-    println!(
-        "query: Kafka -> decode JSON -> amount > 50 -> JSON -> Kafka, at least once: {events} events in {seconds:.2} s, {batches} batch(es), {rows} rows out: {:.0} events/s",
-        events as f64 / seconds
-    );
-    let out = broker.end_offsets("out", 2).iter().sum::<i64>() as usize;
-    assert_eq!(out, rows, "every row the query wrote is in `out`");
+    for (exactly_once, topic) in [(false, "out"), (true, "out_exactly_once")] {
+        let (seconds, rows, batches) = run(&broker, topic, exactly_once);
+        println!(
+            "query: Kafka -> decode JSON -> amount > 50 -> JSON -> Kafka, {}: {events} events in {seconds:.2} s, {batches} batch(es), {rows} rows out: {:.0} events/s",
+            if exactly_once {
+                "exactly once"
+            } else {
+                "at least once"
+            },
+            events as f64 / seconds
+        );
+        // exactly once, each partition also holds the transaction's commit marker
+        let out = broker.end_offsets(topic, 2).iter().sum::<i64>() as usize;
+        let markers = if exactly_once { 2 * batches } else { 0 };
+        assert!(
+            out >= rows && out <= rows + markers,
+            "every row the query wrote is in `{topic}`: {out} offsets for {rows} rows"
+        );
+    }
 }
 
-/// Runs the query to the end of `in`: its seconds, rows out and batches.
-fn run(broker: &Broker) -> (f64, usize, usize) {
+/// Runs the query to the end of `in` into `topic`: its seconds, rows out and batches.
+fn run(broker: &Broker, topic: &str, exactly_once: bool) -> (f64, usize, usize) {
+    broker.create_topic(topic, 2);
     let source = KafkaSource::new(broker.servers())
         .subscribe(["in"])
         .starting_offsets(StartingOffsets::Earliest)
@@ -116,8 +129,9 @@ fn run(broker: &Broker) -> (f64, usize, usize) {
         .pipeline(pipeline)
         .sink(
             KafkaSink::new(broker.servers())
-                .topic("out")
-                .value_json(true),
+                .topic(topic)
+                .value_json(true)
+                .exactly_once(exactly_once),
         )
         .output_mode(OutputMode::Append)
         .trigger(Trigger::AvailableNow)
