@@ -38,6 +38,11 @@ impl GoldenSet {
     /// `../shared/spark-golden-late`: heavy lateness, groups of several late events.
     pub const LATE: GoldenSet = GoldenSet("spark-golden-late");
 
+    /// The set's name, its folder's (`spark-golden`, `spark-golden-late`).
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
     /// The set's folder (a copy of the shared one, small, so that the tests run
     /// without `../shared`).
     pub fn dir(self) -> PathBuf {

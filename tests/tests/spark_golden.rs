@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use stream_core::{StreamingQueryProgress, stream};
+use stream_core::{OutputRow, QueryBuilder, StreamingQueryProgress, stream};
 use tests::{GoldenSet, emitted};
 
 type Facts = BTreeMap<&'static str, String>;
@@ -101,10 +101,21 @@ fn expected_progress(set: GoldenSet, name: &str) -> Vec<Facts> {
         .collect()
 }
 
-fn landing(set: GoldenSet) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    set.land(dir.path(), 0..6);
-    dir
+/// Lands the input of `set` (one file per batch), runs the query `make` builds over it
+/// into a memory table, and asserts that its rows and progress are Spark's
+/// `{pipeline}.batches.jsonl` and `{pipeline}.progress.jsonl`.
+fn matches_spark<R: OutputRow>(
+    set: GoldenSet,
+    pipeline: &str,
+    make: fn(&Path, &str) -> stream_core::QueryBuilder<R>,
+) {
+    let landing = tempfile::tempdir().unwrap();
+    set.land(landing.path(), 0..6);
+    let checkpoint = tempfile::tempdir().unwrap();
+    let table = format!("{}_{pipeline}", set.name());
+    let progress = run(make(landing.path(), &table), checkpoint.path());
+    assert_rows_match(set, pipeline, emitted(&table));
+    assert_progress_matches(set, pipeline, &progress);
 }
 
 fn run(
@@ -120,18 +131,6 @@ fn run(
         .block_on(query.as_ref().await_termination())
         .expect("query succeeds");
     query.as_ref().recent_progress()
-}
-
-/// Asserts that the memory table `table` holds the rows of `{pipeline}.batches.jsonl`
-/// and `progress` the facts of `{pipeline}.progress.jsonl`, batch by batch.
-fn assert_matches_spark(
-    set: GoldenSet,
-    pipeline: &str,
-    table: &str,
-    progress: &[StreamingQueryProgress],
-) {
-    assert_rows_match(set, pipeline, emitted(table));
-    assert_progress_matches(set, pipeline, progress);
 }
 
 /// Asserts that `rows` (canonical, with `_batch`, sorted) are Spark's; on a difference
@@ -162,127 +161,132 @@ fn assert_progress_matches(set: GoldenSet, pipeline: &str, progress: &[Streaming
     }
 }
 
+// The golden README's pipelines, over the landing folder `landing`, written to the
+// memory table `table`.
+
+fn tumbling_append(landing: &Path, table: &str) -> QueryBuilder<impl OutputRow + use<>> {
+    stream! {
+        schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+        read(json, path = {landing.to_path_buf()}, schema = Event, max_files_per_trigger = 1)
+            .with_watermark(ts, "2 minutes")
+            .group_by(window(ts, "1 minute"), country)
+            .agg(count() as count, sum(amount) as sum_amount)
+            .write(memory, name = {table})
+            .output_mode(append)
+            .trigger(available_now)
+    }
+}
+
+fn tumbling_update(landing: &Path, table: &str) -> QueryBuilder<impl OutputRow + use<>> {
+    stream! {
+        schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+        read(json, path = {landing.to_path_buf()}, schema = Event, max_files_per_trigger = 1)
+            .with_watermark(ts, "2 minutes")
+            .group_by(window(ts, "1 minute"), country)
+            .agg(count() as count, sum(amount) as sum_amount)
+            .write(memory, name = {table})
+            .output_mode(update)
+            .trigger(available_now)
+    }
+}
+
+fn sliding_average(landing: &Path, table: &str) -> QueryBuilder<impl OutputRow + use<>> {
+    stream! {
+        schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+        read(json, path = {landing.to_path_buf()}, schema = Event, max_files_per_trigger = 1)
+            .with_watermark(ts, "5 minutes")
+            .group_by(window(ts, "10 minutes", "5 minutes"), page)
+            .agg(avg(amount) as avg_amount, count() as count)
+            .write(memory, name = {table})
+            .output_mode(append)
+            .trigger(available_now)
+    }
+}
+
+fn session_windows(landing: &Path, table: &str) -> QueryBuilder<impl OutputRow + use<>> {
+    stream! {
+        schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+        read(json, path = {landing.to_path_buf()}, schema = Event, max_files_per_trigger = 1)
+            .with_watermark(ts, "2 minutes")
+            .group_by(session_window(ts, "5 minutes"), user)
+            .agg(count() as count)
+            .write(memory, name = {table})
+            .output_mode(append)
+            .trigger(available_now)
+    }
+}
+
+fn dedup(landing: &Path, table: &str) -> QueryBuilder<impl OutputRow + use<>> {
+    stream! {
+        schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
+        read(json, path = {landing.to_path_buf()}, schema = Event, max_files_per_trigger = 1)
+            .with_watermark(ts, "2 minutes")
+            .drop_duplicates(user, ts)
+            .write(memory, name = {table})
+            .trigger(available_now)
+    }
+}
+
 #[test]
 fn tumbling_count_in_append_mode_matches_spark() {
-    let landing = landing(GoldenSet::FIRST);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "2 minutes")
-                .group_by(window(ts, "1 minute"), country)
-                .agg(count() as count, sum(amount) as sum_amount)
-                .write(memory, name = "golden_tumbling_append")
-                .output_mode(append)
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
+    matches_spark(
         GoldenSet::FIRST,
         "tumbling_count.append.mft1",
-        "golden_tumbling_append",
-        &progress,
+        tumbling_append,
     );
 }
 
 #[test]
 fn tumbling_count_in_update_mode_matches_spark() {
-    let landing = landing(GoldenSet::FIRST);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "2 minutes")
-                .group_by(window(ts, "1 minute"), country)
-                .agg(count() as count, sum(amount) as sum_amount)
-                .write(memory, name = "golden_tumbling_update")
-                .output_mode(update)
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
+    matches_spark(
         GoldenSet::FIRST,
         "tumbling_count.update.mft1",
-        "golden_tumbling_update",
-        &progress,
+        tumbling_update,
     );
 }
 
 #[test]
 fn dedup_in_append_mode_matches_spark() {
-    let landing = landing(GoldenSet::FIRST);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "2 minutes")
-                .drop_duplicates(user, ts)
-                .write(memory, name = "golden_dedup_append")
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
-        GoldenSet::FIRST,
-        "dedup.append.mft1",
-        "golden_dedup_append",
-        &progress,
-    );
+    matches_spark(GoldenSet::FIRST, "dedup.append.mft1", dedup);
 }
 
 #[test]
 fn late_tumbling_count_in_append_mode_matches_spark() {
-    let landing = landing(GoldenSet::LATE);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "2 minutes")
-                .group_by(window(ts, "1 minute"), country)
-                .agg(count() as count, sum(amount) as sum_amount)
-                .write(memory, name = "late_tumbling_append")
-                .output_mode(append)
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
+    matches_spark(
         GoldenSet::LATE,
         "tumbling_count.append.mft1",
-        "late_tumbling_append",
-        &progress,
+        tumbling_append,
     );
 }
 
 #[test]
 fn late_tumbling_count_in_update_mode_matches_spark() {
-    let landing = landing(GoldenSet::LATE);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "2 minutes")
-                .group_by(window(ts, "1 minute"), country)
-                .agg(count() as count, sum(amount) as sum_amount)
-                .write(memory, name = "late_tumbling_update")
-                .output_mode(update)
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
+    matches_spark(
         GoldenSet::LATE,
         "tumbling_count.update.mft1",
-        "late_tumbling_update",
-        &progress,
+        tumbling_update,
     );
+}
+
+/// Sliding windows: a late event falls into two windows, and several late events of
+/// one group count once, as Spark counts the groups it drops.
+#[test]
+fn late_sliding_average_in_append_mode_matches_spark() {
+    matches_spark(GoldenSet::LATE, "sliding_avg.append.mft1", sliding_average);
+}
+
+#[test]
+fn late_session_window_in_append_mode_matches_spark() {
+    matches_spark(
+        GoldenSet::LATE,
+        "session_window.append.mft1",
+        session_windows,
+    );
+}
+
+#[test]
+fn late_dedup_in_append_mode_matches_spark() {
+    matches_spark(GoldenSet::LATE, "dedup.append.mft1", dedup);
 }
 
 /// Without a watermark: every group is kept and written each batch, and the progress
@@ -290,7 +294,8 @@ fn late_tumbling_count_in_update_mode_matches_spark() {
 /// so the batches are collected by a `foreach_batch` sink.
 #[test]
 fn late_tumbling_count_in_complete_mode_matches_spark() {
-    let landing = landing(GoldenSet::LATE);
+    let landing = tempfile::tempdir().unwrap();
+    GoldenSet::LATE.land(landing.path(), 0..6);
     let checkpoint = tempfile::tempdir().unwrap();
     let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = written.clone();
@@ -319,79 +324,4 @@ fn late_tumbling_count_in_complete_mode_matches_spark() {
     rows.sort();
     assert_rows_match(GoldenSet::LATE, "tumbling_count.complete.mft1", rows);
     assert_progress_matches(GoldenSet::LATE, "tumbling_count.complete.mft1", &progress);
-}
-
-/// Sliding windows: a late event falls into two windows, and several late events of
-/// one group count once, as Spark counts the groups it drops.
-#[test]
-fn late_sliding_average_in_append_mode_matches_spark() {
-    let landing = landing(GoldenSet::LATE);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "5 minutes")
-                .group_by(window(ts, "10 minutes", "5 minutes"), page)
-                .agg(avg(amount) as avg_amount, count() as count)
-                .write(memory, name = "late_sliding_append")
-                .output_mode(append)
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
-        GoldenSet::LATE,
-        "sliding_avg.append.mft1",
-        "late_sliding_append",
-        &progress,
-    );
-}
-
-#[test]
-fn late_session_window_in_append_mode_matches_spark() {
-    let landing = landing(GoldenSet::LATE);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "2 minutes")
-                .group_by(session_window(ts, "5 minutes"), user)
-                .agg(count() as count)
-                .write(memory, name = "late_session_append")
-                .output_mode(append)
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
-        GoldenSet::LATE,
-        "session_window.append.mft1",
-        "late_session_append",
-        &progress,
-    );
-}
-
-#[test]
-fn late_dedup_in_append_mode_matches_spark() {
-    let landing = landing(GoldenSet::LATE);
-    let checkpoint = tempfile::tempdir().unwrap();
-    let progress = run(
-        stream! {
-            schema Event { ts: Option<timestamp_ms>, user: Option<string>, page: Option<string>, amount: Option<f64>, country: Option<string> }
-            read(json, path = {landing.path()}, schema = Event, max_files_per_trigger = 1)
-                .with_watermark(ts, "2 minutes")
-                .drop_duplicates(user, ts)
-                .write(memory, name = "late_dedup_append")
-                .trigger(available_now)
-        },
-        checkpoint.path(),
-    );
-    assert_matches_spark(
-        GoldenSet::LATE,
-        "dedup.append.mft1",
-        "late_dedup_append",
-        &progress,
-    );
 }

@@ -54,9 +54,7 @@ impl ClientErrors {
             None => String::new(),
         }
     }
-}
 
-impl ClientErrors {
     fn keep(&self, reason: &str) {
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
     }
