@@ -708,7 +708,7 @@ fn a_session_window_checkpoint_of_an_older_build_is_refused_for_its_renamed_colu
     let manifest = read_manifest(&dir);
     let copy = tempfile::tempdir().unwrap();
     copy_dir(&dir.join("checkpoint"), copy.path());
-    let before = tree_of(copy.path());
+    let before = tests::files_under(copy.path());
     let input = MemoryStream::of::<Click>();
     let started = session_window(&input, "checkpoint_fixture_session_window_refused")
         .manager(&StreamingQueryManager::new())
@@ -727,7 +727,7 @@ fn a_session_window_checkpoint_of_an_older_build_is_refused_for_its_renamed_colu
         assert!(message.contains(part), "{part:?} not in {message}");
     }
     assert_eq!(
-        tree_of(copy.path()),
+        tests::files_under(copy.path()),
         before,
         "the refused checkpoint is unchanged"
     );
@@ -739,23 +739,6 @@ fn a_session_window_checkpoint_of_an_older_build_is_refused_for_its_renamed_colu
     let key = arrow_array::cast::AsArray::as_struct(state.column(0));
     let names: Vec<&str> = key.fields().iter().map(|f| f.name().as_str()).collect();
     assert!(names.contains(&"session_start"), "{names:?}");
-}
-
-/// Every file under `dir` with its bytes.
-fn tree_of(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.insert(path.clone(), fs::read(&path).unwrap());
-            }
-        }
-    }
-    out
 }
 
 #[test]
