@@ -134,10 +134,10 @@ impl<K: Eq + Hash> JoinTable<K> {
                 if let Some(table) = read.get() {
                     return Ok(table);
                 }
-                let batches = source.read_all()?;
-                let table = StaticTable::new(batches);
-                // checked here, where the files are known
-                conform(&table, &self.schema).map_err(|e| match e {
+                let read_files = StaticTable::new(source.read_all()?);
+                // checked here, where the files are known; kept as the one conformed
+                // batch, so that the index's conform of it copies nothing
+                let checked = conform(&read_files, &self.schema).map_err(|e| match e {
                     StreamError::SchemaMismatch { context, message } => {
                         StreamError::SchemaMismatch {
                             context: format!(
@@ -149,7 +149,7 @@ impl<K: Eq + Hash> JoinTable<K> {
                     }
                     other => other,
                 })?;
-                Ok(read.get_or_init(|| table))
+                Ok(read.get_or_init(|| StaticTable::from(checked)))
             }
         }
     }

@@ -135,6 +135,12 @@ impl DslType {
         })
     }
 
+    /// The type two values are brought to where Spark widens them (a comparison, a
+    /// union, `coalesce`, `when`): the wider number, or Spark's one timestamp type.
+    pub(crate) fn common(a: DslType, b: DslType) -> Option<DslType> {
+        DslType::common_numeric(a, b).or_else(|| DslType::common_time(a, b))
+    }
+
     /// Spark's one timestamp type: a `timestamp_ms` beside a `timestamp_us` is brought
     /// to `timestamp_us` (milliseconds times 1000, exact), and a `date` beside a
     /// timestamp to that timestamp (its midnight, as Spark casts a date beside a

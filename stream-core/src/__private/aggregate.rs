@@ -479,12 +479,8 @@ impl<A: Aggregation> Fold<A> {
                 }
                 Grouping::Window { size, slide, start } => {
                     let Some(t) = A::time(row) else { continue };
-                    let mut read = false;
+                    A::read_key(&keys, i, &mut self.key)?;
                     for (ws, we) in windows(t, size, slide, start) {
-                        if !read {
-                            A::read_key(&keys, i, &mut self.key)?;
-                            read = true;
-                        }
                         A::set_window(&mut self.key, ws, we);
                         if self.is_late(we, offset + i) {
                             continue;

@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 
-use arrow_array::{RecordBatch, UInt32Array};
+use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 use super::slots::Slots;
@@ -104,13 +104,10 @@ pub fn sort_batch<K: TypedRow>(
         return Ok(batch.clone());
     }
     let values = K::from_batch(&batch.project(keys)?)?;
-    let mut order: Vec<u32> = (0..values.len())
-        .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
-        .collect();
+    let mut order: Vec<u32> = (0..values.len() as u32).collect();
     // stable: equal keys keep the order the rows came in
     order.sort_by(|&a, &b| cmp(&values[a as usize], &values[b as usize]));
-    let indices = UInt32Array::from(order);
-    Ok(arrow_select::take::take_record_batch(batch, &indices)?)
+    super::kernels::take_rows(batch, order)
 }
 
 /// The first `n` rows of `batch`: a limit of complete mode, on the whole result table of
@@ -161,17 +158,13 @@ pub fn gather_exchange(
     let mut buckets: Vec<Vec<InputChunk>> = (0..ctx.shuffle_partitions.max(1))
         .map(|_| Vec::new())
         .collect();
-    let mut left = local.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let mut left = local.unwrap_or(u64::MAX);
     for batch in batches {
         if left == 0 {
             break;
         }
-        let batch = if batch.num_rows() > left {
-            batch.slice(0, left)
-        } else {
-            batch
-        };
-        left -= batch.num_rows();
+        let batch = limit_batch(&batch, left);
+        left -= batch.num_rows() as u64;
         buckets[0].push(InputChunk { input: 0, batch });
     }
     Ok(TaskOutput::Exchange(buckets))

@@ -79,14 +79,13 @@ impl FieldRecord {
 /// When `was` and `is` differ only in the session window's columns, which builds before
 /// December 2026 named `session_start` and `session_end`: what happened and what to do.
 fn session_columns_renamed(was: &[FieldRecord], is: &[FieldRecord]) -> &'static str {
-    let renamed = |name: &str| {
+    fn renamed(name: &str) -> &str {
         match name {
             "session_start" => "session_window_start",
             "session_end" => "session_window_end",
             other => other,
         }
-        .to_string()
-    };
+    }
     let same_but_renamed = was.len() == is.len()
         && was.iter().any(|f| f.name == "session_start")
         && was.iter().zip(is).all(|(w, i)| {

@@ -377,8 +377,7 @@ impl Checker {
                 },
             )
         } else if op.is_comparison() {
-            let common = DslType::common_numeric(l.ty.ty, r.ty.ty)
-                .or_else(|| DslType::common_time(l.ty.ty, r.ty.ty));
+            let common = DslType::common(l.ty.ty, r.ty.ty);
             let (l, r) = match common {
                 Some(common) => (l.cast_to(common), r.cast_to(common)),
                 None if l.ty.ty == r.ty.ty && l.ty.ty != DslType::Binary => (l, r),

@@ -577,9 +577,7 @@ fn one_type(
         common = match common {
             None => Some((t.ty.ty, t.ty)),
             Some((c, first)) if c == t.ty.ty => Some((c, first)),
-            Some((c, first)) => match DslType::common_numeric(c, t.ty.ty)
-                .or_else(|| DslType::common_time(c, t.ty.ty))
-            {
+            Some((c, first)) => match DslType::common(c, t.ty.ty) {
                 Some(w) => Some((w, first)),
                 None => {
                     cx.cx.error(

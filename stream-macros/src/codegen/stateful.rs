@@ -16,7 +16,8 @@ pub(crate) struct Stateful<'a> {
     pub(crate) post: Vec<TypedOp>,
 }
 
-fn is_stateful(op: &TypedOp) -> bool {
+/// Whether `op` keeps state across batches (and so ends a stage at its exchange).
+pub(crate) fn is_stateful(op: &TypedOp) -> bool {
     matches!(
         op,
         TypedOp::Aggregate(_) | TypedOp::Dedup(_) | TypedOp::StreamJoin { .. }

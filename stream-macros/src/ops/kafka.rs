@@ -489,15 +489,8 @@ fn starting(cx: &mut Checker, o: &OptionArg, reads: &Reads) -> Option<TokenStrea
             quote!(#starting::Timestamp(#ms))
         }
         "starting_timestamp" => {
-            let ms = option_u64(&mut cx.cx, o, 0, i64::MAX as u64)?;
-            let Ok(ms) = i64::try_from(ms) else {
-                cx.cx.error(
-                    span,
-                    "`starting_timestamp` is out of range",
-                    "give milliseconds since the epoch: `starting_timestamp = 1700000000000`",
-                );
-                return None;
-            };
+            // at most i64::MAX: the cast is exact
+            let ms = option_u64(&mut cx.cx, o, 0, i64::MAX as u64)? as i64;
             quote!(#starting::Timestamp(#ms))
         }
         _ => match &o.value {

@@ -81,8 +81,7 @@ fn widened(a: &Schema, b: &Schema) -> Option<Schema> {
             let ty = if x.ty.ty == y.ty.ty {
                 x.ty.ty
             } else {
-                DslType::common_numeric(x.ty.ty, y.ty.ty)
-                    .or_else(|| DslType::common_time(x.ty.ty, y.ty.ty))?
+                DslType::common(x.ty.ty, y.ty.ty)?
             };
             Some(Column {
                 name: x.name.clone(),

@@ -378,12 +378,7 @@ impl Explainer<'_> {
             1 + b
                 .ops
                 .iter()
-                .filter(|op| {
-                    matches!(
-                        op,
-                        TypedOp::Aggregate(_) | TypedOp::Dedup(_) | TypedOp::StreamJoin { .. }
-                    )
-                })
+                .filter(|op| crate::codegen::stateful::is_stateful(op))
                 .count()
         })
     }

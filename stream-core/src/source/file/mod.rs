@@ -509,11 +509,8 @@ impl FileSource {
         let mut batches = Vec::new();
         for file in &files {
             let gone = |e: std::io::Error| StreamError::io(file, e);
-            let partitions = if single {
-                Vec::new()
-            } else {
-                pattern.partition_segments(file)
-            };
+            // a single file is the pattern's base: it has no partition folders
+            let partitions = pattern.partition_segments(file);
             let mut counts = ReadCounts::default();
             batches.extend(decoder.read(file, &partitions, &mut counts, &gone)?);
         }
